@@ -1,0 +1,73 @@
+"""The ``netadapt`` command: a thin click group whose sub-commands load lazily.
+
+Each sub-command lives in its own module and is imported only when used, so ``netadapt --help``
+stays fast (torch is not imported) and one broken plug-in cannot take the whole CLI down.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import sys
+
+import click
+
+from netadapt.errors import UserError
+
+# command name -> "module:attribute"
+COMMANDS = {
+    "devices": "netadapt.cli.devices_cmd:devices",
+    "profile": "netadapt.cli.profile_cmd:profile",
+    "lut": "netadapt.cli.lut_cmd:lut",
+    "models": "netadapt.cli.models_cmd:models",
+    "train": "netadapt.cli.train_cmd:train",
+    "export": "netadapt.cli.export_cmd:export",
+    "run": "netadapt.cli.run_cmd:run",
+    "report": "netadapt.cli.report_cmd:report",
+    "sensitivity": "netadapt.cli.sensitivity_cmd:sensitivity",
+    "prune": "netadapt.cli.prune_cmd:prune",
+    "lottery": "netadapt.cli.lottery_cmd:lottery",
+}
+
+
+def _available(target: str) -> bool:
+    return importlib.util.find_spec(target.split(":")[0]) is not None
+
+
+class LazyGroup(click.Group):
+    def list_commands(self, ctx):
+        return sorted(name for name, target in COMMANDS.items() if _available(target))
+
+    def get_command(self, ctx, name):
+        target = COMMANDS.get(name)
+        if target is None or not _available(target):
+            return None
+        module, attr = target.split(":")
+        return getattr(importlib.import_module(module), attr)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="netadapt")
+def cli():
+    """Latency-aware NetAdapt: profile a device, then shrink a network until it meets a budget."""
+
+
+def main(argv=None):
+    """Entry point: user errors become one line on stderr and exit status 2."""
+    try:
+        cli.main(args=argv, prog_name="netadapt", standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("Interrupted. Re-run the same command to resume where it stopped.", err=True)
+        sys.exit(130)
+    except KeyboardInterrupt:
+        click.echo("Interrupted. Re-run the same command to resume where it stopped.", err=True)
+        sys.exit(130)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except UserError as exc:
+        click.echo(f"Error: {exc}", err=True)
+        sys.exit(2)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    sys.exit(0)
