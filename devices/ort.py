@@ -1,0 +1,120 @@
+"""A device backed by one ONNX Runtime execution provider.
+
+Another provider (TensorRT, OpenVINO, CoreML, ...) is a small subclass: pass the provider name and its
+options, and extend ``fingerprint()`` with whatever else identifies the hardware.
+"""
+
+from __future__ import annotations
+
+import os
+
+from devices.base import Device
+from devices.host import os_arch, processor_model
+from netadapt.errors import DeviceUnavailable, UserError
+
+_OPT_LEVELS = ("disable", "basic", "extended", "all")
+
+
+class OrtDevice(Device):
+    """Runs sessions on one ONNX Runtime execution provider.
+
+    Args:
+        provider: execution provider name, e.g. ``CPUExecutionProvider``.
+        provider_options: options passed to that provider (e.g. ``{"device_id": 0}``).
+        threads: intra-op threads.
+        inter_op_threads: inter-op threads (only used by parallel execution; kept in the fingerprint).
+        optimization: graph optimisation level: disable, basic, extended or all.
+        name: registry name of the device.
+        install_hint: what to install when the provider is missing (shown in the error).
+    """
+
+    def __init__(self, provider: str, provider_options: dict | None = None, *, threads: int = 1,
+                 inter_op_threads: int = 1, optimization: str = "all", name: str = "ort",
+                 install_hint: str = ""):
+        if int(threads) < 1 or int(inter_op_threads) < 1:
+            raise UserError(f"threads must be >= 1 for device {name!r} (got {threads}, {inter_op_threads})")
+        if optimization not in _OPT_LEVELS:
+            raise UserError(f"unknown optimisation level {optimization!r}; valid: {', '.join(_OPT_LEVELS)}")
+        self.provider = provider
+        self.provider_options = dict(provider_options or {})
+        self.threads = int(threads)
+        self.inter_op_threads = int(inter_op_threads)
+        self.optimization = optimization
+        self.name = name
+        self.install_hint = install_hint
+
+    def available(self) -> tuple[bool, str]:
+        import onnxruntime as ort
+
+        providers = ort.get_available_providers()
+        if self.provider in providers:
+            return True, ""
+        reason = f"{self.provider} is not in onnxruntime's providers [{', '.join(providers)}]"
+        if self.install_hint:
+            reason += f"; {self.install_hint}"
+        return False, reason
+
+    def hardware(self) -> dict[str, str | int]:
+        """Hardware identity; subclasses for accelerators add the accelerator's name."""
+        return {"processor": processor_model()}
+
+    def fingerprint(self) -> dict[str, str | int]:
+        import onnxruntime as ort
+
+        fp: dict[str, str | int] = {
+            "kind": "ort",
+            "name": self.name,
+            "provider": self.provider,
+            "onnxruntime": ort.__version__,
+            "intra_op_threads": self.threads,
+            "inter_op_threads": self.inter_op_threads,
+            "execution_mode": "sequential",
+            "graph_optimization": self.optimization,
+            "os_arch": os_arch(),
+        }
+        fp.update(self.hardware())
+        for key, value in sorted(self.provider_options.items()):
+            fp[f"provider_option.{key}"] = value if isinstance(value, int) else str(value)
+        return fp
+
+    def session_options(self):
+        """The ``onnxruntime.SessionOptions`` every session on this device uses."""
+        import onnxruntime as ort
+
+        levels = {
+            "disable": ort.GraphOptimizationLevel.ORT_DISABLE_ALL,
+            "basic": ort.GraphOptimizationLevel.ORT_ENABLE_BASIC,
+            "extended": ort.GraphOptimizationLevel.ORT_ENABLE_EXTENDED,
+            "all": ort.GraphOptimizationLevel.ORT_ENABLE_ALL,
+        }
+        opts = ort.SessionOptions()
+        opts.intra_op_num_threads = self.threads
+        opts.inter_op_num_threads = self.inter_op_threads
+        opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+        opts.graph_optimization_level = levels[self.optimization]
+        opts.log_severity_level = 3  # errors only: keep warnings about unused initializers off the terminal
+        return opts
+
+    def create_session(self, model: bytes | str):
+        import onnxruntime as ort
+
+        ok, reason = self.available()
+        if not ok:
+            raise DeviceUnavailable(f"device {self.name!r} is not available here: {reason}")
+        if not isinstance(model, (bytes, bytearray)):
+            model = os.fspath(model)
+            if not os.path.isfile(model):
+                raise UserError(f"ONNX model file not found: {model}")
+        session = ort.InferenceSession(
+            model, sess_options=self.session_options(),
+            providers=[(self.provider, self.provider_options)])
+        # ONNX Runtime silently falls back to the CPU when a provider fails to load its libraries.
+        if session.get_providers()[0] != self.provider:
+            raise DeviceUnavailable(
+                f"device {self.name!r} is not available here: onnxruntime fell back from {self.provider} "
+                f"to {session.get_providers()[0]} (missing libraries?)")
+        return session
+
+    def __repr__(self) -> str:
+        return (f"{type(self).__name__}(provider={self.provider!r}, threads={self.threads}, "
+                f"options={self.provider_options!r})")
