@@ -1,0 +1,57 @@
+"""The abstract profiler and its configuration."""
+
+from __future__ import annotations
+
+import abc
+from dataclasses import dataclass, field
+
+from lut.signature import LayerSignature
+from netadapt.errors import UserError
+from profilers.stats import Stats
+
+
+@dataclass(frozen=True)
+class ProfileConfig:
+    """How to time one thing on a device."""
+
+    warmup: int = field(default=10, metadata={"help": "Untimed runs before timing (caches, allocator, JIT)."})
+    repeats: int = field(default=50, metadata={"help": "Timed runs, one sample each; statistics use all."})
+    min_time_ms: float = field(default=0.0, metadata={
+        "help": "Keep adding timed runs past --repeats until their sum reaches this many milliseconds."})
+    subtract_overhead: bool = field(default=False, metadata={
+        "help": "Subtract the median time of an identity graph of the same input size (the per-call "
+                "cost of a session) from every layer sample, clamped at zero."})
+
+    def __post_init__(self):
+        if self.warmup < 0:
+            raise UserError(f"warmup must be >= 0 (got {self.warmup})")
+        if self.repeats < 1:
+            raise UserError(f"repeats must be >= 1 (got {self.repeats})")
+        if self.min_time_ms < 0:
+            raise UserError(f"min_time_ms must be >= 0 (got {self.min_time_ms})")
+
+
+class Profiler(abc.ABC):
+    """Times layers and models on one device.
+
+    Attributes:
+        device: the device timed on.
+        wall_seconds: cumulative wall time spent in measure_* calls (graph building, sessions, warm-up).
+        timed_seconds: cumulative sum of the timed samples; wall / timed is the profiling overhead.
+    """
+
+    def __init__(self, device):
+        self.device = device
+        self.wall_seconds = 0.0
+        self.timed_seconds = 0.0
+
+    @abc.abstractmethod
+    def measure_layer(self, sig: LayerSignature) -> Stats:
+        """Latency of one layer signature, in milliseconds."""
+
+    @abc.abstractmethod
+    def measure_model(self, model, input_shape: tuple[int, ...]) -> Stats:
+        """Latency of a whole ONNX model (path, serialized bytes or ModelProto) at one input shape."""
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(device={self.device!r})"

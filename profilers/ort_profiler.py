@@ -1,0 +1,104 @@
+"""Time layers and models with ONNX Runtime: warm-up, then one ``session.run`` per sample."""
+
+from __future__ import annotations
+
+import gc
+import os
+import time
+
+import numpy as np
+
+from lut.signature import LayerSignature
+from netadapt.errors import UserError
+from profilers.base import ProfileConfig, Profiler
+from profilers.stats import Stats
+
+_ORT_TYPES = {"tensor(float)": np.float32, "tensor(float16)": np.float16, "tensor(double)": np.float64}
+_MAX_SAMPLES = 1_000_000
+
+
+class OrtProfiler(Profiler):
+    """Times on an ONNX Runtime device (anything with ``create_session``).
+
+    Args:
+        device: the device to time on.
+        config: warm-up, repeats and overhead handling.
+    """
+
+    def __init__(self, device, config: ProfileConfig | None = None):
+        super().__init__(device)
+        self.config = config or ProfileConfig()
+        self._overhead: dict[tuple, float] = {}
+
+    def _time(self, session, feeds: dict) -> list[float]:
+        run = session.run
+        for _ in range(self.config.warmup):
+            run(None, feeds)
+        samples: list[int] = []
+        total = 0
+        min_ns = self.config.min_time_ms * 1e6
+        gc_enabled = gc.isenabled()
+        gc.disable()  # a collection inside a sample would be charged to the layer
+        try:
+            while (len(samples) < self.config.repeats or total < min_ns) and len(samples) < _MAX_SAMPLES:
+                t0 = time.perf_counter_ns()
+                run(None, feeds)
+                dt = time.perf_counter_ns() - t0
+                samples.append(dt)
+                total += dt
+        finally:
+            if gc_enabled:
+                gc.enable()
+        self.timed_seconds += total / 1e9
+        return [s / 1e6 for s in samples]
+
+    def overhead_ms(self, shape: tuple[int, ...], dtype: str = "float32") -> float:
+        """Median time of an identity graph on one input shape: the per-call cost of a session."""
+        key = (tuple(shape), dtype)
+        if key not in self._overhead:
+            from profilers.graphs import build_identity_model
+
+            start = time.perf_counter()
+            session = self.device.create_session(build_identity_model(shape, dtype).SerializeToString())
+            rng = np.random.default_rng(0)
+            feeds = {"x": rng.standard_normal(shape).astype(np.float16 if dtype == "float16" else np.float32)}
+            self._overhead[key] = Stats.from_samples(self._time(session, feeds)).median
+            self.wall_seconds += time.perf_counter() - start
+        return self._overhead[key]
+
+    def measure_layer(self, sig: LayerSignature) -> Stats:
+        from profilers.graphs import build_layer_model, input_feeds
+
+        start = time.perf_counter()
+        session = self.device.create_session(build_layer_model(sig).SerializeToString())
+        samples = self._time(session, input_feeds(sig))
+        self.wall_seconds += time.perf_counter() - start
+        if self.config.subtract_overhead:
+            cost = self.overhead_ms(sig.input_shape, sig.dtype)
+            samples = [max(0.0, s - cost) for s in samples]
+        return Stats.from_samples(samples)
+
+    def measure_model(self, model, input_shape: tuple[int, ...]) -> Stats:
+        start = time.perf_counter()
+        if isinstance(model, (bytes, bytearray)):
+            data = bytes(model)
+        elif isinstance(model, (str, os.PathLike)):
+            data = os.fspath(model)
+        else:  # an onnx.ModelProto
+            data = model.SerializeToString()
+        session = self.device.create_session(data)
+        inputs = session.get_inputs()
+        if len(inputs) != 1:
+            raise UserError(f"measure_model needs a model with one input; this one has {len(inputs)}")
+        inp = inputs[0]
+        declared = list(inp.shape)
+        if len(declared) != len(input_shape) or any(
+                isinstance(d, int) and d != s for d, s in zip(declared, input_shape)):
+            raise UserError(f"input shape {tuple(input_shape)} does not fit the model's input "
+                            f"{inp.name!r} of shape {tuple(declared)}")
+        if inp.type not in _ORT_TYPES:
+            raise UserError(f"unsupported model input type {inp.type}")
+        feeds = {inp.name: np.random.default_rng(0).standard_normal(input_shape).astype(_ORT_TYPES[inp.type])}
+        samples = self._time(session, feeds)
+        self.wall_seconds += time.perf_counter() - start
+        return Stats.from_samples(samples)

@@ -1,0 +1,34 @@
+"""Pick the profiler that times a device: the device names its kind (``profiler_kind``)."""
+
+from __future__ import annotations
+
+import importlib
+
+from netadapt.errors import UserError
+from profilers.base import ProfileConfig, Profiler
+
+_PROFILERS = {
+    "ort": "profilers.ort_profiler:OrtProfiler",
+    "fake": "profilers.fake:FakeProfiler",
+}
+
+
+def list_profilers() -> list[str]:
+    return sorted(_PROFILERS)
+
+
+def get_profiler(device, config: ProfileConfig | None = None) -> Profiler:
+    """The profiler for a device: ``FakeProfiler`` for the fake device, ``OrtProfiler`` otherwise.
+
+    Raises:
+        UserError: the device asks for an unknown profiler kind.
+    """
+    kind = getattr(device, "profiler_kind", "ort")
+    if kind not in _PROFILERS:
+        raise UserError(f"unknown profiler kind {kind!r} for device {device.name!r}; "
+                        f"valid: {', '.join(list_profilers())}")
+    module, attr = _PROFILERS[kind].split(":")
+    cls = getattr(importlib.import_module(module), attr)
+    if kind == "fake":
+        return cls(device)
+    return cls(device, config)
