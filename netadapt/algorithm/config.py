@@ -1,0 +1,66 @@
+"""Settings of one NetAdapt run, grouped by concern. The CLI maps its flags onto these in one place."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+from netadapt.algorithm.schedule import ReductionSchedule
+
+
+def _f(default, help_text):
+    return field(default=default, metadata={"help": help_text})
+
+
+@dataclass(frozen=True)
+class FineTuneConfig:
+    short_steps: int = _f(60, "Short-term fine-tune iterations per candidate.")
+    short_lr: float = _f(0.01, "Short-term fine-tune learning rate.")
+    long_epochs: int = _f(5, "Long-term fine-tune epochs of the final model.")
+    long_lr: float = _f(0.01, "Long-term fine-tune peak learning rate (cosine schedule).")
+    batch_size: int = _f(64, "Fine-tune batch size.")
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """Everything that decides the result of a run (and so names and guards its folder)."""
+
+    budget: str = _f("20ms", "Latency budget: 20ms, 1.5s, 800us, or 50% of the starting latency.")
+    model: str = _f("digits_cnn", "Zoo name or package.module:factory.")
+    model_kwargs: dict = _f(None, "Arguments for the model constructor.")
+    checkpoint: str | None = _f(None, "Trained checkpoint; without one, the base model is trained first.")
+    data: str = _f("digits", "Data source: digits, synthetic, cifar10:<dir>, imagefolder:<dir>.")
+    holdout: float = _f(0.1, "Holdout carved from the training split to rank candidates (fraction or count).")
+    eval_limit: int | None = _f(None, "Evaluate candidates on at most this many holdout images.")
+    device: str = _f("cpu", "Device name (see `netadapt devices`).")
+    threads: int = _f(1, "ONNX Runtime intra-op threads.")
+    gpu_id: int = _f(0, "GPU index for CUDA devices.")
+    batch: int = _f(1, "Batch size the latency is measured and budgeted at.")
+    warmup: int = _f(10, "Warm-up runs before timing.")
+    repeats: int = _f(50, "Timed runs per layer measurement.")
+    model_repeats: int = _f(100, "Timed runs per whole-model measurement.")
+    channel_step: int = _f(8, "Channel counts move on multiples of this step.")
+    schedule: ReductionSchedule = field(default_factory=ReductionSchedule)
+    finetune: FineTuneConfig = field(default_factory=FineTuneConfig)
+    base_epochs: int = _f(12, "Epochs to train the base model when no checkpoint is given.")
+    criterion: str = _f("l2", "Pruning criterion plug-in (which filters stay).")
+    rewinder: str = _f("none", "Rewinding plug-in (which weights candidates fine-tune from).")
+    selection: str = _f("accuracy", "Pick the candidate with the best holdout accuracy ('accuracy') or "
+                                    "the smallest accuracy loss per ms saved ('efficiency').")
+    max_iterations: int = _f(100, "Stop after this many iterations even if the budget is not met.")
+    seed: int = _f(0, "Seed for data splits, fine-tuning and random criteria.")
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["model_kwargs"] = dict(self.model_kwargs or {})
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "RunConfig":
+        d = dict(d)
+        d["schedule"] = ReductionSchedule(**d.get("schedule", {}))
+        d["finetune"] = FineTuneConfig(**d.get("finetune", {}))
+        return cls(**d)
+
+
+# Settings that may change between a run and its resumption without changing its result.
+RESUMABLE_KEYS = ("max_iterations",)

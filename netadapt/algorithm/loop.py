@@ -1,0 +1,340 @@
+"""The NetAdapt loop with its run folder: every step is skipped if its output exists, so re-running
+the same command resumes a killed run, down to the candidates already fine-tuned in an iteration."""
+
+from __future__ import annotations
+
+import copy
+import csv
+import shutil
+import time
+import zlib
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+
+from netadapt.algorithm.budget import parse_budget
+from netadapt.algorithm.config import RESUMABLE_KEYS, RunConfig
+from netadapt.algorithm.search import largest_count_meeting, smallest_network_ms
+from netadapt.checkpoint import load_checkpoint, save_checkpoint
+from netadapt.criteria import create_criterion
+from netadapt.errors import UserError
+from netadapt.latency.estimator import LatencyEstimator
+from netadapt.models.spec import ModelSpec
+from netadapt.pruning import analyze, keep_channels
+from netadapt.rewinding import create_rewinder
+from netadapt.runs import folder as rf
+
+
+@dataclass
+class RunResult:
+    run_dir: Path
+    iterations: list[dict]
+    final: dict | None
+    budget_ms: float
+    stopped: str
+
+
+@dataclass
+class _Timer:
+    seconds: dict = field(default_factory=dict)
+
+    @contextmanager
+    def phase(self, name):
+        t0 = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.seconds[name] = self.seconds.get(name, 0.0) + time.perf_counter() - t0
+
+
+def _seed(base: int, *parts) -> int:
+    return (base * 1_000_003 + zlib.crc32("/".join(map(str, parts)).encode())) % (2**31)
+
+
+class NetAdaptRun:
+    """Runs NetAdapt for ``config`` in folder ``out``.
+
+    Args:
+        config: the run's settings.
+        out: the run folder (created, or resumed if it holds the same settings).
+        lut: lookup table path or SQLAlchemy URL (None: the default table).
+        progress: show progress bars.
+        log: where one-line messages go.
+    """
+
+    def __init__(self, config: RunConfig, out, lut: str | None = None, progress: bool = True, log=print):
+        self.config = config
+        self.out = Path(out)
+        self.lut = lut
+        self.progress = progress
+        self.log = log
+
+    # ---- set-up -------------------------------------------------------------------------------
+    def _setup(self):
+        from devices import get_device
+        from lut.table import LatencyTable
+        from netadapt.data import load_data
+        from profilers import ProfileConfig, get_profiler
+
+        cfg = self.config
+        self.budget = parse_budget(cfg.budget)
+        create_criterion(cfg.criterion)  # fail early on unknown plug-in names
+        if cfg.selection not in ("accuracy", "efficiency"):
+            raise UserError(f"unknown selection {cfg.selection!r}; valid: accuracy, efficiency")
+        self.device = get_device(cfg.device, threads=cfg.threads, gpu_id=cfg.gpu_id)
+        ok, why = self.device.available()
+        if not ok:
+            from netadapt.errors import DeviceUnavailable
+            raise DeviceUnavailable(f"device {cfg.device!r} is not available here: {why}")
+        self.table = LatencyTable(self.lut)
+        rf.prepare_run_dir(self.out, cfg.to_dict(), ignore=RESUMABLE_KEYS)
+        self.data = load_data(cfg.data, holdout=cfg.holdout, seed=cfg.seed)
+        self.input_shape = (cfg.batch, *self.data.input_shape)
+        self.layer_profiler = get_profiler(self.device, ProfileConfig(warmup=cfg.warmup, repeats=cfg.repeats))
+        self.model_profiler = get_profiler(self.device, ProfileConfig(warmup=cfg.warmup,
+                                                                      repeats=cfg.model_repeats))
+        self.estimator = LatencyEstimator(self.table, self.device.fingerprint(), self.layer_profiler,
+                                          progress=False)
+        self.criterion = create_criterion(cfg.criterion, seed=cfg.seed)
+        holdout = self.data.holdout
+        if cfg.eval_limit is not None and cfg.eval_limit < len(holdout):
+            holdout = torch.utils.data.Subset(holdout, range(cfg.eval_limit))
+        self.holdout = holdout
+
+    def _base_model(self):
+        """The starting model: the given checkpoint, or a base model trained once in ``base/``."""
+        cfg = self.config
+        spec = ModelSpec(cfg.model, dict(cfg.model_kwargs or {}))
+        if cfg.checkpoint:
+            loaded = load_checkpoint(cfg.checkpoint)
+            if loaded.spec.name != spec.name and cfg.model != RunConfig.model:
+                raise UserError(f"checkpoint {cfg.checkpoint} is for model {loaded.spec.name}, "
+                                f"not {cfg.model}")
+            return loaded.spec, loaded.model
+        path = self.out / "base" / "model.pt"
+        if path.exists():
+            loaded = load_checkpoint(path)
+            return loaded.spec, loaded.model
+        from netadapt.training import TrainConfig, train
+
+        kwargs = {"num_classes": self.data.num_classes, "in_channels": self.data.input_shape[0],
+                  **spec.kwargs}
+        spec = ModelSpec(spec.name, kwargs)
+        model = spec.build()
+        self.log(f"No checkpoint given: training {spec.name} on {self.data.name} "
+                 f"for {cfg.base_epochs} epochs first (kept in {path.parent}).")
+        result = train(model, self.data, TrainConfig(epochs=cfg.base_epochs, seed=cfg.seed, lr=0.05),
+                       out_dir=self.out / "base" / "train", progress=self.progress, resume=True)
+        save_checkpoint(path, model, spec, (1, *self.data.input_shape),
+                        extra={"test_accuracy": result.test_accuracy})
+        return spec, model
+
+    # ---- measurement --------------------------------------------------------------------------
+    def _export_and_measure(self, model, folder: Path) -> float:
+        from netadapt.export import export_onnx
+
+        onnx_path = export_onnx(model, folder / "model.onnx", self.input_shape, verify=True)
+        return float(self.model_profiler.measure_model(str(onnx_path), self.input_shape).median)
+
+    def _write_iteration(self, i: int, model, spec, info: dict) -> dict:
+        tmp = rf.fresh_tmp_dir(self.out, f"iter_{i:03d}")
+        timer = _Timer(info.get("seconds", {}))
+        with timer.phase("export_measure"):
+            info["measured_ms"] = self._export_and_measure(model, tmp)
+        graph = analyze(model, self.input_shape)
+        info["table_ms"] = self.estimator.total(graph)
+        info["seconds"] = timer.seconds
+        save_checkpoint(tmp / "model.pt", model, spec, self.input_shape, channels=info["channels"],
+                        extra={"iteration": i})
+        rf.write_json(tmp / "info.json", info)
+        rf.publish(tmp, rf.iteration_dir(self.out, i))
+        shutil.rmtree(rf.partial_dir(self.out, i), ignore_errors=True)
+        return info
+
+    # ---- the loop -----------------------------------------------------------------------------
+    def run(self) -> RunResult:
+        from tqdm.auto import tqdm
+
+        self._setup()
+        cfg = self.config
+        last = rf.last_iteration(self.out)
+        if last is None:
+            spec, model = self._base_model()
+            graph = analyze(model, self.input_shape)
+            from netadapt.training import evaluate
+
+            t0 = time.perf_counter()
+            acc = evaluate(model, self.holdout)
+            info = {"iteration": 0, "channels": graph.sizes(), "original_channels": graph.sizes(),
+                    "origin": {g: list(range(n)) for g, n in graph.sizes().items()},
+                    "holdout_accuracy": acc, "pruned_group": None, "predicted_ms": None,
+                    "target_ms": None, "seconds": {"evaluate": time.perf_counter() - t0}}
+            self.log(f"Measuring the starting model on {cfg.device} ...")
+            self._write_iteration(0, model, spec, info)
+            last = 0
+        first = rf.read_json(rf.iteration_dir(self.out, 0) / "info.json")
+        start_ms = first["measured_ms"]
+        budget_ms = self.budget.resolve(start_ms)
+        original = first["original_channels"]
+        history = [rf.read_json(rf.iteration_dir(self.out, k) / "info.json") for k in range(last + 1)]
+        state = history[-1]
+        loaded = load_checkpoint(rf.iteration_dir(self.out, last) / "model.pt")
+        model, spec = loaded.model, loaded.spec
+        if last == 0:
+            graph = analyze(model, self.input_shape)
+            lowest = smallest_network_ms(self.estimator, graph, original, cfg.channel_step, start_ms)
+            if budget_ms < lowest:
+                raise UserError(f"budget {self.budget} ({budget_ms:.3f} ms) is below what the smallest "
+                                f"network on the channel grid reaches (about {lowest:.3f} ms estimated; "
+                                f"the start measured {start_ms:.3f} ms)")
+        self.log(f"Start: {start_ms:.3f} ms measured; budget {self.budget} = {budget_ms:.3f} ms.")
+        stopped = "budget met" if state["measured_ms"] <= budget_ms else ""
+        bar = tqdm(total=None, desc="NetAdapt iterations", disable=not self.progress, initial=last,
+                   unit="it")
+        while not stopped:
+            i = state["iteration"]
+            if i >= cfg.max_iterations:
+                stopped = f"reached --max-iterations {cfg.max_iterations}"
+                break
+            state, model = self._iteration(i, state, model, spec, start_ms, budget_ms, original)
+            if state is None:
+                stopped = "no layer can shrink further to meet the next target"
+                state = history[-1]
+                break
+            history.append(state)
+            bar.update(1)
+            bar.set_postfix_str(f"{state['measured_ms']:.3f} ms, acc {state['holdout_accuracy']:.3f}")
+            if state["measured_ms"] <= budget_ms:
+                stopped = "budget met"
+        bar.close()
+        self.log(f"Stopped after iteration {state['iteration']}: {stopped}.")
+        final = self._final(state, model, spec, budget_ms)
+        self._write_summary(history, final, budget_ms, stopped)
+        return RunResult(self.out, history, final, budget_ms, stopped)
+
+    def _iteration(self, i, state, model, spec, start_ms, budget_ms, original):
+        from tqdm.auto import tqdm
+
+        from netadapt.training import evaluate, fine_tune
+
+        cfg = self.config
+        timer = _Timer()
+        graph = analyze(model, self.input_shape)
+        reduction = cfg.schedule.reduction_ms(i, start_ms)
+        target = max(state["measured_ms"] - reduction, budget_ms)
+        partial = rf.partial_dir(self.out, i + 1)
+        partial.mkdir(exist_ok=True)
+        rewinder = create_rewinder(cfg.rewinder, spec=spec, input_shape=self.input_shape,
+                                   run_dir=self.out, config=cfg)
+        candidates = []
+        groups = sorted(graph.groups)
+        bar = tqdm(groups, desc=f"iteration {i + 1} candidates", leave=False, disable=not self.progress)
+        for g in bar:
+            done = partial / f"{g}.json"
+            if done.exists():
+                candidates.append(rf.read_json(done))
+                continue
+            with timer.phase("search"):
+                found = largest_count_meeting(self.estimator, graph, g, original[g], cfg.channel_step,
+                                              state["measured_ms"], target)
+            if found is None:
+                cand = {"group": g, "feasible": False}
+                rf.write_json(done, cand)
+                candidates.append(cand)
+                continue
+            count, predicted = found
+            cand_model = copy.deepcopy(model)
+            with timer.phase("prune"):
+                keep = self.criterion.select(cand_model, graph.groups[g], count)
+                keep_channels(cand_model, graph, {g: keep})
+                origin = dict(state["origin"])
+                origin[g] = [state["origin"][g][k] for k in keep]
+                overrides = rewinder.apply(cand_model, origin)
+            with timer.phase("finetune"):
+                loss = fine_tune(cand_model, self.data.train, cfg.finetune.short_steps,
+                                 batch_size=cfg.finetune.batch_size, lr=cfg.finetune.short_lr,
+                                 seed=_seed(cfg.seed, i, g), augment=self.data.augment, **overrides)
+            with timer.phase("evaluate"):
+                acc = evaluate(cand_model, self.holdout)
+            channels = {**state["channels"], g: count}
+            save_checkpoint(partial / f"{g}.pt", cand_model, spec, self.input_shape, channels=channels)
+            cand = {"group": g, "feasible": True, "channels": count, "predicted_ms": predicted,
+                    "holdout_accuracy": acc, "finetune_loss": loss, "origin": origin[g]}
+            rf.write_json(done, cand)  # written last: its presence means the candidate is whole
+            candidates.append(cand)
+        feasible = [c for c in candidates if c["feasible"]]
+        if not feasible:
+            return None, model
+        best = self._select(feasible, state)
+        best_model = load_checkpoint(partial / f"{best['group']}.pt").model
+        info = {"iteration": i + 1, "pruned_group": best["group"],
+                "channels": {**state["channels"], best["group"]: best["channels"]},
+                "origin": {**state["origin"], best["group"]: best["origin"]},
+                "holdout_accuracy": best["holdout_accuracy"], "predicted_ms": best["predicted_ms"],
+                "target_ms": target, "reduction_ms": reduction,
+                "candidates": [{k: v for k, v in c.items() if k != "origin"} for c in candidates],
+                "layers_measured_on_the_spot": self.estimator.measured_on_the_spot,
+                "seconds": timer.seconds}
+        info = self._write_iteration(i + 1, best_model, spec, info)
+        self.log(f"iteration {i + 1}: pruned {best['group']} to {best['channels']} channels; "
+                 f"predicted {best['predicted_ms']:.3f} ms, measured {info['measured_ms']:.3f} ms, "
+                 f"holdout accuracy {best['holdout_accuracy']:.4f}")
+        return info, best_model
+
+    def _select(self, feasible, state):
+        if self.config.selection == "accuracy":
+            return max(feasible, key=lambda c: (c["holdout_accuracy"], -c["predicted_ms"]))
+
+        def efficiency(c):
+            saved = max(state["measured_ms"] - c["predicted_ms"], 1e-9)
+            return (c["holdout_accuracy"] - state["holdout_accuracy"]) / saved
+        return max(feasible, key=lambda c: (efficiency(c), c["holdout_accuracy"]))
+
+    def _final(self, state, model, spec, budget_ms) -> dict:
+        from netadapt.training import TrainConfig, evaluate, train
+
+        done = rf.final_dir(self.out) / "info.json"
+        if done.exists():
+            return rf.read_json(done)
+        cfg = self.config
+        timer = _Timer()
+        tmp = rf.fresh_tmp_dir(self.out, "final")
+        final_model = copy.deepcopy(model)
+        if cfg.finetune.long_epochs > 0:
+            self.log(f"Long-term fine-tune: {cfg.finetune.long_epochs} epochs.")
+            with timer.phase("finetune"):
+                train(final_model, self.data,
+                      TrainConfig(epochs=cfg.finetune.long_epochs, lr=cfg.finetune.long_lr,
+                                  batch_size=cfg.finetune.batch_size, seed=cfg.seed),
+                      out_dir=self.out / "final_train", progress=self.progress, resume=True)
+        with timer.phase("evaluate"):
+            test_acc = evaluate(final_model, self.data.test)
+            holdout_acc = evaluate(final_model, self.holdout)
+        with timer.phase("export_measure"):
+            measured = self._export_and_measure(final_model, tmp)
+        info = {"from_iteration": state["iteration"], "channels": state["channels"],
+                "measured_ms": measured, "budget_ms": budget_ms, "budget_met": measured <= budget_ms,
+                "test_accuracy": test_acc, "holdout_accuracy": holdout_acc,
+                "device": self.device.fingerprint(), "seconds": timer.seconds}
+        save_checkpoint(tmp / "model.pt", final_model, spec, self.input_shape,
+                        channels=state["channels"], extra={"final": True})
+        rf.write_json(tmp / "info.json", info)
+        rf.publish(tmp, rf.final_dir(self.out))
+        shutil.rmtree(self.out / "final_train", ignore_errors=True)
+        return info
+
+    def _write_summary(self, history, final, budget_ms, stopped):
+        rows = [{"iteration": h["iteration"], "pruned_group": h.get("pruned_group") or "",
+                 "predicted_ms": h.get("predicted_ms"), "measured_ms": h["measured_ms"],
+                 "table_ms": h.get("table_ms"), "holdout_accuracy": h["holdout_accuracy"],
+                 "total_channels": sum(h["channels"].values())} for h in history]
+        rf.write_json(self.out / "summary.json", {"budget_ms": budget_ms, "stopped": stopped,
+                                                  "iterations": rows, "final": final})
+        tmp = self.out / ".summary.csv.tmp"
+        with open(tmp, "w", newline="") as f:
+            writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+            writer.writeheader()
+            writer.writerows(rows)
+        tmp.replace(self.out / "summary.csv")

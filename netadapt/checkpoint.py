@@ -1,0 +1,107 @@
+"""Checkpoints that rebuild a (pruned) model without pickled code.
+
+A checkpoint holds the model's spec (zoo name or factory and its arguments), the input shape it
+was analysed at, the channel count of every pruned group, the state dict, and free-form JSON-able
+extras. Loading builds the base model, shrinks it to the stored channels, then loads the weights;
+``torch.load(weights_only=True)`` refuses anything that is not plain tensors and containers.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+import torch.nn as nn
+
+from netadapt.errors import UserError
+from netadapt.models.spec import ModelSpec
+
+FORMAT = "netadapt-checkpoint/1"
+
+
+@dataclass
+class LoadedCheckpoint:
+    model: nn.Module
+    spec: ModelSpec
+    input_shape: tuple[int, ...]
+    channels: dict[str, int] = field(default_factory=dict)
+    extra: dict = field(default_factory=dict)
+
+
+def atomic_save(obj, path: str | os.PathLike) -> Path:
+    """``torch.save`` to a temporary file, then rename: a kill never leaves half a file."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    torch.save(obj, tmp)
+    os.replace(tmp, path)
+    return path
+
+
+def save_checkpoint(path, model: nn.Module, spec: ModelSpec, input_shape: tuple[int, ...],
+                    channels: dict[str, int] | None = None, extra: dict | None = None) -> Path:
+    """Write a checkpoint that ``load_checkpoint`` rebuilds without the code that pruned it."""
+    state = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
+    return atomic_save({
+        "format": FORMAT,
+        "spec": spec.to_dict(),
+        "input_shape": [int(d) for d in input_shape],
+        "channels": {k: int(v) for k, v in (channels or {}).items()},
+        "state_dict": state,
+        "extra": dict(extra or {}),
+    }, path)
+
+
+def read_checkpoint(path) -> dict:
+    """Read a checkpoint's raw content safely (no code is unpickled)."""
+    path = Path(path)
+    if not path.is_file():
+        raise UserError(f"checkpoint {path} does not exist")
+    if not os.access(path, os.R_OK):
+        raise UserError(f"checkpoint {path} is not readable")
+    try:
+        data = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as exc:
+        raise UserError(f"checkpoint {path} holds arbitrary Python objects; refused to load it "
+                        "(netadapt reads only weights and plain data)") from exc
+    except Exception as exc:  # zip/EOF/format errors from torch.load vary by version
+        raise UserError(f"checkpoint {path} is not a readable PyTorch file ({type(exc).__name__})") from exc
+    if not isinstance(data, dict) or data.get("format") != FORMAT:
+        raise UserError(f"{path} is not a netadapt checkpoint (save models with netadapt train, "
+                        "or see README: bring your own model)")
+    return data
+
+
+def load_checkpoint(path, spec: ModelSpec | None = None) -> LoadedCheckpoint:
+    """Rebuild the model stored at ``path``.
+
+    Args:
+        path: the checkpoint file.
+        spec: if given, the architecture the caller expects; a checkpoint of another architecture
+            is refused with a clear error.
+    """
+    from netadapt.pruning import apply_channels
+
+    data = read_checkpoint(path)
+    stored = ModelSpec.from_dict(data["spec"])
+    if spec is not None and (spec.name != stored.name or
+                             {**stored.kwargs, **spec.kwargs} != stored.kwargs):
+        raise UserError(f"checkpoint {path} is for model {stored.name} {stored.kwargs}, "
+                        f"not {spec.name} {spec.kwargs}")
+    model = stored.build()
+    input_shape = tuple(data["input_shape"])
+    channels = dict(data.get("channels") or {})
+    if channels:
+        apply_channels(model, input_shape, channels)
+    try:
+        model.load_state_dict(data["state_dict"])
+    except RuntimeError as exc:
+        first = str(exc).strip().splitlines()
+        raise UserError(f"checkpoint {path} does not match architecture {stored.name}: "
+                        f"{first[1].strip() if len(first) > 1 else first[0]}") from exc
+    model.eval()
+    return LoadedCheckpoint(model=model, spec=stored, input_shape=input_shape, channels=channels,
+                            extra=dict(data.get("extra") or {}))

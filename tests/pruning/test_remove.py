@@ -1,0 +1,56 @@
+import pytest
+import torch
+
+from netadapt.errors import UserError
+from netadapt.models import create_model, list_models, model_info
+from netadapt.pruning import analyze, apply_channels, keep_channels
+
+
+def test_keep_channels_keeps_the_chosen_filters(user_net):
+    x = torch.randn(2, 3, 8, 8)
+    g = analyze(user_net, (1, 3, 8, 8))
+    stem_w = user_net.stem.weight.detach().clone()
+    pw_w = user_net.pw.weight.detach().clone()
+    keep = [1, 4, 9, 15]
+    g2 = keep_channels(user_net, g, {"stem": keep})
+    assert g2.sizes() == {"stem": 4, "expand": 32}
+    assert torch.equal(user_net.stem.weight, stem_w[keep])
+    assert torch.equal(user_net.pw.weight, pw_w[keep][:, keep])
+    assert user_net.dw.groups == 4 and user_net.dw.weight.shape == (4, 1, 3, 3)
+    assert user_net.expand.weight.shape == (32, 4, 3, 3)
+    assert user_net(x).shape == (2, 10)
+
+
+def test_pruning_keeps_function_of_kept_channels_when_others_are_zero(user_net):
+    # Zero every consumer's weights on the dropped channels: removing them must not change the output.
+    user_net.eval()
+    g = analyze(user_net, (1, 3, 8, 8))
+    drop = [0, 2, 3]
+    with torch.no_grad():
+        user_net.expand.weight[:, drop] = 0
+        user_net.pw.weight[:, drop] = 0
+    x = torch.randn(2, 3, 8, 8)
+    before = user_net(x)
+    keep_channels(user_net, g, {"stem": [i for i in range(16) if i not in drop]})
+    assert torch.allclose(user_net(x), before, atol=1e-5)
+
+
+@pytest.mark.parametrize("name", list_models())
+def test_every_zoo_model_prunes_to_half(name):
+    torch.manual_seed(0)
+    model = create_model(name)
+    shape = (1, *model_info(name).default_input)
+    if shape[-1] > 64:
+        shape = (1, shape[1], 64, 64)
+    g = analyze(model, shape)
+    target = {n: max(1, s // 2) for n, s in g.sizes().items()}
+    g2 = apply_channels(model, shape, target)
+    assert g2.sizes() == target
+    assert model(torch.randn(*shape)).shape[0] == 1
+
+
+def test_apply_channels_rejects_unknown_groups(user_net):
+    with pytest.raises(UserError, match="does not have"):
+        apply_channels(user_net, (1, 3, 8, 8), {"nope": 3})
+    with pytest.raises(UserError, match="has 16"):
+        apply_channels(user_net, (1, 3, 8, 8), {"stem": 40})
