@@ -1,0 +1,59 @@
+"""Fill the table: measure the signatures it lacks, recording each as soon as it is measured."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Iterable
+
+from lut.signature import LayerSignature
+
+
+@dataclass(frozen=True)
+class MeasureSummary:
+    """What one ``measure_missing`` call did.
+
+    Attributes:
+        measured: signatures measured and recorded.
+        skipped: signatures already in the table (0 with ``force``).
+        seconds: wall time of the call.
+        timed_seconds: the part of it spent inside timed runs.
+    """
+
+    measured: int
+    skipped: int
+    seconds: float
+    timed_seconds: float
+
+
+def measure_missing(table, profiler, sigs: Iterable[LayerSignature], force: bool = False,
+                    progress: bool = True) -> MeasureSummary:
+    """Measure every signature the table lacks for the profiler's device, and record it.
+
+    Each row is recorded in its own transaction right after it is measured, so an interrupted call
+    loses at most the row in flight and a second call resumes where it stopped.
+
+    Args:
+        table: a ``LatencyTable``.
+        profiler: a ``Profiler``; its device's fingerprint keys the rows.
+        sigs: signatures wanted (repeats are measured once).
+        force: measure all of them again and replace stored rows.
+        progress: show a tqdm progress bar (on stderr).
+    """
+    from tqdm import tqdm
+
+    start = time.perf_counter()
+    timed_before = profiler.timed_seconds
+    fp = profiler.device.fingerprint()
+    unique = list(dict.fromkeys(sigs))
+    todo = unique if force else table.missing(fp, unique)
+    table.device_id(fp)
+    bar = tqdm(todo, desc=f"profiling on {profiler.device.name}", unit="layer", disable=not progress,
+               dynamic_ncols=True)
+    for sig in bar:
+        bar.set_postfix_str(sig.short(), refresh=False)
+        table.record(fp, sig, profiler.measure_layer(sig), force=force)
+    bar.close()
+    return MeasureSummary(measured=len(todo), skipped=len(unique) - len(todo),
+                          seconds=time.perf_counter() - start,
+                          timed_seconds=profiler.timed_seconds - timed_before)

@@ -1,0 +1,78 @@
+"""The lookup table's schema: devices, their measured layer signatures, and calibration values."""
+
+from __future__ import annotations
+
+from dataclasses import fields
+from datetime import datetime
+
+from sqlalchemy import DateTime, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from lut.signature import LayerSignature
+
+# The signature columns, in LayerSignature field order: together with device_id, the unique key.
+SIGNATURE_COLUMNS = tuple(f.name for f in fields(LayerSignature))
+STAT_COLUMNS = ("median_ms", "p10_ms", "p90_ms", "mean_ms", "std_ms", "count")
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class DeviceRow(Base):
+    """One device identity; its fingerprint JSON is what its measurements are valid for."""
+
+    __tablename__ = "devices"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    fingerprint_id: Mapped[str] = mapped_column(String(64), unique=True)
+    fingerprint: Mapped[str] = mapped_column(Text)
+    name: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class MeasurementRow(Base):
+    """The latency statistics of one layer signature on one device, in milliseconds."""
+
+    __tablename__ = "measurements"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    device_id: Mapped[int] = mapped_column(ForeignKey("devices.id", ondelete="CASCADE"))
+    op: Mapped[str] = mapped_column(String(32))
+    batch: Mapped[int] = mapped_column(Integer)
+    cin: Mapped[int] = mapped_column(Integer)
+    h: Mapped[int] = mapped_column(Integer)
+    w: Mapped[int] = mapped_column(Integer)
+    cout: Mapped[int] = mapped_column(Integer)
+    kernel: Mapped[int] = mapped_column(Integer)
+    stride: Mapped[int] = mapped_column(Integer)
+    padding: Mapped[int] = mapped_column(Integer)
+    groups: Mapped[int] = mapped_column(Integer)
+    activation: Mapped[str] = mapped_column(String(32))
+    dtype: Mapped[str] = mapped_column(String(16))
+    median_ms: Mapped[float] = mapped_column(Float)
+    p10_ms: Mapped[float] = mapped_column(Float)
+    p90_ms: Mapped[float] = mapped_column(Float)
+    mean_ms: Mapped[float] = mapped_column(Float)
+    std_ms: Mapped[float] = mapped_column(Float)
+    count: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+
+    __table_args__ = (
+        UniqueConstraint("device_id", *SIGNATURE_COLUMNS, name="uq_measurement_signature"),
+        Index("ix_measurement_query", "device_id", "op", "kernel", "stride", "groups", "h", "w"),
+    )
+
+
+class CalibrationRow(Base):
+    """A named number fitted for one device (e.g. a per-call overhead or a whole-model correction)."""
+
+    __tablename__ = "calibration"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    device_id: Mapped[int] = mapped_column(ForeignKey("devices.id", ondelete="CASCADE"))
+    key: Mapped[str] = mapped_column(String(128))
+    value: Mapped[float] = mapped_column(Float)
+    updated_at: Mapped[datetime] = mapped_column(DateTime)
+
+    __table_args__ = (UniqueConstraint("device_id", "key", name="uq_calibration_key"),)

@@ -1,0 +1,369 @@
+"""The latency lookup table: measured layer statistics per device identity, in any SQLAlchemy database."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections import defaultdict
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Iterable, Sequence
+
+from sqlalchemy import func, inspect, select, update
+from sqlalchemy.exc import DatabaseError, IntegrityError, OperationalError
+
+from devices.base import fingerprint_id_of
+from lut.engine import default_lut_path, open_engine
+from lut.interpolate import estimate_from
+from lut.schema import (SIGNATURE_COLUMNS, Base, CalibrationRow, DeviceRow, MeasurementRow)
+from lut.signature import LayerSignature
+from netadapt.errors import UserError
+from profilers.stats import Stats
+
+__all__ = ["LatencyTable", "NotInTable", "StoredRow", "default_lut_path"]
+
+_CHUNK = 400  # signatures per IN query, well under SQLite's bound-parameter limit
+
+
+class NotInTable(UserError, KeyError):
+    """Nothing stored can answer a query (a KeyError too, so callers can treat it as a missing key)."""
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else ""
+
+
+@dataclass(frozen=True)
+class StoredRow:
+    """One measurement as stored."""
+
+    device_id: int
+    sig: LayerSignature
+    stats: Stats
+    created_at: datetime
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc).replace(tzinfo=None)
+
+
+def _fingerprint(device_or_fingerprint) -> dict:
+    if hasattr(device_or_fingerprint, "fingerprint"):
+        return device_or_fingerprint.fingerprint()
+    if isinstance(device_or_fingerprint, dict):
+        return device_or_fingerprint
+    raise TypeError(f"expected a Device or a fingerprint dict, got {type(device_or_fingerprint).__name__}")
+
+
+def _sig_of(row) -> LayerSignature:
+    return LayerSignature(**{c: getattr(row, c) for c in SIGNATURE_COLUMNS})
+
+
+def _stats_of(row) -> Stats:
+    return Stats(row.median_ms, row.p10_ms, row.p90_ms, row.mean_ms, row.std_ms, row.count)
+
+
+def _stat_values(stats: Stats) -> dict:
+    return {"median_ms": stats.median, "p10_ms": stats.p10, "p90_ms": stats.p90, "mean_ms": stats.mean,
+            "std_ms": stats.std, "count": stats.count, "created_at": _now()}
+
+
+class LatencyTable:
+    """Measured latencies keyed by device fingerprint and layer signature.
+
+    Args:
+        url_or_path: a SQLite file path (its folder is created), any SQLAlchemy URL, or None for
+            ``$NETADAPT_LUT`` or ``~/.cache/netadapt/lut.db``.
+
+    Raises:
+        UserError: the path is not a readable database; an existing bad file is never modified.
+    """
+
+    def __init__(self, url_or_path: str | os.PathLike | None = None):
+        self._engine, self.label = open_engine(url_or_path)
+        self._device_ids: dict[str, int] = {}
+        try:
+            self._create_schema()
+        except DatabaseError as exc:
+            self._engine.dispose()
+            raise UserError(f"cannot open lookup table {self.label}: {exc.orig}") from exc
+
+    # -- plumbing -------------------------------------------------------------------------------
+
+    def _create_schema(self) -> None:
+        with self._engine.connect() as conn:
+            present = set(inspect(conn).get_table_names())
+        if present >= set(Base.metadata.tables):
+            return  # nothing to write: a read-only table stays usable
+        with self._engine.connect() as conn:
+            conn.execution_options(write=True)  # several processes may create it at once
+            with conn.begin():
+                Base.metadata.create_all(conn)
+
+    @contextmanager
+    def _write(self):
+        """One write transaction (BEGIN IMMEDIATE on SQLite)."""
+        try:
+            with self._engine.connect() as conn:
+                conn.execution_options(write=True)
+                with conn.begin():
+                    yield conn
+        except OperationalError as exc:
+            raise UserError(f"cannot write lookup table {self.label}: {exc.orig}") from exc
+
+    @contextmanager
+    def _read(self):
+        try:
+            with self._engine.connect() as conn:
+                yield conn
+        except OperationalError as exc:
+            raise UserError(f"cannot read lookup table {self.label}: {exc.orig}") from exc
+
+    def _insert(self, table):
+        name = self._engine.dialect.name
+        if name == "sqlite":
+            from sqlalchemy.dialects.sqlite import insert
+        elif name == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert
+        else:
+            return None
+        return insert(table)
+
+    def _find_device(self, conn, fp: dict) -> int | None:
+        fid = fingerprint_id_of(fp)
+        if fid not in self._device_ids:
+            found = conn.scalar(select(DeviceRow.id).where(DeviceRow.fingerprint_id == fid))
+            if found is None:
+                return None
+            self._device_ids[fid] = found
+        return self._device_ids[fid]
+
+    def _ensure_device(self, conn, fp: dict) -> int:
+        found = self._find_device(conn, fp)
+        if found is not None:
+            return found
+        values = {"fingerprint_id": fingerprint_id_of(fp), "fingerprint": json.dumps(fp, sort_keys=True),
+                  "name": str(fp.get("name") or fp.get("kind") or "device"), "created_at": _now()}
+        stmt = self._insert(DeviceRow.__table__)
+        if stmt is not None:
+            conn.execute(stmt.values(**values).on_conflict_do_nothing(index_elements=["fingerprint_id"]))
+        else:
+            try:
+                with conn.begin_nested():
+                    conn.execute(DeviceRow.__table__.insert().values(**values))
+            except IntegrityError:
+                pass  # another writer inserted it first
+        return self._find_device(conn, fp)
+
+    def _comparable(self, conn, device_id: int, sig: LayerSignature) -> list[tuple[LayerSignature, float]]:
+        m = MeasurementRow
+        query = select(m.__table__).where(
+            m.device_id == device_id, m.op == sig.op, m.kernel == sig.kernel, m.stride == sig.stride,
+            m.padding == sig.padding, m.h == sig.h, m.w == sig.w, m.activation == sig.activation,
+            m.batch == sig.batch, m.dtype == sig.dtype)
+        depthwise = sig.groups > 1 and sig.groups == sig.cin
+        query = query.where(m.groups == m.cin, m.groups > 1) if depthwise else query.where(m.groups == sig.groups)
+        rows = [(_sig_of(r), r.median_ms) for r in conn.execute(query)]
+        if depthwise:  # keep the same channel multiplier
+            rows = [(s, ms) for s, ms in rows if s.cout * sig.cin == sig.cout * s.cin]
+        return rows
+
+    # -- devices --------------------------------------------------------------------------------
+
+    def device_id(self, device_or_fingerprint) -> int:
+        """The row id of a device (a Device or its fingerprint dict), inserting it if missing."""
+        fp = _fingerprint(device_or_fingerprint)
+        with self._read() as conn:
+            found = self._find_device(conn, fp)
+        if found is not None:
+            return found
+        with self._write() as conn:
+            return self._ensure_device(conn, fp)
+
+    def devices(self) -> list[tuple[int, str, dict, int]]:
+        """Every device as (id, name, fingerprint, number of measurements)."""
+        query = (select(DeviceRow.id, DeviceRow.name, DeviceRow.fingerprint, func.count(MeasurementRow.id))
+                 .outerjoin(MeasurementRow, MeasurementRow.device_id == DeviceRow.id)
+                 .group_by(DeviceRow.id).order_by(DeviceRow.id))
+        with self._read() as conn:
+            return [(i, name, json.loads(fp), n) for i, name, fp, n in conn.execute(query)]
+
+    # -- measurements ---------------------------------------------------------------------------
+
+    def lookup(self, fingerprint, sig: LayerSignature) -> Stats | None:
+        """The stored statistics of one signature, or None."""
+        return self.lookup_many(fingerprint, [sig]).get(sig)
+
+    def lookup_many(self, fingerprint, sigs: Iterable[LayerSignature]) -> dict[LayerSignature, Stats]:
+        """Stored statistics of those signatures that are measured (one query per shape group)."""
+        fp = _fingerprint(fingerprint)
+        groups: dict[tuple, list[LayerSignature]] = defaultdict(list)
+        for sig in dict.fromkeys(sigs):
+            key = tuple((c, getattr(sig, c)) for c in SIGNATURE_COLUMNS if c not in ("cin", "cout"))
+            groups[key].append(sig)
+        found: dict[LayerSignature, Stats] = {}
+        with self._read() as conn:
+            device_id = self._find_device(conn, fp)
+            if device_id is None:
+                return found
+            m = MeasurementRow
+            for key, members in groups.items():
+                for start in range(0, len(members), _CHUNK):
+                    chunk = members[start:start + _CHUNK]
+                    wanted = set(chunk)
+                    query = select(m.__table__).where(
+                        m.device_id == device_id, *(getattr(m, c) == v for c, v in key),
+                        m.cin.in_({s.cin for s in chunk}), m.cout.in_({s.cout for s in chunk}))
+                    for row in conn.execute(query):
+                        sig = _sig_of(row)
+                        if sig in wanted:
+                            found[sig] = _stats_of(row)
+        return found
+
+    def missing(self, fingerprint, sigs: Iterable[LayerSignature]) -> list[LayerSignature]:
+        """The signatures not yet measured on this device, without repeats, in first-seen order."""
+        unique = list(dict.fromkeys(sigs))
+        present = self.lookup_many(fingerprint, unique)
+        return [s for s in unique if s not in present]
+
+    def _record(self, conn, device_id: int, sig: LayerSignature, stats: Stats, force: bool) -> bool:
+        key = {"device_id": device_id, **sig.to_dict()}
+        values = _stat_values(stats)
+        stmt = self._insert(MeasurementRow.__table__)
+        if stmt is not None:
+            stmt = stmt.values(**key, **values)
+            index = ["device_id", *SIGNATURE_COLUMNS]
+            if force:
+                stmt = stmt.on_conflict_do_update(index_elements=index, set_=values)
+            else:
+                stmt = stmt.on_conflict_do_nothing(index_elements=index)
+            return conn.execute(stmt).rowcount > 0
+        m = MeasurementRow
+        where = [getattr(m, c) == v for c, v in key.items()]
+        if conn.scalar(select(m.id).where(*where)) is not None:
+            if force:
+                conn.execute(update(m).where(*where).values(**values))
+            return force
+        try:
+            with conn.begin_nested():
+                conn.execute(m.__table__.insert().values(**key, **values))
+        except IntegrityError:
+            if force:
+                conn.execute(update(m).where(*where).values(**values))
+            return force
+        return True
+
+    def record(self, fingerprint, sig: LayerSignature, stats: Stats, force: bool = False) -> bool:
+        """Store one measurement in its own transaction.
+
+        Args:
+            fingerprint: a Device or its fingerprint dict.
+            sig: the signature measured.
+            stats: its statistics.
+            force: replace a stored measurement instead of keeping it.
+
+        Returns:
+            True if a row was written, False if one was already there (and ``force`` was off).
+        """
+        fp = _fingerprint(fingerprint)
+        with self._write() as conn:
+            return self._record(conn, self._ensure_device(conn, fp), sig, stats, force)
+
+    def record_many(self, fingerprint, items: Iterable[tuple[LayerSignature, Stats]],
+                    force: bool = False) -> int:
+        """Store many measurements in one transaction; returns how many rows were written."""
+        fp = _fingerprint(fingerprint)
+        with self._write() as conn:
+            device_id = self._ensure_device(conn, fp)
+            return sum(self._record(conn, device_id, sig, stats, force) for sig, stats in items)
+
+    def estimate(self, fingerprint, sig: LayerSignature) -> tuple[float, str]:
+        """The median latency of a signature, measured or interpolated from comparable rows.
+
+        Comparable rows share op, kernel, stride, padding, h, w, activation, batch, dtype and the kind
+        of grouping (depthwise with the same multiplier, or the same group count).
+
+        Returns:
+            (median ms, method): method is ``exact``, or starts with ``bilinear`` or ``linear-macs``
+            and names the rows used; ``extrapolated`` appears when the target lies outside them.
+
+        Raises:
+            NotInTable: nothing comparable is stored.
+        """
+        fp = _fingerprint(fingerprint)
+        with self._read() as conn:
+            device_id = self._find_device(conn, fp)
+            rows = self._comparable(conn, device_id, sig) if device_id is not None else []
+        found = estimate_from(rows, sig)
+        if found is None:
+            raise NotInTable(f"no measurement on device {fingerprint_id_of(fp)} can estimate {sig.short()} "
+                             f"({len(rows)} comparable row(s)); profile it first")
+        return found
+
+    def rows(self, fingerprint=None, op: str | None = None, limit: int | None = None) -> list[StoredRow]:
+        """Stored measurements, optionally of one device (Device, fingerprint dict or device id) and op."""
+        m = MeasurementRow
+        query = select(m.__table__).order_by(m.device_id, *(getattr(m, c) for c in SIGNATURE_COLUMNS))
+        with self._read() as conn:
+            if fingerprint is not None:
+                device_id = fingerprint if isinstance(fingerprint, int) else self._find_device(
+                    conn, _fingerprint(fingerprint))
+                if device_id is None:
+                    return []
+                query = query.where(m.device_id == device_id)
+            if op is not None:
+                query = query.where(m.op == op)
+            if limit is not None:
+                query = query.limit(limit)
+            return [StoredRow(r.device_id, _sig_of(r), _stats_of(r), r.created_at)
+                    for r in conn.execute(query)]
+
+    def stats(self) -> dict[int, dict[str, int]]:
+        """Measurement counts: device id -> op -> rows."""
+        m = MeasurementRow
+        counts: dict[int, dict[str, int]] = defaultdict(dict)
+        with self._read() as conn:
+            for device_id, op, n in conn.execute(
+                    select(m.device_id, m.op, func.count()).group_by(m.device_id, m.op)):
+                counts[device_id][op] = n
+        return dict(counts)
+
+    # -- calibration ----------------------------------------------------------------------------
+
+    def set_calibration(self, fingerprint, key: str, value: float) -> None:
+        """Store (or replace) one named number for a device."""
+        fp = _fingerprint(fingerprint)
+        with self._write() as conn:
+            device_id = self._ensure_device(conn, fp)
+            c = CalibrationRow
+            where = (c.device_id == device_id, c.key == key)
+            if conn.scalar(select(c.id).where(*where)) is None:
+                conn.execute(c.__table__.insert().values(device_id=device_id, key=key, value=float(value),
+                                                         updated_at=_now()))
+            else:
+                conn.execute(update(c).where(*where).values(value=float(value), updated_at=_now()))
+
+    def get_calibration(self, fingerprint, key: str) -> float | None:
+        """A stored named number, or None."""
+        fp = _fingerprint(fingerprint)
+        with self._read() as conn:
+            device_id = self._find_device(conn, fp)
+            if device_id is None:
+                return None
+            c = CalibrationRow
+            return conn.scalar(select(c.value).where(c.device_id == device_id, c.key == key))
+
+    # -- lifetime -------------------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Release the database connections."""
+        self._engine.dispose()
+
+    def __enter__(self) -> "LatencyTable":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"LatencyTable({self.label!r})"
