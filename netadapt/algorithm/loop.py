@@ -297,7 +297,11 @@ class NetAdaptRun:
 
         done = rf.final_dir(self.out) / "info.json"
         if done.exists():
-            return rf.read_json(done)
+            stored = rf.read_json(done)
+            if stored["from_iteration"] == state["iteration"]:
+                return stored
+            # the run went on past an earlier stop (e.g. a raised --max-iterations): redo the final step
+            shutil.rmtree(rf.final_dir(self.out))
         cfg = self.config
         timer = _Timer()
         tmp = rf.fresh_tmp_dir(self.out, "final")

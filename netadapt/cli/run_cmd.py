@@ -1,0 +1,115 @@
+"""``netadapt run``: shrink a model until its measured latency meets a budget."""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+from netadapt.cli.options import device_options, lut_option
+
+
+@click.command()
+@click.option("--budget", required=True, help="Latency budget: 20ms, 1.5s, 800us, or 50% of the start.")
+@click.option("--model", default="digits_cnn", show_default=True, help="Zoo name or package.module:factory.")
+@click.option("--model-args", default=None, metavar="JSON",
+              help='Constructor arguments as JSON, e.g. \'{"width_mult": 0.5}\'.')
+@click.option("--checkpoint", default=None, type=click.Path(dir_okay=False),
+              help="Trained checkpoint (netadapt train). Without one, the base model is trained first.")
+@click.option("--data", default="digits", show_default=True,
+              help="digits, synthetic, cifar10:<dir> or imagefolder:<dir>.")
+@device_options
+@click.option("--batch", type=click.IntRange(1, 4096), default=1, show_default=True,
+              help="Batch size the latency is measured at.")
+@click.option("--initial-reduction", type=float, default=0.025, show_default=True,
+              help="First iteration's latency reduction, as a fraction of the start.")
+@click.option("--reduction-decay", type=float, default=0.96, show_default=True,
+              help="Each iteration's reduction is this times the previous one.")
+@click.option("--reduction-floor", type=float, default=0.01, show_default=True,
+              help="Smallest reduction, as a fraction of the start (makes deep budgets reachable).")
+@click.option("--short-term-steps", type=click.IntRange(0), default=60, show_default=True,
+              help="Fine-tune iterations per candidate.")
+@click.option("--short-term-lr", type=float, default=0.01, show_default=True)
+@click.option("--long-term-epochs", type=click.IntRange(0), default=5, show_default=True,
+              help="Fine-tune epochs of the final model.")
+@click.option("--long-term-lr", type=float, default=0.01, show_default=True)
+@click.option("--batch-size", type=click.IntRange(1), default=64, show_default=True,
+              help="Fine-tune batch size.")
+@click.option("--base-epochs", type=click.IntRange(0), default=12, show_default=True,
+              help="Epochs to train the base model when no checkpoint is given.")
+@click.option("--channel-step", type=click.IntRange(1, 4096), default=8, show_default=True)
+@click.option("--holdout", type=float, default=0.1, show_default=True,
+              help="Holdout carved from the training data to rank candidates (fraction or count).")
+@click.option("--eval-limit", type=click.IntRange(1), default=None,
+              help="Rank candidates on at most this many holdout images.")
+@click.option("--criterion", default="l2", show_default=True, help="Which filters stay: l2, l1, bn_scale, random.")
+@click.option("--rewinder", default="none", show_default=True, help="Rewinding plug-in.")
+@click.option("--selection", type=click.Choice(["accuracy", "efficiency"]), default="accuracy",
+              show_default=True, help="Best holdout accuracy, or least accuracy lost per ms saved.")
+@click.option("--warmup", type=click.IntRange(0), default=10, show_default=True)
+@click.option("--repeats", type=click.IntRange(1), default=50, show_default=True,
+              help="Timed runs per layer.")
+@click.option("--model-repeats", type=click.IntRange(1), default=100, show_default=True,
+              help="Timed runs per whole-model measurement.")
+@click.option("--max-iterations", type=click.IntRange(0), default=100, show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--out", default=None, type=click.Path(file_okay=False),
+              help="Run folder (default: runs/<model>-<budget>-<settings hash>). Re-run to resume.")
+@click.option("--no-progress", is_flag=True)
+@lut_option
+def run(budget, model, model_args, checkpoint, data, device_name, threads, gpu_id, batch, initial_reduction,
+        reduction_decay, reduction_floor, short_term_steps, short_term_lr, long_term_epochs, long_term_lr,
+        batch_size, base_epochs, channel_step, holdout, eval_limit, criterion, rewinder, selection, warmup,
+        repeats, model_repeats, max_iterations, seed, out, no_progress, lut_url):
+    """Run NetAdapt until the measured latency meets --budget.
+
+    Example: netadapt run --budget 20ms   (built-in digits data and model, CPU)
+    """
+    from pathlib import Path
+
+    from netadapt.algorithm import parse_budget
+    from netadapt.algorithm.config import FineTuneConfig, RunConfig
+    from netadapt.algorithm.loop import NetAdaptRun
+    from netadapt.algorithm.schedule import ReductionSchedule
+    from netadapt.errors import UserError
+    from netadapt.runs.folder import config_hash
+
+    parse_budget(budget)  # bad budgets fail before anything is loaded
+    try:
+        kwargs = json.loads(model_args) if model_args else {}
+        schedule = ReductionSchedule(initial_reduction, reduction_decay, reduction_floor)
+    except (json.JSONDecodeError, ValueError) as exc:
+        raise UserError(f"bad option: {exc}") from exc
+    if not isinstance(kwargs, dict):
+        raise UserError("--model-args must be a JSON object")
+    config = RunConfig(
+        budget=budget, model=model, model_kwargs=kwargs,
+        checkpoint=str(Path(checkpoint).resolve()) if checkpoint else None, data=data,
+        holdout=holdout, eval_limit=eval_limit, device=device_name, threads=threads, gpu_id=gpu_id,
+        batch=batch, warmup=warmup, repeats=repeats, model_repeats=model_repeats, channel_step=channel_step,
+        schedule=schedule,
+        finetune=FineTuneConfig(short_term_steps, short_term_lr, long_term_epochs, long_term_lr, batch_size),
+        base_epochs=base_epochs, criterion=criterion, rewinder=rewinder, selection=selection,
+        max_iterations=max_iterations, seed=seed)
+    if out is None:
+        tag = budget.strip().replace("%", "pct").replace(" ", "")
+        out = Path("runs") / f"{model.replace(':', '_').replace('.', '_')}-{tag}-{config_hash(config.to_dict())}"
+    click.echo(f"Run folder: {out}")
+    result = NetAdaptRun(config, out, lut=lut_url, progress=not no_progress, log=click.echo).run()
+    click.echo(format_table(result))
+
+
+def format_table(result) -> str:
+    lines = [f"{'iter':>4}  {'pruned group':<22} {'predicted ms':>12} {'measured ms':>11} {'holdout acc':>11}"]
+    for it in result.iterations:
+        pred = f"{it['predicted_ms']:.3f}" if it.get("predicted_ms") is not None else "-"
+        lines.append(f"{it['iteration']:>4}  {(it.get('pruned_group') or '(start)')[:22]:<22} {pred:>12} "
+                     f"{it['measured_ms']:>11.3f} {it['holdout_accuracy']:>11.4f}")
+    f = result.final
+    if f:
+        verdict = "MET" if f["budget_met"] else "NOT MET"
+        lines.append(f"final (iteration {f['from_iteration']} + long-term fine-tune): measured "
+                     f"{f['measured_ms']:.3f} ms vs budget {result.budget_ms:.3f} ms -> {verdict}; "
+                     f"test accuracy {f['test_accuracy']:.4f}")
+    lines.append(f"stopped: {result.stopped}; models in {result.run_dir}")
+    return "\n".join(lines)

@@ -1,0 +1,126 @@
+"""End to end: NetAdapt on synthetic data with the deterministic fake device."""
+
+import json
+from pathlib import Path
+
+import numpy as np
+import onnxruntime as ort
+import pytest
+import torch
+
+import netadapt.training
+from netadapt.algorithm.config import FineTuneConfig, RunConfig
+from netadapt.algorithm.schedule import ReductionSchedule
+from netadapt.algorithm.loop import NetAdaptRun
+from netadapt.checkpoint import load_checkpoint
+
+TESTS = Path(__file__).resolve().parents[1]
+
+
+def _config(**overrides):
+    base = dict(budget="70%", model="usermodels:residual_depthwise_net",
+                model_kwargs={"width": 32}, data="synthetic:classes=3,size=32,n=240,channels=1,test=60",
+                holdout=60, device="fake", channel_step=8, base_epochs=2,
+                finetune=FineTuneConfig(short_steps=4, short_lr=0.01, long_epochs=1, batch_size=32),
+                warmup=0, repeats=1, model_repeats=1, seed=3)
+    base.update(overrides)
+    return RunConfig(**base)
+
+
+def _run(tmp_path, name, **overrides):
+    cfg = _config(**overrides)
+    return NetAdaptRun(cfg, tmp_path / name, lut=str(tmp_path / f"{name}.db"), progress=False,
+                       log=lambda *_: None).run()
+
+
+@pytest.fixture(autouse=True)
+def _user_models(monkeypatch):
+    monkeypatch.syspath_prepend(str(TESTS))
+
+
+def test_netadapt_meets_budget_and_every_iteration_is_consistent(tmp_path):
+    result = _run(tmp_path, "run")
+    its = result.iterations
+    assert len(its) >= 3
+    start = its[0]["measured_ms"]
+    assert result.budget_ms == pytest.approx(0.7 * start)
+    for prev, cur in zip(its, its[1:]):
+        reduction = cur["reduction_ms"]
+        assert reduction >= 0.01 * start - 1e-12
+        assert cur["target_ms"] == pytest.approx(max(prev["measured_ms"] - reduction, result.budget_ms))
+        # the estimate drops by at least the scheduled reduction (or down to the budget)
+        assert cur["predicted_ms"] <= cur["target_ms"] + 1e-9
+        # channels only shrink, and exactly one group per iteration
+        shrunk = [g for g in cur["channels"] if cur["channels"][g] < prev["channels"][g]]
+        assert shrunk == [cur["pruned_group"]]
+        assert all(cur["channels"][g] <= prev["channels"][g] for g in cur["channels"])
+        assert cur["measured_ms"] < prev["measured_ms"]
+    for it in its:
+        folder = tmp_path / "run" / f"iter_{it['iteration']:03d}"
+        loaded = load_checkpoint(folder / "model.pt")
+        x = torch.randn(2, 1, 32, 32)
+        sess = ort.InferenceSession(str(folder / "model.onnx"), providers=["CPUExecutionProvider"])
+        # exported at batch 1: compare one sample at a time
+        for k in range(2):
+            want = loaded.model(x[k:k + 1]).detach().numpy()
+            got = sess.run(None, {sess.get_inputs()[0].name: x[k:k + 1].numpy()})[0]
+            np.testing.assert_allclose(got, want, atol=1e-4, rtol=1e-3)
+        assert loaded.channels == it["channels"]
+    final = result.final
+    assert final["budget_met"] and final["measured_ms"] <= result.budget_ms
+    assert final["from_iteration"] == its[-1]["iteration"]
+    assert 0.0 <= final["test_accuracy"] <= 1.0
+    summary = json.loads((tmp_path / "run" / "summary.json").read_text())
+    assert len(summary["iterations"]) == len(its)
+    assert (tmp_path / "run" / "summary.csv").read_text().count("\n") == len(its) + 1
+
+
+def test_crash_and_resume_gives_the_same_channels(tmp_path, monkeypatch):
+    reference = _run(tmp_path, "ref")
+    real = netadapt.training.fine_tune
+    calls = {"n": 0}
+
+    def crashing(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 3:  # iteration 2's first candidate: iteration 1 is whole, 2 is not
+            raise KeyboardInterrupt
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(netadapt.training, "fine_tune", crashing)
+    with pytest.raises(KeyboardInterrupt):
+        _run(tmp_path, "crash")
+    folder = tmp_path / "crash"
+    assert not (folder / "final").exists()
+    assert any(p.name.endswith(".partial") for p in folder.iterdir())
+    monkeypatch.setattr(netadapt.training, "fine_tune", real)
+    resumed = _run(tmp_path, "crash")
+    assert resumed.final["channels"] == reference.final["channels"]
+    assert [i["pruned_group"] for i in resumed.iterations] == [i["pruned_group"] for i in reference.iterations]
+
+
+def test_changed_settings_are_refused_on_resume(tmp_path):
+    _run(tmp_path, "run", max_iterations=1)
+    from netadapt.errors import UserError
+
+    with pytest.raises(UserError, match="other settings"):
+        _run(tmp_path, "run", max_iterations=1, seed=4)
+    # max_iterations may change: the run continues where it stopped
+    result = _run(tmp_path, "run", max_iterations=3)
+    assert result.iterations[-1]["iteration"] >= 2
+    assert result.final["from_iteration"] == result.iterations[-1]["iteration"]
+
+
+@pytest.mark.parametrize("model,kwargs", [
+    ("mobilenet_v1", {"width_mult": 0.25}),
+    ("mobilenet_v2", {"width_mult": 0.25}),
+    ("resnet20", {"width_mult": 0.5}),
+])
+def test_zoo_models_take_an_iteration(tmp_path, model, kwargs):
+    result = _run(tmp_path, model, model=model, model_kwargs=kwargs, max_iterations=1,
+                  data="synthetic:classes=3,size=16,n=96,channels=3,test=30", holdout=30,
+                  base_epochs=1, finetune=FineTuneConfig(short_steps=1, long_epochs=0, batch_size=32),
+                  budget="99%", schedule=ReductionSchedule(initial=0.005, floor=0.001))
+    assert len(result.iterations) == 2
+    one = result.iterations[1]
+    assert sum(one["channels"].values()) < sum(result.iterations[0]["channels"].values())
+    assert one["predicted_ms"] <= one["target_ms"]
