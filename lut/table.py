@@ -75,12 +75,17 @@ class LatencyTable:
         url_or_path: a SQLite file path (its folder is created), any SQLAlchemy URL, or None for
             ``$NETADAPT_LUT`` or ``~/.cache/netadapt/lut.db``.
 
+    Attributes:
+        label: the file path, or the URL without its password, for messages.
+        url: the SQLAlchemy URL without its password.
+
     Raises:
         UserError: the path is not a readable database; an existing bad file is never modified.
     """
 
     def __init__(self, url_or_path: str | os.PathLike | None = None):
         self._engine, self.label = open_engine(url_or_path)
+        self.url = self._engine.url.render_as_string(hide_password=True)
         self._device_ids: dict[str, int] = {}
         try:
             self._create_schema()

@@ -1,0 +1,57 @@
+"""``netadapt devices``: which devices exist, whether they run here, and their identity."""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+
+def _columns(headers: list[str], rows: list[list[str]]) -> str:
+    widths = [max(len(str(v)) for v in col) for col in zip(headers, *rows)]
+    lines = [headers, ["-" * w for w in widths], *rows]
+    return "\n".join("  ".join(str(v).ljust(w) for v, w in zip(line, widths)).rstrip() for line in lines)
+
+
+def fingerprint_summary(fp: dict) -> str:
+    """One line: hardware, provider, threads, ONNX Runtime version."""
+    parts = [fp.get("gpu") or fp.get("processor") or fp.get("kind", "?")]
+    if "provider" in fp:
+        parts.append(str(fp["provider"]).replace("ExecutionProvider", ""))
+    threads = fp.get("intra_op_threads", fp.get("threads"))
+    if threads is not None:
+        parts.append(f"{threads} thread{'s' if threads != 1 else ''}")
+    if "onnxruntime" in fp:
+        parts.append(f"ort {fp['onnxruntime']}")
+    return ", ".join(str(p) for p in parts)
+
+
+@click.command()
+@click.option("--threads", type=click.IntRange(1, 256), default=1, show_default=True,
+              help="Intra-op threads the fingerprints are computed for (CPU devices).")
+@click.option("--gpu-id", type=click.IntRange(0, 64), default=0, show_default=True,
+              help="GPU index the fingerprints are computed for (CUDA devices).")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object per device instead.")
+def devices(threads, gpu_id, as_json):
+    """List devices: available here or not (and why), and the fingerprint that keys their table rows."""
+    from devices import get_device, list_devices
+    from netadapt.errors import UserError
+
+    rows = []
+    for name in list_devices():
+        try:
+            dev = get_device(name, threads=threads, gpu_id=gpu_id)
+            ok, why = dev.available()
+            fp = dev.fingerprint()
+        except UserError as exc:  # a broken plug-in must not hide the others
+            rows.append({"name": name, "available": False, "reason": str(exc), "fingerprint": {}})
+            continue
+        rows.append({"name": name, "available": ok, "reason": why, "fingerprint": fp,
+                     "fingerprint_id": dev.fingerprint_id()})
+    if as_json:
+        for row in rows:
+            click.echo(json.dumps(row, sort_keys=True))
+        return
+    table = [[r["name"], "yes" if r["available"] else "no", r.get("fingerprint_id", ""),
+              fingerprint_summary(r["fingerprint"]) if r["fingerprint"] else "", r["reason"]] for r in rows]
+    click.echo(_columns(["device", "available", "fingerprint", "identity", "reason"], table))
