@@ -134,14 +134,14 @@ class LatencyTable:
             return None
         return insert(table)
 
-    def _find_device(self, conn, fp: dict) -> int | None:
+    def _find_device(self, conn, fp: dict, cache: bool = True) -> int | None:
         fid = fingerprint_id_of(fp)
-        if fid not in self._device_ids:
-            found = conn.scalar(select(DeviceRow.id).where(DeviceRow.fingerprint_id == fid))
-            if found is None:
-                return None
+        if fid in self._device_ids:
+            return self._device_ids[fid]
+        found = conn.scalar(select(DeviceRow.id).where(DeviceRow.fingerprint_id == fid))
+        if found is not None and cache:
             self._device_ids[fid] = found
-        return self._device_ids[fid]
+        return found
 
     def _ensure_device(self, conn, fp: dict) -> int:
         found = self._find_device(conn, fp)
@@ -158,7 +158,8 @@ class LatencyTable:
                     conn.execute(DeviceRow.__table__.insert().values(**values))
             except IntegrityError:
                 pass  # another writer inserted it first
-        return self._find_device(conn, fp)
+        # Not cached: this transaction may still roll back.
+        return self._find_device(conn, fp, cache=False)
 
     def _comparable(self, conn, device_id: int, sig: LayerSignature) -> list[tuple[LayerSignature, float]]:
         m = MeasurementRow
