@@ -16,7 +16,7 @@ from sqlalchemy.exc import DatabaseError, IntegrityError, OperationalError
 from devices.base import fingerprint_id_of
 from lut.engine import default_lut_path, open_engine
 from lut.interpolate import estimate_from
-from lut.schema import (SIGNATURE_COLUMNS, Base, CalibrationRow, DeviceRow, MeasurementRow)
+from lut.schema import SIGNATURE_COLUMNS, STAT_COLUMNS, Base, CalibrationRow, DeviceRow, MeasurementRow
 from lut.signature import LayerSignature
 from netadapt.errors import UserError
 from profilers.stats import Stats
@@ -87,6 +87,7 @@ class LatencyTable:
         self._engine, self.label = open_engine(url_or_path)
         self.url = self._engine.url.render_as_string(hide_password=True)
         self._device_ids: dict[str, int] = {}
+        self._upserts: dict[bool, object] = {}
         try:
             self._create_schema()
         except DatabaseError as exc:
@@ -133,6 +134,21 @@ class LatencyTable:
         else:
             return None
         return insert(table)
+
+    def _upsert(self, force: bool):
+        """The measurement insert with ON CONFLICT, built once: rows are bound at execution."""
+        if force not in self._upserts:
+            stmt = self._insert(MeasurementRow.__table__)
+            if stmt is not None:
+                index = ["device_id", *SIGNATURE_COLUMNS]
+                if force:
+                    stmt = stmt.on_conflict_do_update(
+                        index_elements=index,
+                        set_={c: getattr(stmt.excluded, c) for c in (*STAT_COLUMNS, "created_at")})
+                else:
+                    stmt = stmt.on_conflict_do_nothing(index_elements=index)
+            self._upserts[force] = stmt
+        return self._upserts[force]
 
     def _find_device(self, conn, fp: dict, cache: bool = True) -> int | None:
         fid = fingerprint_id_of(fp)
@@ -235,15 +251,9 @@ class LatencyTable:
     def _record(self, conn, device_id: int, sig: LayerSignature, stats: Stats, force: bool) -> bool:
         key = {"device_id": device_id, **sig.to_dict()}
         values = _stat_values(stats)
-        stmt = self._insert(MeasurementRow.__table__)
+        stmt = self._upsert(force)
         if stmt is not None:
-            stmt = stmt.values(**key, **values)
-            index = ["device_id", *SIGNATURE_COLUMNS]
-            if force:
-                stmt = stmt.on_conflict_do_update(index_elements=index, set_=values)
-            else:
-                stmt = stmt.on_conflict_do_nothing(index_elements=index)
-            return conn.execute(stmt).rowcount > 0
+            return conn.execute(stmt, {**key, **values}).rowcount > 0
         m = MeasurementRow
         where = [getattr(m, c) == v for c, v in key.items()]
         if conn.scalar(select(m.id).where(*where)) is not None:
