@@ -7,7 +7,8 @@ import json
 import click
 
 
-def _columns(headers: list[str], rows: list[list[str]]) -> str:
+def format_columns(headers: list[str], rows: list[list[str]]) -> str:
+    """Left-aligned text columns under a header and a rule."""
     widths = [max(len(str(v)) for v in col) for col in zip(headers, *rows)]
     lines = [headers, ["-" * w for w in widths], *rows]
     return "\n".join("  ".join(str(v).ljust(w) for v, w in zip(line, widths)).rstrip() for line in lines)
@@ -54,4 +55,4 @@ def devices(threads, gpu_id, as_json):
         return
     table = [[r["name"], "yes" if r["available"] else "no", r.get("fingerprint_id", ""),
               fingerprint_summary(r["fingerprint"]) if r["fingerprint"] else "", r["reason"]] for r in rows]
-    click.echo(_columns(["device", "available", "fingerprint", "identity", "reason"], table))
+    click.echo(format_columns(["device", "available", "fingerprint", "identity", "reason"], table))

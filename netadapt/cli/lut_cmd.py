@@ -27,7 +27,7 @@ def lut():
 def stats(ctx, lut_url):
     """Per device: fingerprint, hardware, provider, threads and rows per op."""
     from devices.base import fingerprint_id_of
-    from netadapt.cli.devices_cmd import _columns
+    from netadapt.cli.devices_cmd import format_columns
 
     table = _open(ctx, lut_url)
     click.echo(f"Table: {table.label}")
@@ -44,7 +44,7 @@ def stats(ctx, lut_url):
                      str(fp.get("provider", "-")).replace("ExecutionProvider", ""),
                      str(fp.get("intra_op_threads", fp.get("threads", "-"))),
                      str(total), per_op])
-    click.echo(_columns(["id", "fingerprint", "name", "hardware", "provider", "threads", "rows", "per op"],
+    click.echo(format_columns(["id", "fingerprint", "name", "hardware", "provider", "threads", "rows", "per op"],
                         rows))
 
 
@@ -56,7 +56,7 @@ def stats(ctx, lut_url):
 @click.pass_context
 def show(ctx, lut_url, device_id, op, limit):
     """Stored measurements: signature and latency statistics in milliseconds."""
-    from netadapt.cli.devices_cmd import _columns
+    from netadapt.cli.devices_cmd import format_columns
 
     table = _open(ctx, lut_url)
     found = table.rows(device_id, op=op, limit=limit or None)
@@ -65,6 +65,6 @@ def show(ctx, lut_url, device_id, op, limit):
         return
     rows = [[str(r.device_id), r.sig.short(), f"{r.stats.median:.4f}", f"{r.stats.p10:.4f}",
              f"{r.stats.p90:.4f}", str(r.stats.count)] for r in found]
-    click.echo(_columns(["device", "signature", "median_ms", "p10_ms", "p90_ms", "count"], rows))
+    click.echo(format_columns(["device", "signature", "median_ms", "p10_ms", "p90_ms", "count"], rows))
     if limit and len(found) == limit:
         click.echo(f"(first {limit} rows; --limit 0 shows all)")

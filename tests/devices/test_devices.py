@@ -107,3 +107,34 @@ def test_fake_device():
 def test_missing_model_file_is_user_error(tmp_path):
     with pytest.raises(UserError, match="not found"):
         CpuDevice().create_session(str(tmp_path / "nope.onnx"))
+
+
+class _EntryPoint:
+    def __init__(self, name, target):
+        self.name, self._target = name, target
+
+    def load(self):
+        if isinstance(self._target, Exception):
+            raise self._target
+        return self._target
+
+
+class _OpenVinoDevice(CpuDevice):
+    """A third-party device: a small subclass of the ORT device."""
+
+    def __init__(self, threads: int = 1, precision: str = "FP32"):
+        super().__init__(threads)
+        self.name, self.precision = "openvino", precision
+
+
+def test_entry_point_plugins(monkeypatch):
+    from devices import registry
+
+    plugins = {"openvino": _EntryPoint("openvino", _OpenVinoDevice),
+               "broken": _EntryPoint("broken", ImportError("no module named vendor_sdk"))}
+    monkeypatch.setattr(registry, "_plugins", lambda: plugins)
+    assert list_devices() == ["broken", "cpu", "cuda", "fake", "openvino"]
+    dev = get_device("openvino", threads=2, gpu_id=1, precision="FP16")
+    assert isinstance(dev, _OpenVinoDevice) and dev.precision == "FP16" and dev.threads == 2
+    with pytest.raises(UserError, match="plug-in 'broken' failed to load: no module named vendor_sdk"):
+        get_device("broken")
