@@ -10,14 +10,15 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Iterable, Sequence
 
-from sqlalchemy import func, inspect, select, update
-from sqlalchemy.exc import DatabaseError, IntegrityError, OperationalError
+from sqlalchemy import func, inspect, select
+from sqlalchemy.exc import DatabaseError, OperationalError
 
 from devices.base import fingerprint_id_of
 from lut.engine import default_lut_path, open_engine
 from lut.interpolate import estimate_from
-from lut.schema import SIGNATURE_COLUMNS, STAT_COLUMNS, Base, CalibrationRow, DeviceRow, MeasurementRow
+from lut.schema import SIGNATURE_COLUMNS, Base, CalibrationRow, DeviceRow, MeasurementRow
 from lut.signature import LayerSignature
+from lut.upsert import upsert
 from netadapt.errors import UserError
 from profilers.stats import Stats
 
@@ -87,7 +88,6 @@ class LatencyTable:
         self._engine, self.label = open_engine(url_or_path)
         self.url = self._engine.url.render_as_string(hide_password=True)
         self._device_ids: dict[str, int] = {}
-        self._upserts: dict[bool, object] = {}
         try:
             self._create_schema()
         except DatabaseError as exc:
@@ -125,31 +125,6 @@ class LatencyTable:
         except OperationalError as exc:
             raise UserError(f"cannot read lookup table {self.label}: {exc.orig}") from exc
 
-    def _insert(self, table):
-        name = self._engine.dialect.name
-        if name == "sqlite":
-            from sqlalchemy.dialects.sqlite import insert
-        elif name == "postgresql":
-            from sqlalchemy.dialects.postgresql import insert
-        else:
-            return None
-        return insert(table)
-
-    def _upsert(self, force: bool):
-        """The measurement insert with ON CONFLICT, built once: rows are bound at execution."""
-        if force not in self._upserts:
-            stmt = self._insert(MeasurementRow.__table__)
-            if stmt is not None:
-                index = ["device_id", *SIGNATURE_COLUMNS]
-                if force:
-                    stmt = stmt.on_conflict_do_update(
-                        index_elements=index,
-                        set_={c: getattr(stmt.excluded, c) for c in (*STAT_COLUMNS, "created_at")})
-                else:
-                    stmt = stmt.on_conflict_do_nothing(index_elements=index)
-            self._upserts[force] = stmt
-        return self._upserts[force]
-
     def _find_device(self, conn, fp: dict, cache: bool = True) -> int | None:
         fid = fingerprint_id_of(fp)
         if fid in self._device_ids:
@@ -163,17 +138,9 @@ class LatencyTable:
         found = self._find_device(conn, fp)
         if found is not None:
             return found
-        values = {"fingerprint_id": fingerprint_id_of(fp), "fingerprint": json.dumps(fp, sort_keys=True),
-                  "name": str(fp.get("name") or fp.get("kind") or "device"), "created_at": _now()}
-        stmt = self._insert(DeviceRow.__table__)
-        if stmt is not None:
-            conn.execute(stmt.values(**values).on_conflict_do_nothing(index_elements=["fingerprint_id"]))
-        else:
-            try:
-                with conn.begin_nested():
-                    conn.execute(DeviceRow.__table__.insert().values(**values))
-            except IntegrityError:
-                pass  # another writer inserted it first
+        upsert(conn, DeviceRow.__table__, {"fingerprint_id": fingerprint_id_of(fp)},
+               {"fingerprint": json.dumps(fp, sort_keys=True),
+                "name": str(fp.get("name") or fp.get("kind") or "device"), "created_at": _now()})
         # Not cached: this transaction may still roll back.
         return self._find_device(conn, fp, cache=False)
 
@@ -249,25 +216,8 @@ class LatencyTable:
         return [s for s in unique if s not in present]
 
     def _record(self, conn, device_id: int, sig: LayerSignature, stats: Stats, force: bool) -> bool:
-        key = {"device_id": device_id, **sig.to_dict()}
-        values = _stat_values(stats)
-        stmt = self._upsert(force)
-        if stmt is not None:
-            return conn.execute(stmt, {**key, **values}).rowcount > 0
-        m = MeasurementRow
-        where = [getattr(m, c) == v for c, v in key.items()]
-        if conn.scalar(select(m.id).where(*where)) is not None:
-            if force:
-                conn.execute(update(m).where(*where).values(**values))
-            return force
-        try:
-            with conn.begin_nested():
-                conn.execute(m.__table__.insert().values(**key, **values))
-        except IntegrityError:
-            if force:
-                conn.execute(update(m).where(*where).values(**values))
-            return force
-        return True
+        return upsert(conn, MeasurementRow.__table__, {"device_id": device_id, **sig.to_dict()},
+                      _stat_values(stats), replace=force)
 
     def record(self, fingerprint, sig: LayerSignature, stats: Stats, force: bool = False) -> bool:
         """Store one measurement in its own transaction.
@@ -351,13 +301,8 @@ class LatencyTable:
         fp = _fingerprint(fingerprint)
         with self._write() as conn:
             device_id = self._ensure_device(conn, fp)
-            c = CalibrationRow
-            where = (c.device_id == device_id, c.key == key)
-            if conn.scalar(select(c.id).where(*where)) is None:
-                conn.execute(c.__table__.insert().values(device_id=device_id, key=key, value=float(value),
-                                                         updated_at=_now()))
-            else:
-                conn.execute(update(c).where(*where).values(value=float(value), updated_at=_now()))
+            upsert(conn, CalibrationRow.__table__, {"device_id": device_id, "key": key},
+                   {"value": float(value), "updated_at": _now()}, replace=True)
 
     def get_calibration(self, fingerprint, key: str) -> float | None:
         """A stored named number, or None."""
