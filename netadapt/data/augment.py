@@ -18,13 +18,14 @@ def check_augment(name: str) -> None:
 
 def random_crop(images: torch.Tensor, padding: int, generator: torch.Generator) -> torch.Tensor:
     """Zero-pad each image by ``padding`` pixels and crop it back at a random offset."""
-    n, c, h, w = images.shape
+    n, _, h, w = images.shape
     padded = F.pad(images, (padding,) * 4)
-    dy = torch.randint(0, 2 * padding + 1, (n,), generator=generator)
-    dx = torch.randint(0, 2 * padding + 1, (n,), generator=generator)
-    rows = (dy[:, None] + torch.arange(h))[:, None, :, None]
-    cols = (dx[:, None] + torch.arange(w))[:, None, None, :]
-    return padded[torch.arange(n)[:, None, None, None], torch.arange(c)[None, :, None, None], rows, cols]
+    offsets = torch.randint(0, 2 * padding + 1, (n, 2), generator=generator).tolist()
+    out = torch.empty_like(images)
+    # One slice copy per image: several times faster on a CPU than gather or advanced indexing.
+    for i, (dy, dx) in enumerate(offsets):
+        out[i] = padded[i, :, dy:dy + h, dx:dx + w]
+    return out
 
 
 def random_flip(images: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
