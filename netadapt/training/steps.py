@@ -1,0 +1,23 @@
+"""One SGD step, and the optimizer every training path uses."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+
+def make_optimizer(model: nn.Module, lr: float, momentum: float, weight_decay: float,
+                   nesterov: bool) -> torch.optim.SGD:
+    """SGD with momentum and weight decay over all trainable parameters."""
+    return torch.optim.SGD([p for p in model.parameters() if p.requires_grad], lr=lr, momentum=momentum,
+                           weight_decay=weight_decay, nesterov=nesterov and momentum > 0)
+
+
+def sgd_step(model: nn.Module, optimizer: torch.optim.Optimizer, loss_fn: nn.Module,
+             images: torch.Tensor, labels: torch.Tensor) -> float:
+    """Forward, backward and update on one batch; returns the batch loss."""
+    loss = loss_fn(model(images), labels)
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    optimizer.step()
+    return float(loss.detach())
