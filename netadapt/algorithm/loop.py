@@ -122,6 +122,7 @@ class NetAdaptRun:
         kwargs = {"num_classes": self.data.num_classes, "in_channels": self.data.input_shape[0],
                   **spec.kwargs}
         spec = ModelSpec(spec.name, kwargs)
+        torch.manual_seed(cfg.seed)  # the base model's initial weights follow the run's seed
         model = spec.build()
         self.log(f"No checkpoint given: training {spec.name} on {self.data.name} "
                  f"for {cfg.base_epochs} epochs first (kept in {path.parent}).")
