@@ -40,3 +40,14 @@ def copy_state(model: nn.Module) -> dict[str, torch.Tensor]:
 def load_rewind(path: str | os.PathLike) -> dict:
     """Read a ``rewind_<k>.pt`` file: keys ``iteration``, ``state_dict``, ``optimizer``, ``scheduler``, ``lr``."""
     return torch.load(path, map_location="cpu", weights_only=True)
+
+
+def atomic_write_json(data, path: Path) -> Path:
+    """Write ``data`` as indented JSON through a temporary file and a rename."""
+    import json
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    tmp.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
+    os.replace(tmp, path)
+    return path

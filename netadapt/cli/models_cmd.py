@@ -1,0 +1,25 @@
+"""``netadapt models``: list the model zoo."""
+
+from __future__ import annotations
+
+import click
+
+
+@click.command()
+@click.argument("pattern", default="*")
+def models(pattern):
+    """List zoo models matching PATTERN (a glob, default all): name, default input, description.
+
+    Any other model can be given as package.module:factory wherever a model name is expected.
+    """
+    from netadapt.cli.devices_cmd import format_columns
+    from netadapt.models import list_models, model_info
+
+    rows = []
+    for name in list_models(pattern):
+        info = model_info(name)
+        rows.append([name, "x".join(str(d) for d in info.default_input), info.description])
+    if not rows:
+        click.echo(f"No zoo model matches {pattern!r}.")
+        return
+    click.echo(format_columns(["model", "input", "description"], rows))
