@@ -13,6 +13,7 @@ CRITERIA.register("l2")(lambda seed=0: L2Magnitude())
 CRITERIA.register("l1")(lambda seed=0: L1Magnitude())
 CRITERIA.register("random")(lambda seed=0: RandomCriterion(seed))
 CRITERIA.register("bn_scale")(lambda seed=0: BatchNormScale())
+CRITERIA.register("taylor")(lambda seed=0, **data: __import__("netadapt.criteria.taylor", fromlist=["_"]).TaylorCriterion(seed=seed, **data))
 
 
 def list_criteria(pattern: str = "*") -> list[str]:
