@@ -7,6 +7,7 @@ from netadapt.rewinding.base import NoRewind, Rewinder
 
 REWINDERS: Registry[Rewinder] = Registry("rewinder", "netadapt.rewinders")
 REWINDERS.register("none")(lambda **context: NoRewind())
+__import__("netadapt.rewinding.lottery", fromlist=["_"]).register(REWINDERS)  # lottery, lr_rewind
 
 
 def list_rewinders(pattern: str = "*") -> list[str]:
