@@ -13,7 +13,8 @@ from netadapt.pruning import analyze, keep_channels
 from netadapt.rewinding import create_rewinder, list_rewinders
 from netadapt.training import TrainConfig, fine_tune, load_rewind, train
 
-SPEC = ModelSpec("digits_cnn", {"num_classes": 3, "width_mult": 0.25})
+SPEC = ModelSpec("netadapt.models.digits_cnn:DigitsCNN",
+                 {"num_classes": 3, "stages": [[8, 8], [16, 16], [32, 32]]})
 SHAPE = (1, 1, 16, 16)
 K = 3
 
