@@ -1,0 +1,223 @@
+"""``build_uniform_baseline``: uniform-width networks at the latencies a NetAdapt run reached.
+
+For each chosen iteration k of the run, the width multiplier whose measured latency (same device, same
+input shape) matches iteration k's is found by bisection; the base checkpoint is pruned uniformly to it
+with the run's criterion and fine-tuned with what NetAdapt spent on the path to k: k bursts of the
+short-term steps, then the long-term epochs. Each point is published atomically in
+``<run>/baseline/iter_NNN/`` (model, ONNX, info.json), so an interrupted build resumes point by point;
+``<run>/baseline/points.json`` lists every finished point.
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+from pathlib import Path
+from typing import Sequence
+
+import torch
+
+from netadapt.errors import UserError
+from netadapt.runs import folder as rf
+
+
+def baseline_dir(run: Path) -> Path:
+    return Path(run) / "baseline"
+
+
+def point_dir(run: Path, iteration: int) -> Path:
+    return baseline_dir(run) / f"iter_{iteration:03d}"
+
+
+def points_path(run: Path) -> Path:
+    return baseline_dir(run) / "points.json"
+
+
+def choose_iterations(last: int, points: int | Sequence[int] | None) -> list[int]:
+    """Iterations to match: all of 1..last (None), ``points`` evenly spaced ones ending at ``last`` (int),
+    or the given ones."""
+    if last < 1:
+        raise UserError("the run has no iteration past the start yet: there is no latency to match")
+    if points is None:
+        return list(range(1, last + 1))
+    if isinstance(points, int):
+        if points < 1:
+            raise UserError(f"baseline points must be at least 1, got {points}")
+        n = min(points, last)
+        return sorted({max(1, round(last * (j + 1) / n)) for j in range(n)})
+    chosen = sorted(set(int(p) for p in points))
+    bad = [p for p in chosen if not 1 <= p <= last]
+    if bad or not chosen:
+        raise UserError(f"baseline iterations must be within 1..{last}, got {list(points)}")
+    return chosen
+
+
+def _seed(base: int, *parts) -> int:
+    import zlib
+
+    return (base * 1_000_003 + zlib.crc32("/".join(map(str, parts)).encode())) % (2**31)
+
+
+class _Builder:
+    """What every point needs, set up once: the run's settings, device, data and base model."""
+
+    def __init__(self, run: Path, progress: bool, log, rtol: float):
+        from devices import get_device
+        from netadapt.algorithm.config import RunConfig
+        from netadapt.baseline.search import WidthSearch
+        from netadapt.checkpoint import load_checkpoint
+        from netadapt.criteria import create_criterion
+        from netadapt.data import load_data
+        from profilers import ProfileConfig, get_profiler
+
+        self.run, self.progress, self.log = run, progress, log
+        self.cfg = cfg = RunConfig.from_dict(rf.read_json(run / rf.CONFIG_FILE))
+        self.device = get_device(cfg.device, threads=cfg.threads, gpu_id=cfg.gpu_id)
+        ok, why = self.device.available()
+        if not ok:
+            from netadapt.errors import DeviceUnavailable
+            raise DeviceUnavailable(f"device {cfg.device!r} is not available here: {why}")
+        final = rf.final_dir(run) / "info.json"
+        if final.is_file():
+            recorded = rf.read_json(final).get("device")
+            if recorded and recorded != self.device.fingerprint():
+                log(f"Warning: the run was measured on {recorded}, this machine is {self.device.fingerprint()}; "
+                    "baseline latencies are not comparable with the run's.")
+        self.profiler = get_profiler(self.device, ProfileConfig(warmup=cfg.warmup, repeats=cfg.model_repeats))
+        base = load_checkpoint(rf.iteration_dir(run, 0) / "model.pt")
+        self.base, self.spec, self.input_shape = base.model, base.spec, tuple(base.input_shape)
+        self.criterion = create_criterion(cfg.criterion, seed=cfg.seed)
+        self.data = load_data(cfg.data, holdout=cfg.holdout, seed=cfg.seed)
+        holdout = self.data.holdout
+        if cfg.eval_limit is not None and cfg.eval_limit < len(holdout):
+            holdout = torch.utils.data.Subset(holdout, range(cfg.eval_limit))
+        self.holdout = holdout
+        self.scratch = rf.fresh_tmp_dir(baseline_dir(run), "search")
+        from netadapt.pruning import analyze
+
+        self.search = WidthSearch(analyze(self.base, self.input_shape).sizes(), self.measure_width, rtol=rtol)
+
+    def close(self):
+        shutil.rmtree(self.scratch, ignore_errors=True)
+
+    def prune(self, width: float):
+        from netadapt.baseline.uniform import uniform_prune
+
+        return uniform_prune(self.base, self.input_shape, width, self.criterion)
+
+    def measure(self, model, folder: Path) -> float:
+        from netadapt.export import export_onnx
+
+        path = export_onnx(model, folder / "model.onnx", self.input_shape, verify=True)
+        return float(self.profiler.measure_model(str(path), self.input_shape).median)
+
+    def measure_width(self, width: float) -> float:
+        return self.measure(self.prune(width), self.scratch)
+
+    def point(self, k: int, target_ms: float) -> dict:
+        from netadapt.checkpoint import save_checkpoint
+        from netadapt.training import TrainConfig, evaluate, fine_tune, train
+
+        cfg, ft = self.cfg, self.cfg.finetune
+        seconds = {}
+        partial = baseline_dir(self.run) / f"iter_{k:03d}.partial"
+        partial.mkdir(parents=True, exist_ok=True)
+        found = partial / "search.json"
+        t0 = time.perf_counter()
+        if found.is_file():  # resumed: keep the width found before, so a half-done training still fits
+            width, search_ms = (rf.read_json(found)[key] for key in ("width", "search_ms"))
+        else:
+            width, search_ms = self.search.find(target_ms)
+            rf.write_json(found, {"width": width, "search_ms": search_ms, "target_ms": target_ms})
+        seconds["search"] = time.perf_counter() - t0
+        model = self.prune(width)
+        t0 = time.perf_counter()
+        for i in range(k):  # as the path to iteration k: k short-term fine-tunes, each from a fresh optimizer
+            fine_tune(model, self.data.train, ft.short_steps, batch_size=ft.batch_size, lr=ft.short_lr,
+                      seed=_seed(cfg.seed, "uniform", i), augment=self.data.augment)
+        if ft.long_epochs > 0:
+            train(model, self.data, TrainConfig(epochs=ft.long_epochs, lr=ft.long_lr, batch_size=ft.batch_size,
+                                                seed=cfg.seed),
+                  out_dir=partial / "train", progress=self.progress, resume=True)
+        seconds["finetune"] = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        test_acc, holdout_acc = evaluate(model, self.data.test), evaluate(model, self.holdout)
+        seconds["evaluate"] = time.perf_counter() - t0
+        tmp = rf.fresh_tmp_dir(baseline_dir(self.run), f"iter_{k:03d}")
+        t0 = time.perf_counter()
+        measured = self.measure(model, tmp)
+        seconds["export_measure"] = time.perf_counter() - t0
+        from netadapt.pruning import analyze
+
+        channels = analyze(model, self.input_shape).sizes()
+        info = {"iteration": k, "width": width, "target_ms": target_ms, "measured_ms": measured,
+                "search_ms": search_ms, "test_accuracy": test_acc, "holdout_accuracy": holdout_acc,
+                "channels": channels, "finetune_steps": k * ft.short_steps, "long_epochs": ft.long_epochs,
+                "widths_measured": len(self.search.visited), "device": self.device.fingerprint(),
+                "seconds": seconds}
+        save_checkpoint(tmp / "model.pt", model, self.spec, self.input_shape, channels=channels,
+                        extra={"uniform_width": width, "matches_iteration": k})
+        rf.write_json(tmp / "info.json", info)
+        rf.publish(tmp, point_dir(self.run, k))
+        shutil.rmtree(partial, ignore_errors=True)
+        return info
+
+
+def _finished(run: Path) -> list[dict]:
+    found = []
+    for folder in sorted(baseline_dir(run).glob("iter_[0-9][0-9][0-9]")):
+        if (folder / "info.json").is_file():
+            found.append(rf.read_json(folder / "info.json"))
+    return found
+
+
+def build_uniform_baseline(run_dir, points: int | Sequence[int] | None = None, progress: bool = True,
+                           log=print, rtol: float = 0.01) -> list[dict]:
+    """Build uniform width-multiplier models at the latencies a NetAdapt run reached.
+
+    Args:
+        run_dir: a folder written by ``netadapt run``.
+        points: which iterations to match: None for all, an int for that many evenly spaced ones ending at
+            the last, or a list of iteration numbers.
+        progress: show progress bars.
+        log: where one-line messages go.
+        rtol: relative tolerance of the latency match in the width search.
+
+    Returns:
+        One dict per requested point: ``iteration``, ``width``, ``target_ms``, ``measured_ms``,
+        ``test_accuracy``, ``holdout_accuracy``, ``finetune_steps``, ``long_epochs``, ``channels``, ...
+        ``<run>/baseline/points.json`` is rewritten with every finished point (earlier builds included).
+
+    Raises:
+        UserError: ``run_dir`` is not a run folder, or has no iteration past the start.
+    """
+    from tqdm.auto import tqdm
+
+    from netadapt.report.rundata import load_run
+
+    data = load_run(run_dir)
+    run = data.run_dir
+    chosen = choose_iterations(data.iterations[-1]["iteration"], points)
+    done = {p["iteration"]: p for p in _finished(run)}
+    builder = None
+    results = []
+    try:
+        for k in tqdm(chosen, desc="uniform baseline", unit="point", disable=not progress):
+            target = float(data.iterations[k]["measured_ms"])
+            if k in done and done[k].get("target_ms") == target:
+                results.append(done[k])
+                continue
+            if builder is None:
+                builder = _Builder(run, progress, log, rtol)
+            info = builder.point(k, target)
+            log(f"uniform width {info['width']:.3f} matches iteration {k}: {info['measured_ms']:.4g} ms "
+                f"(target {target:.4g} ms), test accuracy {info['test_accuracy']:.4f}")
+            results.append(info)
+    finally:
+        if builder is not None:
+            builder.close()
+    every = _finished(run)
+    keys = ("iteration", "width", "target_ms", "measured_ms", "test_accuracy", "holdout_accuracy",
+            "finetune_steps", "long_epochs")
+    rf.write_json(points_path(run), [{k: p.get(k) for k in keys} for p in every])
+    return results

@@ -1,0 +1,69 @@
+"""Find the uniform width whose measured latency matches a target, by bisection over (0, 1]."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable
+
+from netadapt.baseline.uniform import uniform_channels
+
+
+@dataclass
+class WidthSearch:
+    """Bisection over the width multiplier, measuring every width it visits.
+
+    Measurements are cached by channel configuration and shared between targets, so later targets start
+    from a tight bracket. Latency is assumed to grow with width (true up to measurement noise).
+
+    Args:
+        sizes: the base network's channel count per group.
+        measure: width -> measured latency in ms of the network uniformly pruned to that width.
+        rtol: stop once a width's latency is within this fraction of the target.
+        max_steps: most bisection steps per target.
+    """
+
+    sizes: dict[str, int]
+    measure: Callable[[float], float]
+    rtol: float = 0.01
+    max_steps: int = 14
+    visited: dict[tuple, tuple[float, float]] = field(default_factory=dict)  # channels -> (width, ms)
+
+    def _key(self, width: float) -> tuple:
+        return tuple(sorted(uniform_channels(self.sizes, width).items()))
+
+    def latency(self, width: float) -> float:
+        """The measured latency at ``width`` (measured once per distinct channel configuration)."""
+        key = self._key(width)
+        if key not in self.visited:
+            self.visited[key] = (width, float(self.measure(width)))
+        return self.visited[key][1]
+
+    def find(self, target_ms: float) -> tuple[float, float]:
+        """The width (and its measured latency) closest to ``target_ms`` that the bisection reached.
+
+        Returns width 1.0 when even the full network is within or under the target.
+        """
+        full = self.latency(1.0)
+        if full <= target_ms * (1 + self.rtol):
+            return 1.0, full
+        close = [(w, ms) for w, ms in self.visited.values() if abs(ms - target_ms) <= self.rtol * target_ms]
+        if close:  # measured already, for an earlier target
+            return min(close, key=lambda t: abs(t[1] - target_ms))
+        below = [(w, ms) for w, ms in self.visited.values() if ms <= target_ms]
+        above = [(w, ms) for w, ms in self.visited.values() if ms > target_ms]
+        lo = max(below)[0] if below else 0.0
+        hi = min(above)[0]
+        tried = [(w, ms) for w, ms in self.visited.values()]
+        for _ in range(self.max_steps):
+            mid = (lo + hi) / 2
+            if mid <= 0 or self._key(mid) in (self._key(hi), self._key(lo) if lo > 0 else None):
+                break  # no width in between changes a channel count
+            ms = self.latency(mid)
+            tried.append((mid, ms))
+            if abs(ms - target_ms) <= self.rtol * target_ms:
+                return mid, ms
+            lo, hi = (mid, hi) if ms <= target_ms else (lo, mid)
+        if lo > 0:
+            tried.append((lo, self.latency(lo)))
+        tried.append((hi, self.latency(hi)))
+        return min(tried, key=lambda t: (abs(t[1] - target_ms), t[1]))

@@ -1,0 +1,121 @@
+"""The uniform width-multiplier baseline: channel rounding, the width search, curve reading, and a real build
+on the tiny fake-device run."""
+
+import json
+import math
+
+import pytest
+import torch
+from click.testing import CliRunner
+
+import netadapt.baseline.build as build
+from netadapt.baseline import (build_uniform_baseline, choose_iterations, interpolate, latency_at_accuracy,
+                               latency_ratio, uniform_channels, uniform_prune)
+from netadapt.baseline.search import WidthSearch
+from netadapt.cli import cli
+from netadapt.criteria import create_criterion
+from netadapt.errors import UserError
+from netadapt.pruning import analyze
+
+
+def test_uniform_channels_round_and_stay_within_one_and_size():
+    assert uniform_channels({"a": 32, "b": 10, "c": 3}, 0.5) == {"a": 16, "b": 5, "c": 2}  # 1.5 rounds up
+    assert uniform_channels({"a": 32, "b": 10}, 0.01) == {"a": 1, "b": 1}
+    assert uniform_channels({"a": 32}, 1.0) == {"a": 32}
+    for bad in (0.0, -0.1, 1.01):
+        with pytest.raises(ValueError):
+            uniform_channels({"a": 8}, bad)
+
+
+def test_uniform_prune_keeps_the_criterions_channels(user_net):
+    shape = (1, 3, 16, 16)
+    graph = analyze(user_net, shape)
+    criterion = create_criterion("l2")
+    pruned = uniform_prune(user_net, shape, 0.5, criterion)
+    assert analyze(pruned, shape).sizes() == {g: n // 2 for g, n in graph.sizes().items()}
+    assert analyze(user_net, shape).sizes() == graph.sizes()  # the original is untouched
+    keep = criterion.select(user_net, graph.groups["stem"], 8)
+    torch.testing.assert_close(pruned.stem.weight, user_net.stem.weight[keep])
+
+
+def test_choose_iterations():
+    assert choose_iterations(10, None) == list(range(1, 11))
+    assert choose_iterations(10, 3) == [3, 7, 10]
+    assert choose_iterations(10, 1) == [10]
+    assert choose_iterations(2, 5) == [1, 2]
+    assert choose_iterations(10, [4, 2, 4]) == [2, 4]
+    for last, points in ((0, 1), (5, 0), (5, [6]), (5, [0])):
+        with pytest.raises(UserError):
+            choose_iterations(last, points)
+
+
+def test_width_search_matches_targets_and_reuses_measurements():
+    sizes = {"a": 64, "b": 256}
+    calls = []
+
+    def measure(width):  # a latency that grows with the channels actually kept
+        calls.append(width)
+        c = uniform_channels(sizes, width)
+        return 0.2 + 1e-4 * c["a"] * c["b"] + 1e-3 * c["b"]
+
+    search = WidthSearch(sizes, measure, rtol=0.01)
+    full = search.latency(1.0)
+    for fraction in (0.8, 0.5, 0.3, 0.12):
+        width, ms = search.find(fraction * full)
+        assert 0 < width <= 1
+        assert ms == pytest.approx(fraction * full, rel=0.01)
+        assert ms == pytest.approx(measure(width))
+    n = len(calls)
+    assert search.find(0.5 * full)[1] == pytest.approx(0.5 * full, rel=0.01)
+    assert len(calls) == n  # a target met by a width measured before costs no measurement
+    assert search.find(2 * full) == (1.0, full)
+    width, ms = search.find(0.01 * full)  # below the smallest network: one channel per group
+    assert uniform_channels(sizes, width) == {"a": 1, "b": 1}
+
+
+def test_reading_curves():
+    curve = [(2.0, 0.6), (1.0, 0.4), (3.0, 0.7)]
+    assert interpolate(curve, 1.5) == pytest.approx(0.5)
+    assert math.isnan(interpolate(curve, 0.5))
+    assert latency_at_accuracy(curve, 0.65) == pytest.approx(2.5)
+    assert math.isnan(latency_at_accuracy(curve, 0.8))  # never reached
+    assert math.isnan(latency_at_accuracy(curve, 0.3))  # reached below the lowest latency measured
+    assert latency_ratio((1.25, 0.65), curve) == pytest.approx(2.0)
+
+
+def test_build_matches_latencies_and_resumes(run_copy, monkeypatch):
+    iterations = [json.loads((run_copy / f"iter_{k:03d}" / "info.json").read_text()) for k in range(3)]
+    points = build_uniform_baseline(run_copy, points=2, progress=False, log=lambda *_: None)
+    assert [p["iteration"] for p in points] == [1, 2]
+    short = json.loads((run_copy / "config.json").read_text())["finetune"]["short_steps"]
+    for p in points:
+        assert p["target_ms"] == iterations[p["iteration"]]["measured_ms"]
+        assert 0 < p["width"] <= 1
+        assert p["measured_ms"] == pytest.approx(p["target_ms"], rel=0.03)
+        assert 0 <= p["test_accuracy"] <= 1 and 0 <= p["holdout_accuracy"] <= 1
+        assert p["finetune_steps"] == p["iteration"] * short and p["long_epochs"] == 1
+        assert (run_copy / "baseline" / f"iter_{p['iteration']:03d}" / "model.onnx").is_file()
+    assert points[0]["width"] > points[1]["width"]  # less latency, narrower network
+    stored = json.loads((run_copy / "baseline" / "points.json").read_text())
+    assert [{k: s[k] for k in ("width", "measured_ms", "test_accuracy", "holdout_accuracy", "target_ms")}
+            for s in stored] == [{k: p[k] for k in ("width", "measured_ms", "test_accuracy",
+                                                    "holdout_accuracy", "target_ms")} for p in points]
+    assert not [p for p in (run_copy / "baseline").iterdir() if p.name.startswith(".")]
+
+    def no_rebuild(*args, **kwargs):
+        raise AssertionError("finished points must not be rebuilt")
+
+    monkeypatch.setattr(build, "_Builder", no_rebuild)
+    again = build_uniform_baseline(run_copy, points=[2], progress=False, log=lambda *_: None)
+    assert again == [points[1]]
+
+
+def test_report_cli_builds_the_baseline_first(run_copy, tmp_path):
+    result = CliRunner().invoke(cli, ["report", str(run_copy), "--baseline", "1", "--no-progress",
+                                      "-o", str(tmp_path / "out")])
+    assert result.exit_code == 0, result.output
+    assert "Uniform baseline: 1 points" in result.output
+    stored = json.loads((run_copy / "baseline" / "points.json").read_text())
+    assert [p["iteration"] for p in stored] == [2]
+    md = (tmp_path / "out" / "report.md").read_text()
+    assert "## Uniform width-multiplier baseline" in md
