@@ -34,7 +34,7 @@ class PruneRound:
         return asdict(self)
 
 
-def _prepare(criterion, model, dataset, batches: int = 4, batch_size: int = 64, seed: int = 0):
+def prepare_criterion(criterion, model, dataset, batches: int = 4, batch_size: int = 64, seed: int = 0):
     """Give a data-aware criterion (one with ``prepare``) a few training batches of the current model."""
     if not hasattr(criterion, "prepare") or dataset is None:
         return
@@ -49,7 +49,7 @@ def prune_to_counts(model: nn.Module, input_shape: tuple[int, ...], counts: dict
     """Shrink ``model`` in place so each group has ``counts[group]`` channels, keeping the ones
     ``criterion`` ranks highest; ``data`` feeds a data-aware criterion."""
     graph = analyze(model, input_shape)
-    _prepare(criterion, model, data, seed=seed)
+    prepare_criterion(criterion, model, data, seed=seed)
     keep = {g: criterion.select(model, graph.groups[g], n) for g, n in counts.items()
             if n < graph.groups[g].size}
     return keep_channels(model, graph, keep) if keep else graph

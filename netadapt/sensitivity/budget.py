@@ -1,0 +1,47 @@
+"""Global budgets for choosing a threshold: parameters, or latency estimated from the lookup table."""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import torch.nn as nn
+
+from netadapt.errors import UserError
+from netadapt.iterative.ratios import count_params, counts_for, params_at
+from netadapt.pruning import analyze
+
+
+def params_cost(model: nn.Module, input_shape: tuple[int, ...]) -> Callable[[dict[str, float]], float]:
+    """ratios -> parameter count of the pruned network."""
+    graph = analyze(model, input_shape)
+    return lambda ratios: float(params_at(model, input_shape, counts_for(graph, ratios)))
+
+
+def params_target(model: nn.Module, fraction: float) -> float:
+    """``fraction`` (in (0, 1)) of the model's parameters, the most a pruned network may keep."""
+    if not 0 < fraction < 1:
+        raise UserError(f"--target-params is the fraction of parameters to keep, in (0, 1); got {fraction}")
+    return fraction * count_params(model)
+
+
+def latency_cost(model: nn.Module, input_shape: tuple[int, ...], device: str = "cpu", lut: str | None = None,
+                 threads: int = 1, warmup: int = 10, repeats: int = 50):
+    """ratios -> table latency (ms) of the pruned network on ``device``, measuring missing layers there.
+
+    Returns:
+        (cost function, the unpruned network's table latency in ms).
+    """
+    from devices import get_device
+    from lut.table import LatencyTable
+    from netadapt.errors import DeviceUnavailable
+    from netadapt.latency.estimator import LatencyEstimator
+    from profilers import ProfileConfig, get_profiler
+
+    dev = get_device(device, threads=threads)
+    ok, why = dev.available()
+    if not ok:
+        raise DeviceUnavailable(f"device {device!r} is not available here: {why}")
+    estimator = LatencyEstimator(LatencyTable(lut), dev.fingerprint(),
+                                 get_profiler(dev, ProfileConfig(warmup=warmup, repeats=repeats)))
+    graph = analyze(model, input_shape)
+    return (lambda ratios: estimator.total(graph, counts_for(graph, ratios))), estimator.total(graph)
