@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import click
 
-from netadapt.cli.options import lut_option
+from netadapt.cli.devices_cmd import format_columns
+from netadapt.cli.options import device_options, lut_option
 from lut.signature import OPS
 
 
@@ -68,3 +69,75 @@ def show(ctx, lut_url, device_id, op, limit):
     click.echo(format_columns(["device", "signature", "median_ms", "p10_ms", "p90_ms", "count"], rows))
     if limit and len(found) == limit:
         click.echo(f"(first {limit} rows; --limit 0 shows all)")
+
+
+@lut.command()
+@click.option("--model", default="mobilenet_v1", show_default=True, help="Zoo name or package.module:factory.")
+@click.option("--model-args", default=None, metavar="JSON", help="Constructor arguments as JSON.")
+@click.option("--checkpoint", default=None, type=click.Path(dir_okay=False),
+              help="Check the (possibly pruned) model stored in this checkpoint instead.")
+@click.option("--input-shape", default=None, metavar="NxCxHxW",
+              help="Input shape (default: the model's default input, batch 1).")
+@device_options
+@click.option("--warmup", type=click.IntRange(0), default=10, show_default=True)
+@click.option("--repeats", type=click.IntRange(1), default=50, show_default=True,
+              help="Timed runs per layer (and 4x this for the whole model).")
+@click.option("--layers/--no-layers", default=True, show_default=True, help="Print the per-layer breakdown.")
+@lut_option
+@click.pass_context
+def check(ctx, model, model_args, checkpoint, input_shape, device_name, threads, gpu_id, warmup, repeats,
+          layers, lut_url):
+    """Table estimate vs a measurement of the whole model, with the per-layer breakdown.
+
+    Layers missing from the table are measured first. If `bench/fidelity.py --save-calibration` has
+    stored a calibration for this device, the calibrated estimate is shown too.
+
+    Example: netadapt lut check --model resnet20 --input-shape 1x3x32x32
+    """
+    import json
+
+    from devices import get_device
+    from netadapt.cli.options import parse_input_shape
+    from netadapt.errors import DeviceUnavailable, UserError
+    from netadapt.latency import LatencyEstimator
+    from netadapt.latency.calibration import Calibration
+    from netadapt.latency.check import check_model
+    from netadapt.models import model_info
+    from netadapt.models.spec import ModelSpec
+    from profilers import ProfileConfig, get_profiler
+
+    dev = get_device(device_name, threads=threads, gpu_id=gpu_id)
+    ok, why = dev.available()
+    if not ok:
+        raise DeviceUnavailable(f"device {device_name!r} is not available here: {why}")
+    if checkpoint:
+        from netadapt.checkpoint import load_checkpoint
+
+        loaded = load_checkpoint(checkpoint)
+        net, default_shape = loaded.model, loaded.input_shape
+    else:
+        try:
+            kwargs = json.loads(model_args) if model_args else {}
+        except json.JSONDecodeError as exc:
+            raise UserError(f"--model-args is not valid JSON: {exc}") from exc
+        net = ModelSpec(model, kwargs).build()
+        default_shape = None if ":" in model else (1, *model_info(model).default_input)
+    shape = parse_input_shape(input_shape) if input_shape else default_shape
+    if shape is None:
+        raise UserError("--input-shape is required for a model given as module:factory")
+    table = _open(ctx, lut_url)
+    fp = dev.fingerprint()
+    estimator = LatencyEstimator(table, fp, get_profiler(dev, ProfileConfig(warmup=warmup, repeats=repeats)),
+                                 progress=True)
+    model_profiler = get_profiler(dev, ProfileConfig(warmup=warmup, repeats=4 * repeats))
+    result = check_model(net.eval(), shape, estimator, model_profiler, Calibration.load(table, fp))
+    if layers:
+        total = result.table_ms
+        click.echo(format_columns(["layer", "signature", "ms", "share"],
+                                  [[name, sig.short(), f"{ms:.4f}", f"{100 * ms / total:.1f}%"]
+                                   for name, sig, ms in result.breakdown]))
+    click.echo(f"table estimate {result.table_ms:.4f} ms ({result.units} layers), measured "
+               f"{result.measured_ms:.4f} ms: error {100 * result.error:+.1f}%")
+    if result.calibrated_ms is not None:
+        click.echo(f"calibrated estimate {result.calibrated_ms:.4f} ms: error "
+                   f"{100 * result.calibrated_error:+.1f}%")

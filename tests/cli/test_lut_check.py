@@ -1,0 +1,25 @@
+import re
+
+import pytest
+
+from click.testing import CliRunner
+
+from netadapt.cli import cli
+
+
+def test_lut_check_on_the_fake_device(tmp_path):
+    db = tmp_path / "t.db"
+    result = CliRunner().invoke(cli, ["lut", "check", "--device", "fake", "--model", "resnet20",
+                                      "--input-shape", "1x3x16x16", "--lut", str(db)])
+    assert result.exit_code == 0, result.output
+    m = re.search(r"table estimate ([\d.]+) ms \((\d+) layers\), measured ([\d.]+) ms: error ([+-][\d.]+)%",
+                  result.output)
+    assert m, result.output
+    table_ms, layers, measured = float(m.group(1)), int(m.group(2)), float(m.group(3))
+    assert layers == 33
+    assert float(m.group(4)) == pytest.approx(100 * (table_ms / measured - 1), abs=0.1)
+    per_layer = [float(x) for x in re.findall(r"^\S+\s+.+?\s+([\d.]+)\s+[\d.]+%$", result.output, re.M)]
+    assert len(per_layer) == 33
+    assert sum(per_layer) == pytest.approx(table_ms, abs=1e-3)
+    # the fake device also charges the exported graph's extra nodes: the table sum is below it
+    assert 0.5 < table_ms / measured < 1.0
