@@ -11,8 +11,10 @@ import click
 @click.command()
 @click.option("--model", default="digits_cnn", show_default=True, help="Zoo name or package.module:factory.")
 @click.option("--model-args", default=None, metavar="JSON", help="Constructor arguments as JSON.")
-@click.option("--data", default="digits", show_default=True, help="digits, synthetic, cifar10:<dir> or imagefolder:<dir>.")
-@click.option("--rounds", type=click.IntRange(0), default=5, show_default=True, help="Pruning rounds after the dense run.")
+@click.option("--data", default="digits", show_default=True,
+              help="digits, synthetic, cifar10:<dir> or imagefolder:<dir>.")
+@click.option("--rounds", type=click.IntRange(0), default=5, show_default=True,
+              help="Pruning rounds after the dense run.")
 @click.option("--rate", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=0.2, show_default=True,
               help="Fraction of the surviving weights removed per round.")
 @click.option("--rewind-iter", type=click.IntRange(0), default=0, show_default=True,

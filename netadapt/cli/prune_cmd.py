@@ -50,7 +50,8 @@ def load_inputs(model, checkpoint, data, holdout, seed):
               help="SGD iterations after each round.")
 @click.option("--lr", type=float, default=0.01, show_default=True, help="Fine-tune learning rate.")
 @click.option("--batch-size", type=click.IntRange(1), default=64, show_default=True)
-@click.option("--criterion", default="l2", show_default=True, help="Which channels stay: l2, l1, bn_scale, taylor, random.")
+@click.option("--criterion", default="l2", show_default=True,
+              help="Which channels stay: l2, l1, bn_scale, taylor, random.")
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
               help="Where to write the pruned checkpoint (a JSON report is written beside it).")
 def prune(model, checkpoint, data, holdout, seed, ratios_path, target, steps, finetune_steps, lr, batch_size,

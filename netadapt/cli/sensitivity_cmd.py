@@ -26,12 +26,14 @@ def parse_ratios(text: str) -> list[float]:
 @model_data_options
 @click.option("--ratios", default="0,0.1,0.2,0.3,0.4,0.5,0.6,0.7,0.8,0.9", show_default=True,
               help="Prune ratios to scan (fractions of a group's channels removed).")
-@click.option("--criterion", default="l2", show_default=True, help="Which channels stay: l2, l1, bn_scale, taylor, random.")
+@click.option("--criterion", default="l2", show_default=True,
+              help="Which channels stay: l2, l1, bn_scale, taylor, random.")
 @click.option("--finetune-steps", type=click.IntRange(0), default=0, show_default=True,
               help="SGD iterations after pruning each point (0: none, as in the lecture).")
 @click.option("--lr", type=float, default=0.01, show_default=True, help="Fine-tune learning rate.")
 @click.option("--batch-size", type=click.IntRange(1), default=64, show_default=True)
-@click.option("--eval-limit", type=click.IntRange(1), default=None, help="Evaluate on at most this many holdout images.")
+@click.option("--eval-limit", type=click.IntRange(1), default=None,
+              help="Evaluate on at most this many holdout images.")
 @click.option("--threshold", type=click.FloatRange(0), default=None,
               help="Accuracy drop (e.g. 0.02) each group may lose: writes ratios.json.")
 @click.option("--target-params", type=float, default=None,
@@ -102,8 +104,9 @@ def sensitivity(model, checkpoint, data, holdout, seed, ratios, criterion, finet
         goal = budget.resolve(start_ms)
         threshold, chosen, value = search_threshold(rows, cost, goal)
         info = {"target_latency": str(budget), "table_ms": value, "start_table_ms": start_ms, "budget_ms": goal}
+    name = f"{loaded.spec.name.split(':')[-1]} on {data.split(':')[0]}"
     plot_sensitivity(rows, baseline, out / "sensitivity.png", threshold=threshold,
-                     title=f"{loaded.spec.name.split(':')[-1]} on {data.split(':')[0]}: one group pruned at a time ({criterion})")
+                     title=f"{name}: one group pruned at a time ({criterion})")
     click.echo(format_table(rows, baseline))
     if chosen is not None:
         from netadapt.iterative.ratios import count_params, counts_for, params_at

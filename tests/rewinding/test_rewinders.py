@@ -28,7 +28,8 @@ def trained(tmp_path_factory):
     train(model, data, TrainConfig(epochs=2, batch_size=20, lr=0.05, rewind_iteration=K), out_dir=folder / "train",
           progress=False)
     save_checkpoint(folder / "model.pt", model, SPEC, SHAPE)
-    return SimpleNamespace(model=model, data=data, folder=folder, config=SimpleNamespace(checkpoint=str(folder / "model.pt")))
+    return SimpleNamespace(model=model, data=data, folder=folder,
+                           config=SimpleNamespace(checkpoint=str(folder / "model.pt")))
 
 
 def _candidate(model):
