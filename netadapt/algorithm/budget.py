@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from netadapt.errors import UserError
 
 _UNITS = {"us": 1e-3, "µs": 1e-3, "ms": 1.0, "s": 1000.0}
-_PATTERN = re.compile(r"^\s*([+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?)\s*(us|µs|ms|s|%)\s*$")
+_PATTERN = re.compile(r"^\s*([+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?)\s*(us|µs|ms|s|%)\s*$", re.ASCII)
 
 
 @dataclass(frozen=True)
@@ -41,10 +41,13 @@ def parse_budget(text: str) -> Budget:
         hint = " (add a unit: us, ms, s, or %)" if re.match(r"^\s*[+-]?[\d.]+\s*$", text) else ""
         raise UserError(f"budget {text!r} is not a latency such as 20ms, 1.5s, 800us or 50%{hint}")
     number, unit = float(match.group(1)), match.group(2)
-    if not math.isfinite(number) or number <= 0:
+    if not math.isfinite(number):
+        raise UserError(f"budget {text!r} is not a finite number")
+    if number <= 0:
         raise UserError(f"budget {text!r} must be greater than zero")
-    if unit == "%":
-        if number >= 100:
-            raise UserError(f"budget {text!r} must be below 100% of the starting latency")
-        return Budget(number / 100.0, relative=True, text=text.strip())
-    return Budget(number * _UNITS[unit], relative=False, text=text.strip())
+    if unit == "%" and number >= 100:
+        raise UserError(f"budget {text!r} must be below 100% of the starting latency")
+    value = number / 100.0 if unit == "%" else number * _UNITS[unit]
+    if not 0 < value < math.inf:  # 5e-324us underflows to 0, 1e308s overflows
+        raise UserError(f"budget {text!r} is out of range")
+    return Budget(value, relative=unit == "%", text=text.strip())

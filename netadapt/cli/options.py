@@ -8,14 +8,17 @@ import click
 
 from netadapt.errors import UserError
 
-_SHAPE = re.compile(r"^\s*\d+(\s*[xX,]\s*\d+)*\s*$")
+_SHAPE = re.compile(r"^\s*\d+(\s*[xX,]\s*\d+)*\s*$", re.ASCII)
 
 
 def parse_input_shape(text: str) -> tuple[int, ...]:
     """Parse ``1x3x32x32`` (or ``1,3,32,32``) into a tuple of positive ints."""
     if not isinstance(text, str) or not _SHAPE.match(text):
         raise UserError(f"malformed input shape {text!r}: expected e.g. 1x3x32x32")
-    dims = tuple(int(d) for d in re.split(r"\s*[xX,]\s*", text.strip()))
+    parts = re.split(r"\s*[xX,]\s*", text.strip())
+    if any(len(p.lstrip("0")) > 6 for p in parts):  # before int(): Python refuses over 4300 digits
+        raise UserError(f"input shape {text!r} has an implausibly large dimension")
+    dims = tuple(int(d) for d in parts)
     if len(dims) != 4:
         raise UserError(f"input shape {text!r} must have 4 dimensions (batch x channels x height x width)")
     if any(d < 1 for d in dims):
