@@ -61,7 +61,7 @@ def _seed(base: int, *parts) -> int:
 class _Builder:
     """What every point needs, set up once: the run's settings, device, data and base model."""
 
-    def __init__(self, run: Path, progress: bool, log, rtol: float):
+    def __init__(self, run: Path, progress: bool, log, rtol: float, step: int | None):
         from devices import get_device
         from netadapt.algorithm.config import RunConfig
         from netadapt.baseline.search import WidthSearch
@@ -95,7 +95,9 @@ class _Builder:
         self.scratch = rf.fresh_tmp_dir(baseline_dir(run), "search")
         from netadapt.pruning import analyze
 
-        self.search = WidthSearch(analyze(self.base, self.input_shape).sizes(), self.measure_width, rtol=rtol)
+        self.step = cfg.channel_step if step is None else step
+        self.search = WidthSearch(analyze(self.base, self.input_shape).sizes(), self.measure_width, step=self.step,
+                                  rtol=rtol)
 
     def close(self):
         shutil.rmtree(self.scratch, ignore_errors=True)
@@ -103,7 +105,7 @@ class _Builder:
     def prune(self, width: float):
         from netadapt.baseline.uniform import uniform_prune
 
-        return uniform_prune(self.base, self.input_shape, width, self.criterion)
+        return uniform_prune(self.base, self.input_shape, width, self.criterion, self.step)
 
     def measure(self, model, folder: Path) -> float:
         from netadapt.export import export_onnx
@@ -124,11 +126,13 @@ class _Builder:
         partial.mkdir(parents=True, exist_ok=True)
         found = partial / "search.json"
         t0 = time.perf_counter()
-        if found.is_file():  # resumed: keep the width found before, so a half-done training still fits
-            width, search_ms = (rf.read_json(found)[key] for key in ("width", "search_ms"))
+        stored = rf.read_json(found) if found.is_file() else {}
+        if stored.get("target_ms") == target_ms and stored.get("step") == self.step:
+            width, search_ms = stored["width"], stored["search_ms"]  # resumed: a half-done training still fits
         else:
+            shutil.rmtree(partial / "train", ignore_errors=True)
             width, search_ms = self.search.find(target_ms)
-            rf.write_json(found, {"width": width, "search_ms": search_ms, "target_ms": target_ms})
+            rf.write_json(found, {"width": width, "search_ms": search_ms, "target_ms": target_ms, "step": self.step})
         seconds["search"] = time.perf_counter() - t0
         model = self.prune(width)
         t0 = time.perf_counter()
@@ -152,7 +156,7 @@ class _Builder:
         channels = analyze(model, self.input_shape).sizes()
         info = {"iteration": k, "width": width, "target_ms": target_ms, "measured_ms": measured,
                 "search_ms": search_ms, "test_accuracy": test_acc, "holdout_accuracy": holdout_acc,
-                "channels": channels, "finetune_steps": k * ft.short_steps, "long_epochs": ft.long_epochs,
+                "channels": channels, "channel_step": self.step, "finetune_steps": k * ft.short_steps, "long_epochs": ft.long_epochs,
                 "widths_measured": len(self.search.visited), "device": self.device.fingerprint(),
                 "seconds": seconds}
         save_checkpoint(tmp / "model.pt", model, self.spec, self.input_shape, channels=channels,
@@ -172,7 +176,7 @@ def _finished(run: Path) -> list[dict]:
 
 
 def build_uniform_baseline(run_dir, points: int | Sequence[int] | None = None, progress: bool = True,
-                           log=print, rtol: float = 0.01) -> list[dict]:
+                           log=print, rtol: float = 0.01, channel_step: int | None = None) -> list[dict]:
     """Build uniform width-multiplier models at the latencies a NetAdapt run reached.
 
     Args:
@@ -182,6 +186,8 @@ def build_uniform_baseline(run_dir, points: int | Sequence[int] | None = None, p
         progress: show progress bars.
         log: where one-line messages go.
         rtol: relative tolerance of the latency match in the width search.
+        channel_step: uniform channel counts are rounded to this grid (default: the run's ``channel_step``,
+            as the zoo's width multipliers round to multiples of 8).
 
     Returns:
         One dict per requested point: ``iteration``, ``width``, ``target_ms``, ``measured_ms``,
@@ -204,11 +210,12 @@ def build_uniform_baseline(run_dir, points: int | Sequence[int] | None = None, p
     try:
         for k in tqdm(chosen, desc="uniform baseline", unit="point", disable=not progress):
             target = float(data.iterations[k]["measured_ms"])
-            if k in done and done[k].get("target_ms") == target:
+            if k in done and done[k].get("target_ms") == target and \
+                    done[k].get("channel_step") == (channel_step or data.config.get("channel_step")):
                 results.append(done[k])
                 continue
             if builder is None:
-                builder = _Builder(run, progress, log, rtol)
+                builder = _Builder(run, progress, log, rtol, channel_step)
             info = builder.point(k, target)
             log(f"uniform width {info['width']:.3f} matches iteration {k}: {info['measured_ms']:.4g} ms "
                 f"(target {target:.4g} ms), test accuracy {info['test_accuracy']:.4f}")
@@ -218,6 +225,6 @@ def build_uniform_baseline(run_dir, points: int | Sequence[int] | None = None, p
             builder.close()
     every = _finished(run)
     keys = ("iteration", "width", "target_ms", "measured_ms", "test_accuracy", "holdout_accuracy",
-            "finetune_steps", "long_epochs")
+            "finetune_steps", "long_epochs", "channel_step")
     rf.write_json(points_path(run), [{k: p.get(k) for k in keys} for p in every])
     return results

@@ -18,18 +18,20 @@ class WidthSearch:
     Args:
         sizes: the base network's channel count per group.
         measure: width -> measured latency in ms of the network uniformly pruned to that width.
+        step: the channel grid step (see ``uniform_channels``).
         rtol: stop once a width's latency is within this fraction of the target.
         max_steps: most bisection steps per target.
     """
 
     sizes: dict[str, int]
     measure: Callable[[float], float]
+    step: int = 1
     rtol: float = 0.01
     max_steps: int = 14
     visited: dict[tuple, tuple[float, float]] = field(default_factory=dict)  # channels -> (width, ms)
 
     def _key(self, width: float) -> tuple:
-        return tuple(sorted(uniform_channels(self.sizes, width).items()))
+        return tuple(sorted(uniform_channels(self.sizes, width, self.step).items()))
 
     def latency(self, width: float) -> float:
         """The measured latency at ``width`` (measured once per distinct channel configuration)."""

@@ -3,30 +3,36 @@
 from __future__ import annotations
 
 import copy
-import math
-
 from torch import nn
 
 from netadapt.criteria.base import Criterion
+from netadapt.latency.grid import channel_grid
 from netadapt.pruning import analyze, keep_channels
 
 
-def uniform_channels(sizes: dict[str, int], width: float) -> dict[str, int]:
-    """Each group's channel count at ``width``: round(width x size), at least 1 and at most size."""
+def uniform_channels(sizes: dict[str, int], width: float, step: int = 1) -> dict[str, int]:
+    """Each group's channel count at ``width``: width x size rounded to the nearest count on NetAdapt's grid
+    (multiples of ``step`` below the size, and the size itself; ties round up).
+
+    With ``step`` 1 this is round(width x size), at least 1. A step of 8 matches the zoo's width multipliers
+    (``make_divisible``) and the run's own grid: ONNX Runtime's CPU kernels run counts that are not multiples
+    of 8 far slower, which would make an unrounded uniform network slower than a wider one.
+    """
     if not 0 < width <= 1:
         raise ValueError(f"width must be in (0, 1], got {width}")
-    return {g: min(n, max(1, math.floor(width * n + 0.5))) for g, n in sizes.items()}
+    return {g: min(channel_grid(n, step), key=lambda c: (abs(c - width * n), -c)) for g, n in sizes.items()}
 
 
-def uniform_prune(model: nn.Module, input_shape: tuple[int, ...], width: float, criterion: Criterion) -> nn.Module:
-    """A copy of ``model`` with every channel group pruned to ``width`` of its size.
+def uniform_prune(model: nn.Module, input_shape: tuple[int, ...], width: float, criterion: Criterion,
+                  step: int = 1) -> nn.Module:
+    """A copy of ``model`` with every channel group pruned to ``width`` of its size (see ``uniform_channels``).
 
     Which channels stay in each group is decided by ``criterion`` on the unpruned weights, as NetAdapt
     decides them, so the baseline starts from the same trained weights as the run.
     """
     pruned = copy.deepcopy(model)
     graph = analyze(pruned, input_shape)
-    counts = uniform_channels(graph.sizes(), width)
+    counts = uniform_channels(graph.sizes(), width, step)
     keep = {g: criterion.select(pruned, graph.groups[g], n) for g, n in counts.items() if n < graph.groups[g].size}
     if keep:
         keep_channels(pruned, graph, keep)

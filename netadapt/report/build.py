@@ -70,7 +70,9 @@ def baseline_blocks(run: RunData) -> list:
         return []
     pts = sorted(run.baseline, key=lambda p: p["measured_ms"])
     blocks = [Heading("Uniform width-multiplier baseline"),
-              Paragraph("Every group pruned to round(width x channels) with the run's criterion, then fine-tuned "
+              Paragraph("Every group pruned to width x channels (rounded to the nearest count on the run's channel "
+                        "grid, as the zoo's width multipliers round to multiples of 8) with the run's criterion, "
+                        "then fine-tuned "
                         "with the budget NetAdapt spent to reach the matching iteration (its short-term steps "
                         "plus the long-term epochs)."),
               Table(["width", "matches iteration", "target ms", "measured ms", "fine-tune steps",

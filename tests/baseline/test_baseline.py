@@ -22,6 +22,11 @@ def test_uniform_channels_round_and_stay_within_one_and_size():
     assert uniform_channels({"a": 32, "b": 10, "c": 3}, 0.5) == {"a": 16, "b": 5, "c": 2}  # 1.5 rounds up
     assert uniform_channels({"a": 32, "b": 10}, 0.01) == {"a": 1, "b": 1}
     assert uniform_channels({"a": 32}, 1.0) == {"a": 32}
+    # on NetAdapt's channel grid: multiples of the step below the size, and the size itself
+    assert uniform_channels({"a": 64, "b": 20, "c": 4}, 0.55, step=8) == {"a": 32, "b": 8, "c": 4}
+    assert uniform_channels({"a": 64, "b": 20}, 0.8, step=8) == {"a": 48, "b": 16}
+    assert uniform_channels({"a": 64, "b": 20}, 0.9, step=8) == {"a": 56, "b": 20}
+    assert uniform_channels({"a": 64}, 0.01, step=8) == {"a": 8}
     for bad in (0.0, -0.1, 1.01):
         with pytest.raises(ValueError):
             uniform_channels({"a": 8}, bad)
@@ -85,7 +90,8 @@ def test_reading_curves():
 
 def test_build_matches_latencies_and_resumes(run_copy, monkeypatch):
     iterations = [json.loads((run_copy / f"iter_{k:03d}" / "info.json").read_text()) for k in range(3)]
-    points = build_uniform_baseline(run_copy, points=2, progress=False, log=lambda *_: None)
+    # channel step 1: fine enough for a close latency match on this small network
+    points = build_uniform_baseline(run_copy, points=2, progress=False, log=lambda *_: None, channel_step=1)
     assert [p["iteration"] for p in points] == [1, 2]
     short = json.loads((run_copy / "config.json").read_text())["finetune"]["short_steps"]
     for p in points:
@@ -106,7 +112,7 @@ def test_build_matches_latencies_and_resumes(run_copy, monkeypatch):
         raise AssertionError("finished points must not be rebuilt")
 
     monkeypatch.setattr(build, "_Builder", no_rebuild)
-    again = build_uniform_baseline(run_copy, points=[2], progress=False, log=lambda *_: None)
+    again = build_uniform_baseline(run_copy, points=[2], progress=False, log=lambda *_: None, channel_step=1)
     assert again == [points[1]]
 
 
@@ -117,5 +123,9 @@ def test_report_cli_builds_the_baseline_first(run_copy, tmp_path):
     assert "Uniform baseline: 1 points" in result.output
     stored = json.loads((run_copy / "baseline" / "points.json").read_text())
     assert [p["iteration"] for p in stored] == [2]
+    assert stored[0]["channel_step"] == 8  # the run's grid by default
+    info = json.loads((run_copy / "baseline" / "iter_002" / "info.json").read_text())
+    assert all(n % 8 == 0 for n in info["channels"].values())
+    assert stored[0]["measured_ms"] == pytest.approx(stored[0]["target_ms"], rel=0.15)  # a coarse grid
     md = (tmp_path / "out" / "report.md").read_text()
     assert "## Uniform width-multiplier baseline" in md
