@@ -116,6 +116,9 @@ class LatencyTable:
                     yield conn
         except OperationalError as exc:
             raise UserError(f"cannot write lookup table {self.label}: {exc.orig}") from exc
+        except DatabaseError as exc:  # e.g. a corrupt page met mid-file
+            raise UserError(f"lookup table {self.label} is corrupt ({exc.orig}); "
+                            "check it with: sqlite3 <file> 'PRAGMA integrity_check'") from exc
 
     @contextmanager
     def _read(self):
@@ -124,6 +127,9 @@ class LatencyTable:
                 yield conn
         except OperationalError as exc:
             raise UserError(f"cannot read lookup table {self.label}: {exc.orig}") from exc
+        except DatabaseError as exc:
+            raise UserError(f"lookup table {self.label} is corrupt ({exc.orig}); "
+                            "check it with: sqlite3 <file> 'PRAGMA integrity_check'") from exc
 
     def _find_device(self, conn, fp: dict, cache: bool = True) -> int | None:
         fid = fingerprint_id_of(fp)
