@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import pickle
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -63,10 +64,15 @@ def read_checkpoint(path) -> dict:
     if not os.access(path, os.R_OK):
         raise UserError(f"checkpoint {path} is not readable")
     try:
-        data = torch.load(path, map_location="cpu", weights_only=True)
+        with warnings.catch_warnings():  # torch warns about foreign pickle protocols: one line, not three
+            warnings.simplefilter("ignore")
+            data = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as exc:
-        raise UserError(f"checkpoint {path} holds arbitrary Python objects; refused to load it "
-                        "(netadapt reads only weights and plain data)") from exc
+        if "GLOBAL" in str(exc):
+            raise UserError(f"checkpoint {path} holds arbitrary Python objects; refused to load it "
+                            "(netadapt reads only weights and plain data)") from exc
+        raise UserError(f"checkpoint {path} is not a file written by torch.save (plain pickles and other "
+                        "data are refused, never executed)") from exc
     except Exception as exc:  # zip/EOF/format errors from torch.load vary by version
         raise UserError(f"checkpoint {path} is not a readable PyTorch file ({type(exc).__name__})") from exc
     if not isinstance(data, dict) or data.get("format") != FORMAT:
