@@ -57,7 +57,7 @@ def profile(device_name, threads, gpu_id, model, checkpoint, input_shape, channe
     else:
         net = ModelSpec(model).build()
         default_shape = (1, *model_info(model).default_input) if ":" not in model else None
-    shape = parse_input_shape(input_shape) if input_shape else default_shape
+    shape = parse_input_shape(input_shape) if input_shape is not None else default_shape
     if shape is None:
         from netadapt.errors import UserError
 
