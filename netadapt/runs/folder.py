@@ -62,7 +62,9 @@ def prepare_run_dir(run: Path, config: dict, ignore: tuple[str, ...] = ()) -> Pa
     except OSError as exc:
         raise UserError(f"cannot write to output folder {run}: {exc.strerror or exc}") from exc
     stored_path = run / CONFIG_FILE
-    if stored_path.exists():
+    # A folder holding only its config (and temporaries) did no work yet, e.g. a run refused on bad input:
+    # new settings may take it over.
+    if stored_path.exists() and any(p.name != CONFIG_FILE and not p.name.startswith(".") for p in run.iterdir()):
         stored = read_json(stored_path)
         diff = sorted(k for k in set(stored) | set(config)
                       if k not in ignore and stored.get(k) != config.get(k))
@@ -72,8 +74,8 @@ def prepare_run_dir(run: Path, config: dict, ignore: tuple[str, ...] = ()) -> Pa
                             "use another --out folder, or the same settings to resume it")
     else:
         write_json(stored_path, config)
-    for stale in run.glob(".*.tmp*"):
-        shutil.rmtree(stale) if stale.is_dir() else stale.unlink()
+    for stale in run.rglob(".*.tmp*"):  # left by a killed process (also inside partial and base folders)
+        shutil.rmtree(stale, ignore_errors=True) if stale.is_dir() else stale.unlink(missing_ok=True)
     return run
 
 
