@@ -23,12 +23,12 @@ def cache_dir() -> Path | None:
     return Path(root) / "decoded"
 
 
-def cache_key(root: Path, files: list[Path], extra: str) -> str:
-    """A hash of the folder, its files' names, sizes and mtimes, and ``extra`` (decoding options)."""
+def cache_key(root: Path, files: list[str], extra: str) -> str:
+    """A hash of the folder, its files' paths, sizes and mtimes, and ``extra`` (decoding options)."""
     digest = hashlib.sha256(f"{root.resolve()}|{extra}".encode())
     for path in files:
-        stat = path.stat()
-        digest.update(f"|{path.relative_to(root)}:{stat.st_size}:{stat.st_mtime_ns}".encode())
+        stat = os.stat(path)
+        digest.update(f"|{path}:{stat.st_size}:{stat.st_mtime_ns}".encode())
     return digest.hexdigest()[:32]
 
 

@@ -65,16 +65,29 @@ class ImageTensorDataset(Dataset):
 
 
 def channel_stats(images: torch.Tensor, chunk: int = 4096) -> tuple[tuple[float, ...], tuple[float, ...]]:
-    """Per-channel mean and standard deviation of images scaled to [0, 1] (in chunks, to bound memory)."""
-    total = torch.zeros(images.shape[1], dtype=torch.float64)
+    """Per-channel mean and standard deviation of images scaled to [0, 1].
+
+    uint8 images go through a 256-bin histogram per channel (exact and fast); float images are
+    summed in float64 chunks to bound memory.
+    """
+    channels = images.shape[1]
+    if images.dtype == torch.uint8:
+        values = torch.arange(256, dtype=torch.float64) / 255.0
+        means, stds = [], []
+        for c in range(channels):
+            hist = torch.bincount(images[:, c].reshape(-1), minlength=256).double()
+            mean = (hist * values).sum() / hist.sum()
+            var = (hist * (values - mean) ** 2).sum() / hist.sum()
+            means.append(float(mean))
+            stds.append(max(float(var.sqrt()), 1e-6))
+        return tuple(means), tuple(stds)
+    total = torch.zeros(channels, dtype=torch.float64)
     squares = torch.zeros_like(total)
     for start in range(0, len(images), chunk):
         x = images[start:start + chunk].double()
-        if images.dtype == torch.uint8:
-            x = x / 255.0
         total += x.sum(dim=(0, 2, 3))
         squares += x.pow(2).sum(dim=(0, 2, 3))
-    count = images.numel() // images.shape[1]
+    count = images.numel() // channels
     mean = total / count
     std = (squares / count - mean.pow(2)).clamp_min(1e-12).sqrt()
     return tuple(mean.tolist()), tuple(std.tolist())

@@ -8,6 +8,7 @@ All images must share one size unless ``image_size`` is given, which resizes the
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -22,20 +23,22 @@ EXTENSIONS = {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".ppm", ".pgm", 
 _GRAY_MODES = {"1", "L", "LA", "I", "I;16", "F"}
 
 
-def list_images(split_dir: Path, classes: list[str]) -> tuple[list[Path], list[int]]:
-    """Image files under each class folder (sorted) and their labels."""
+def list_images(split_dir: Path, classes: list[str]) -> tuple[list[str], list[int]]:
+    """Image files under each class folder (sorted by name) and their labels."""
     files, labels = [], []
     for label, name in enumerate(classes):
         folder = split_dir / name
         if not folder.is_dir():
             continue
-        found = sorted(p for p in folder.iterdir() if p.suffix.lower() in EXTENSIONS and p.is_file())
+        with os.scandir(folder) as entries:
+            found = sorted(e.path for e in entries
+                           if os.path.splitext(e.name)[1].lower() in EXTENSIONS and e.is_file())
         files += found
         labels += [label] * len(found)
     return files, labels
 
 
-def decode(files: list[Path], mode: str, image_size: int | None) -> np.ndarray:
+def decode(files: list[str], mode: str, image_size: int | None) -> np.ndarray:
     """Decode image files into one (N, C, H, W) uint8 array."""
     from PIL import Image, UnidentifiedImageError
 
@@ -59,7 +62,7 @@ def decode(files: list[Path], mode: str, image_size: int | None) -> np.ndarray:
     return stacked[:, None] if stacked.ndim == 3 else stacked.transpose(0, 3, 1, 2).copy()
 
 
-def image_mode(files: list[Path]) -> str:
+def image_mode(files: list[str]) -> str:
     """``"L"`` if every file is grayscale, else ``"RGB"`` (reads headers only)."""
     from PIL import Image
 
@@ -73,10 +76,10 @@ def image_mode(files: list[Path]) -> str:
     return "L"
 
 
-def load_split(root: Path, split: str, classes: list[str], mode: str, image_size: int | None
-               ) -> tuple[torch.Tensor, torch.Tensor]:
+def load_split(root: Path, split: str, classes: list[str], mode: str, image_size: int | None,
+               listing: tuple[list[str], list[int]] | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     split_dir = root / split
-    files, labels = list_images(split_dir, classes)
+    files, labels = listing or list_images(split_dir, classes)
     if not files:
         raise UserError(f"imagefolder: no images in {split_dir}/<class>/ (extensions: "
                         f"{', '.join(sorted(EXTENSIONS))})")
@@ -104,9 +107,9 @@ def load_imagefolder(argument: str | None, image_size: int | None) -> RawData:
     unknown = sorted(p.name for p in (root / "test").iterdir() if p.is_dir() and p.name not in classes)
     if unknown:
         raise UserError(f"imagefolder: test classes {unknown} have no folder in {root / 'train'}")
-    train_files, _ = list_images(root / "train", classes)
+    train_files, train_labels = list_images(root / "train", classes)
     mode = image_mode(train_files)
-    train_x, train_y = load_split(root, "train", classes, mode, image_size)
+    train_x, train_y = load_split(root, "train", classes, mode, image_size, (train_files, train_labels))
     test_x, test_y = load_split(root, "test", classes, mode, image_size)
     mean, std = channel_stats(train_x)
     return RawData(
