@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Iterator
 
 import torch
-from torch.utils.data import Dataset
+from torch.utils.data import Dataset, Subset
 
 from netadapt.data import augment as augmentations
 
@@ -14,6 +14,8 @@ def gather(dataset: Dataset, positions: torch.Tensor) -> tuple[torch.Tensor, tor
     """Images and labels at ``positions``, in one tensor each (fast path for in-memory data sets)."""
     if hasattr(dataset, "get_batch"):
         return dataset.get_batch(positions)
+    if isinstance(dataset, Subset):  # e.g. a holdout cut down with torch's Subset: stay on the fast path
+        return gather(dataset.dataset, torch.as_tensor(dataset.indices)[positions])
     items = [dataset[int(i)] for i in positions]
     return torch.stack([x for x, _ in items]), torch.tensor([int(y) for _, y in items])
 

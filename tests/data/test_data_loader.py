@@ -58,3 +58,10 @@ def test_flip_mirrors_about_half_the_images():
 def test_unknown_augmentation_is_a_user_error(train):
     with pytest.raises(UserError, match="none, crop, cifar"):
         make_loader(train, 8, shuffle=False, augment="mixup")
+
+
+def test_torch_subsets_are_batched_through_their_parent(train):
+    subset = torch.utils.data.Subset(train, range(10, 30))
+    images, labels = next(iter(make_loader(subset, 8, shuffle=False)))
+    assert torch.equal(images[2], train[12][0]) and int(labels[2]) == train[12][1]
+    assert sum(len(y) for _, y in make_loader(subset, 8, shuffle=True)) == 20
