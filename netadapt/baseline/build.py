@@ -156,7 +156,8 @@ class _Builder:
         channels = analyze(model, self.input_shape).sizes()
         info = {"iteration": k, "width": width, "target_ms": target_ms, "measured_ms": measured,
                 "search_ms": search_ms, "test_accuracy": test_acc, "holdout_accuracy": holdout_acc,
-                "channels": channels, "channel_step": self.step, "finetune_steps": k * ft.short_steps, "long_epochs": ft.long_epochs,
+                "channels": channels, "channel_step": self.step, "finetune_steps": k * ft.short_steps,
+                "long_epochs": ft.long_epochs,
                 "widths_measured": len(self.search.visited), "device": self.device.fingerprint(),
                 "seconds": seconds}
         save_checkpoint(tmp / "model.pt", model, self.spec, self.input_shape, channels=channels,
