@@ -49,8 +49,7 @@ def export_onnx(model: nn.Module, path: str | os.PathLike, input_shape: tuple[in
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # the exporter's deprecation chatter
-            torch.onnx.export(model, (dummy,), tmp, input_names=["input"], output_names=["output"],
-                              opset_version=opset, do_constant_folding=True, dynamo=False)
+            _torch_export(model, dummy, tmp, opset)
         os.replace(tmp, path)
     finally:
         model.train(was_training)
@@ -59,6 +58,16 @@ def export_onnx(model: nn.Module, path: str | os.PathLike, input_shape: tuple[in
     if verify:
         verify_onnx(model, path, input_shape, atol=atol, rtol=rtol)
     return path
+
+
+def _torch_export(model: nn.Module, dummy: torch.Tensor, path: str, opset: int) -> None:
+    kwargs = dict(input_names=["input"], output_names=["output"], opset_version=opset, do_constant_folding=True)
+    try:
+        torch.onnx.export(model, (dummy,), path, dynamo=False, **kwargs)
+    except TypeError as exc:  # a torch without the ``dynamo`` switch (older) or without the legacy path
+        if "dynamo" not in str(exc):
+            raise
+        torch.onnx.export(model, (dummy,), path, **kwargs)
 
 
 def verify_onnx(model: nn.Module, path: str | os.PathLike, input_shape: tuple[int, int, int, int],
