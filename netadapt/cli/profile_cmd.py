@@ -62,6 +62,7 @@ def profile(device_name, threads, gpu_id, model, checkpoint, input_shape, channe
         from netadapt.errors import UserError
 
         raise UserError("--input-shape is required for a model given as module:factory")
+    _check_runs(net, shape)
     table = LatencyTable(lut_url)
     started = time.perf_counter()
     graph = analyze(net, shape)
@@ -79,3 +80,17 @@ def profile(device_name, threads, gpu_id, model, checkpoint, input_shape, channe
     click.echo(f"Measured {summary.measured}, skipped {skipped} (already stored), "
                f"{time.perf_counter() - started:.1f} s on {device_name} "
                f"(timed runs {summary.timed_seconds:.1f} s). Table: {table.url}")
+
+
+def _check_runs(net, shape) -> None:
+    """One forward pass first: a wrong --input-shape gets one line, not torch.fx's printed traceback."""
+    import torch
+
+    from netadapt.errors import UserError
+
+    try:
+        with torch.no_grad():
+            net.eval()(torch.zeros(shape))
+    except Exception as exc:  # the layer that fails decides the type; the user needs its first line
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise UserError(f"model does not run on input shape {'x'.join(map(str, shape))}: {first}") from exc
