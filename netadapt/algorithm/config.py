@@ -42,6 +42,8 @@ class RunConfig:
     schedule: ReductionSchedule = field(default_factory=ReductionSchedule)
     finetune: FineTuneConfig = field(default_factory=FineTuneConfig)
     base_epochs: int = _f(12, "Epochs to train the base model when no checkpoint is given.")
+    rewind_iteration: int = _f(20, "When netadapt trains the base model: the training iteration whose "
+                                   "weights (and learning rate) the lottery/lr_rewind rewinders go back to.")
     criterion: str = _f("l2", "Pruning criterion plug-in (which filters stay).")
     rewinder: str = _f("none", "Rewinding plug-in (which weights candidates fine-tune from).")
     selection: str = _f("accuracy", "Pick the candidate with the best holdout accuracy ('accuracy') or "

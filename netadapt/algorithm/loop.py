@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import csv
+import dataclasses
 import shutil
 import time
 import zlib
@@ -126,11 +127,22 @@ class NetAdaptRun:
         model = spec.build()
         self.log(f"No checkpoint given: training {spec.name} on {self.data.name} "
                  f"for {cfg.base_epochs} epochs first (kept in {path.parent}).")
-        result = train(model, self.data, TrainConfig(epochs=cfg.base_epochs, seed=cfg.seed, lr=0.05),
+        base = TrainConfig(epochs=cfg.base_epochs, seed=cfg.seed, lr=0.05)
+        total_steps = cfg.base_epochs * -(-len(self.data.train) // base.batch_size)
+        base = dataclasses.replace(base, rewind_iteration=min(cfg.rewind_iteration, total_steps))
+        result = train(model, self.data, base,
                        out_dir=self.out / "base" / "train", progress=self.progress, resume=True)
         save_checkpoint(path, model, spec, (1, *self.data.input_shape),
                         extra={"test_accuracy": result.test_accuracy})
         return spec, model
+
+    def _rewind_file(self) -> Path | None:
+        """The rewind point saved when this run trained its own base model (else the rewinder searches
+        beside --checkpoint)."""
+        if self.config.checkpoint:
+            return None
+        found = sorted((self.out / "base" / "train").glob("rewind_*.pt"))
+        return found[0] if found else None
 
     # ---- measurement --------------------------------------------------------------------------
     def _export_and_measure(self, model, folder: Path) -> float:
@@ -228,9 +240,13 @@ class NetAdaptRun:
         partial = rf.partial_dir(self.out, i + 1)
         partial.mkdir(exist_ok=True)
         rewinder = create_rewinder(cfg.rewinder, spec=spec, input_shape=self.input_shape,
-                                   run_dir=self.out, config=cfg)
+                                   run_dir=self.out, config=cfg, rewind=self._rewind_file())
         candidates = []
         groups = sorted(graph.groups)
+        if hasattr(self.criterion, "prepare"):  # data-aware criteria (e.g. taylor) see the current model
+            from netadapt.iterative.prune import prepare_criterion
+
+            prepare_criterion(self.criterion, model, self.data.train, seed=_seed(cfg.seed, i, "criterion"))
         bar = tqdm(groups, desc=f"iteration {i + 1} candidates", leave=False, disable=not self.progress)
         for g in bar:
             done = partial / f"{g}.json"
@@ -254,9 +270,9 @@ class NetAdaptRun:
                 origin[g] = [state["origin"][g][k] for k in keep]
                 overrides = rewinder.apply(cand_model, origin)
             with timer.phase("finetune"):
-                loss = fine_tune(cand_model, self.data.train, cfg.finetune.short_steps,
-                                 batch_size=cfg.finetune.batch_size, lr=cfg.finetune.short_lr,
-                                 seed=_seed(cfg.seed, i, g), augment=self.data.augment, **overrides)
+                kwargs = {"batch_size": cfg.finetune.batch_size, "lr": cfg.finetune.short_lr,
+                          "seed": _seed(cfg.seed, i, g), "augment": self.data.augment, **overrides}
+                loss = fine_tune(cand_model, self.data.train, cfg.finetune.short_steps, **kwargs)
             with timer.phase("evaluate"):
                 acc = evaluate(cand_model, self.holdout)
             channels = {**state["channels"], g: count}

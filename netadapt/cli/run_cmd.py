@@ -55,12 +55,18 @@ from netadapt.cli.options import device_options, lut_option
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--out", default=None, type=click.Path(file_okay=False),
               help="Run folder (default: runs/<model>-<budget>-<settings hash>). Re-run to resume.")
+@click.option("--uniform-baseline", type=click.IntRange(0), default=0, show_default=True,
+              help="Also build N uniform width-multiplier models at the latencies of N iterations, "
+                   "with the same fine-tuning, for `netadapt report` to compare against.")
+@click.option("--rewind-iteration", type=click.IntRange(0), default=20, show_default=True,
+              help="When the base model is trained here: the iteration lottery/lr_rewind rewind to.")
 @click.option("--no-progress", is_flag=True)
 @lut_option
 def run(budget, model, model_args, checkpoint, data, device_name, threads, gpu_id, batch, initial_reduction,
         reduction_decay, reduction_floor, short_term_steps, short_term_lr, long_term_epochs, long_term_lr,
         batch_size, base_epochs, channel_step, holdout, eval_limit, criterion, rewinder, selection, warmup,
-        repeats, model_repeats, max_iterations, seed, out, no_progress, lut_url):
+        repeats, model_repeats, max_iterations, seed, out, uniform_baseline, rewind_iteration, no_progress,
+        lut_url):
     """Run NetAdapt until the measured latency meets --budget.
 
     Example: netadapt run --budget 20ms   (built-in digits data and model, CPU)
@@ -89,7 +95,7 @@ def run(budget, model, model_args, checkpoint, data, device_name, threads, gpu_i
         batch=batch, warmup=warmup, repeats=repeats, model_repeats=model_repeats, channel_step=channel_step,
         schedule=schedule,
         finetune=FineTuneConfig(short_term_steps, short_term_lr, long_term_epochs, long_term_lr, batch_size),
-        base_epochs=base_epochs, criterion=criterion, rewinder=rewinder, selection=selection,
+        base_epochs=base_epochs, rewind_iteration=rewind_iteration, criterion=criterion, rewinder=rewinder, selection=selection,
         max_iterations=max_iterations, seed=seed)
     if out is None:
         tag = budget.strip().replace("%", "pct").replace(" ", "")
@@ -97,6 +103,12 @@ def run(budget, model, model_args, checkpoint, data, device_name, threads, gpu_i
     click.echo(f"Run folder: {out}")
     result = NetAdaptRun(config, out, lut=lut_url, progress=not no_progress, log=click.echo).run()
     click.echo(format_table(result))
+    if uniform_baseline:
+        from netadapt.baseline import build_uniform_baseline
+
+        points = build_uniform_baseline(out, points=uniform_baseline, progress=not no_progress, log=click.echo)
+        click.echo(f"uniform baseline: {len(points)} point(s) in {Path(out) / 'baseline'}; "
+                   f"see `netadapt report {out}`")
 
 
 def format_table(result) -> str:

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from netadapt.plugins import Registry
+from netadapt.rewinding import lottery
 from netadapt.rewinding.base import NoRewind, Rewinder
 
 REWINDERS: Registry[Rewinder] = Registry("rewinder", "netadapt.rewinders")
 REWINDERS.register("none")(lambda **context: NoRewind())
-__import__("netadapt.rewinding.lottery", fromlist=["_"]).register(REWINDERS)  # lottery, lr_rewind
+lottery.register(REWINDERS)  # lottery, lr_rewind
 
 
 def list_rewinders(pattern: str = "*") -> list[str]:

@@ -124,3 +124,11 @@ def test_zoo_models_take_an_iteration(tmp_path, model, kwargs):
     one = result.iterations[1]
     assert sum(one["channels"].values()) < sum(result.iterations[0]["channels"].values())
     assert one["predicted_ms"] <= one["target_ms"]
+
+
+@pytest.mark.parametrize("criterion,rewinder", [("taylor", "none"), ("l1", "lr_rewind")])
+def test_plugins_run_inside_the_loop(tmp_path, criterion, rewinder):
+    result = _run(tmp_path, f"{criterion}-{rewinder}", criterion=criterion, rewinder=rewinder,
+                  max_iterations=1, finetune=FineTuneConfig(short_steps=2, long_epochs=0, batch_size=32))
+    assert len(result.iterations) == 2
+    assert result.iterations[1]["predicted_ms"] <= result.iterations[1]["target_ms"]
