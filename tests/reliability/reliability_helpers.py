@@ -6,6 +6,7 @@ import hashlib
 import json
 import os
 import shutil
+import signal
 import sqlite3
 import subprocess
 import sys
@@ -23,7 +24,7 @@ RUN_ARGS = ["--model", MODEL, "--model-args", '{"width": 32}',
             "--data", "synthetic:classes=3,size=32,n=240,channels=1,test=60", "--holdout", "60",
             "--device", "fake", "--channel-step", "8", "--base-epochs", "2", "--short-term-steps", "4",
             "--long-term-epochs", "1", "--batch-size", "32", "--warmup", "0", "--repeats", "1",
-            "--model-repeats", "1", "--seed", "3", "--budget", "70%", "--no-progress"]
+            "--model-repeats", "1", "--seed", "3", "--budget", "70%", "--batch", "1", "--no-progress"]
 
 PROFILE_ARGS = ["profile", "--device", "fake", "--model", "mobilenet_v1", "--input-shape", "1x3x32x32",
                 "--channel-step", "32", "--warmup", "0", "--repeats", "1", "--no-progress"]
@@ -54,9 +55,25 @@ def run_child(args, tmp_path: Path, lut: Path, timeout: float = 300) -> subproce
                           text=True, timeout=timeout)
 
 
-def start_child(args, tmp_path: Path, lut: Path, **kwargs) -> subprocess.Popen:
-    return subprocess.Popen([*CLI, *args], env=child_env(tmp_path, lut), cwd=tmp_path,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kwargs)
+def _default_sigint():
+    # A shell that starts jobs in the background ignores SIGINT in them, and Python then never turns
+    # SIGINT into KeyboardInterrupt: give the child the default disposition back.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+def start_child(args, tmp_path: Path, lut: Path, log: Path) -> subprocess.Popen:
+    """Start the CLI in its own process group, stdout and stderr into ``log`` (never a full pipe)."""
+    with open(log, "w") as out:
+        return subprocess.Popen([*CLI, *args], env=child_env(tmp_path, lut), cwd=tmp_path, stdout=out,
+                                stderr=subprocess.STDOUT, start_new_session=True, preexec_fn=_default_sigint)
+
+
+def kill_group(proc: subprocess.Popen, sig=signal.SIGKILL) -> None:
+    """Signal the child's own process group (the CLI and anything it started), never anything else."""
+    try:
+        os.killpg(proc.pid, sig)
+    except ProcessLookupError:
+        pass
 
 
 def invoke(argv, capsys) -> tuple[int, str, list[str]]:
@@ -88,23 +105,58 @@ def assert_one_error_line(code, lines, *needles):
 
 # ---- the table, read with plain sqlite3 ----------------------------------------------------------------
 
-_SIG = "m.op, m.batch, m.cin, m.h, m.w, m.cout, m.kernel, m.stride, m.padding, m.groups, m.activation, m.dtype"
+def _sig_columns() -> str:
+    from lut.schema import SIGNATURE_COLUMNS
+
+    return ", ".join(f"m.{c}" for c in SIGNATURE_COLUMNS)
 
 
 def table_rows(db: Path) -> list[tuple]:
-    """Every measurement as (device fingerprint id, signature..., median, p10, p90, count)."""
-    with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as conn:
-        return conn.execute(f"SELECT d.fingerprint_id, {_SIG}, m.median_ms, m.p10_ms, m.p90_ms, m.count "
-                            "FROM measurements m JOIN devices d ON d.id = m.device_id").fetchall()
+    """Every measurement as (device fingerprint id, signature fields..., median, p10, p90, count)."""
+    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=60)
+    try:
+        return conn.execute(f"SELECT d.fingerprint_id, {_sig_columns()}, m.median_ms, m.p10_ms, m.p90_ms, "
+                            "m.count FROM measurements m JOIN devices d ON d.id = m.device_id").fetchall()
+    finally:
+        conn.close()
 
 
-def signature_keys(db: Path) -> list[tuple]:
-    return [row[:13] for row in table_rows(db)]
+def expected_rows(model: str, shape: tuple, step: int, threads: int = 1) -> set[tuple]:
+    """The rows ``netadapt profile --device fake`` must store for a zoo model, as ``table_rows`` gives them."""
+    from dataclasses import astuple
+
+    from devices.fake import FakeDevice
+    from netadapt.latency import visitable_signatures
+    from netadapt.models.spec import ModelSpec
+    from netadapt.pruning import analyze
+    from profilers.fake import FakeProfiler
+
+    device = FakeDevice(threads)
+    profiler = FakeProfiler(device)
+    rows = set()
+    for sig in visitable_signatures(analyze(ModelSpec(model).build(), shape), step):
+        st = profiler.measure_layer(sig)
+        rows.add((device.fingerprint_id(), *astuple(sig), st.median, st.p10, st.p90, st.count))
+    return rows
 
 
 def integrity(db: Path) -> str:
-    with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as conn:
+    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=60)
+    try:
         return conn.execute("PRAGMA integrity_check").fetchone()[0]
+    finally:
+        conn.close()
+
+
+def row_count(db: Path) -> int:
+    try:
+        conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=60)
+        try:
+            return conn.execute("SELECT count(*) FROM measurements").fetchone()[0]
+        finally:
+            conn.close()
+    except sqlite3.OperationalError:  # not created yet
+        return 0
 
 
 def file_digest(path: Path) -> str:

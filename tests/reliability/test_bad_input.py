@@ -23,7 +23,8 @@ from usermodels import ResidualDepthwiseNet
 SMALL_RUN = ["run", "--model", MODEL, "--model-args", '{"width": 16}',
              "--data", "synthetic:classes=3,size=16,n=60,channels=1,test=30", "--holdout", "30",
              "--device", "fake", "--base-epochs", "1", "--short-term-steps", "1", "--long-term-epochs", "0",
-             "--batch-size", "32", "--warmup", "0", "--repeats", "1", "--model-repeats", "1", "--no-progress"]
+             "--batch-size", "32", "--warmup", "0", "--repeats", "1", "--model-repeats", "1", "--batch", "1",
+             "--no-progress"]
 SMALL_PROFILE = ["profile", "--device", "fake", "--model", MODEL, "--input-shape", "1x3x16x16",
                  "--warmup", "0", "--repeats", "1", "--no-progress"]
 IS_ROOT = hasattr(os, "geteuid") and os.geteuid() == 0

@@ -15,7 +15,7 @@ NEAR_BUDGET = st.lists(st.sampled_from(list("0123456789.+-eE %xXusm µ\t٣") + [
                        max_size=12).map("".join)
 NEAR_SHAPE = st.lists(st.sampled_from(list("0123456789xX, -+.\t٣") + ["99999999", "0"]), max_size=16).map("".join)
 
-SETTINGS = settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 def _budget_ok(text):
