@@ -13,9 +13,9 @@ def _f(default, help_text):
 
 @dataclass(frozen=True)
 class FineTuneConfig:
-    short_steps: int = _f(60, "Short-term fine-tune iterations per candidate.")
+    short_steps: int = _f(20, "Short-term fine-tune iterations per candidate.")
     short_lr: float = _f(0.01, "Short-term fine-tune learning rate.")
-    long_epochs: int = _f(5, "Long-term fine-tune epochs of the final model.")
+    long_epochs: int = _f(3, "Long-term fine-tune epochs of the final model.")
     long_lr: float = _f(0.01, "Long-term fine-tune peak learning rate (cosine schedule).")
     batch_size: int = _f(64, "Fine-tune batch size.")
 
@@ -34,14 +34,14 @@ class RunConfig:
     device: str = _f("cpu", "Device name (see `netadapt devices`).")
     threads: int = _f(1, "ONNX Runtime intra-op threads.")
     gpu_id: int = _f(0, "GPU index for CUDA devices.")
-    batch: int = _f(1, "Batch size the latency is measured and budgeted at.")
+    batch: int = _f(32, "Batch size the latency is measured and budgeted at (use 1 for single-image latency).")
     warmup: int = _f(10, "Warm-up runs before timing.")
     repeats: int = _f(50, "Timed runs per layer measurement.")
     model_repeats: int = _f(100, "Timed runs per whole-model measurement.")
     channel_step: int = _f(8, "Channel counts move on multiples of this step.")
     schedule: ReductionSchedule = field(default_factory=ReductionSchedule)
     finetune: FineTuneConfig = field(default_factory=FineTuneConfig)
-    base_epochs: int = _f(12, "Epochs to train the base model when no checkpoint is given.")
+    base_epochs: int = _f(6, "Epochs to train the base model when no checkpoint is given.")
     rewind_iteration: int = _f(20, "When netadapt trains the base model: the training iteration whose "
                                    "weights (and learning rate) the lottery/lr_rewind rewinders go back to.")
     criterion: str = _f("l2", "Pruning criterion plug-in (which filters stay).")

@@ -16,7 +16,8 @@ from netadapt.cli.options import device_options, lut_option, parse_input_shape
 @click.option("--checkpoint", default=None, type=click.Path(dir_okay=False),
               help="Profile the (possibly pruned) model stored in this checkpoint instead.")
 @click.option("--input-shape", default=None, metavar="NxCxHxW",
-              help="Input shape, e.g. 1x3x32x32 (default: the model's default input, batch 1).")
+              help="Input shape, e.g. 1x3x32x32 (default: the model's default input at the batch "
+                   "`netadapt run` measures by default, 32).")
 @click.option("--channel-step", type=click.IntRange(1, 4096), default=8, show_default=True,
               help="Channel counts on multiples of this step are profiled.")
 @click.option("--warmup", type=click.IntRange(0, 10_000), default=10, show_default=True)
@@ -56,7 +57,10 @@ def profile(device_name, threads, gpu_id, model, checkpoint, input_shape, channe
         net, default_shape = loaded.model, loaded.input_shape
     else:
         net = ModelSpec(model).build()
-        default_shape = (1, *model_info(model).default_input) if ":" not in model else None
+        from netadapt.algorithm.config import RunConfig
+
+        batch = RunConfig().batch
+        default_shape = (batch, *model_info(model).default_input) if ":" not in model else None
     shape = parse_input_shape(input_shape) if input_shape is not None else default_shape
     if shape is None:
         from netadapt.errors import UserError

@@ -6,7 +6,10 @@ import json
 
 import click
 
+from netadapt.algorithm.config import FineTuneConfig, RunConfig
 from netadapt.cli.options import device_options, lut_option
+
+_R, _F = RunConfig(), FineTuneConfig()
 
 
 @click.command()
@@ -19,26 +22,26 @@ from netadapt.cli.options import device_options, lut_option
 @click.option("--data", default="digits", show_default=True,
               help="digits, synthetic, cifar10:<dir> or imagefolder:<dir>.")
 @device_options
-@click.option("--batch", type=click.IntRange(1, 4096), default=1, show_default=True,
+@click.option("--batch", type=click.IntRange(1, 4096), default=_R.batch, show_default=True,
               help="Batch size the latency is measured at.")
-@click.option("--initial-reduction", type=float, default=0.025, show_default=True,
+@click.option("--initial-reduction", type=float, default=_R.schedule.initial, show_default=True,
               help="First iteration's latency reduction, as a fraction of the start.")
-@click.option("--reduction-decay", type=float, default=0.96, show_default=True,
+@click.option("--reduction-decay", type=float, default=_R.schedule.decay, show_default=True,
               help="Each iteration's reduction is this times the previous one.")
-@click.option("--reduction-floor", type=float, default=0.01, show_default=True,
+@click.option("--reduction-floor", type=float, default=_R.schedule.floor, show_default=True,
               help="Smallest reduction, as a fraction of the start (makes deep budgets reachable).")
-@click.option("--short-term-steps", type=click.IntRange(0), default=60, show_default=True,
+@click.option("--short-term-steps", type=click.IntRange(0), default=_F.short_steps, show_default=True,
               help="Fine-tune iterations per candidate.")
-@click.option("--short-term-lr", type=float, default=0.01, show_default=True)
-@click.option("--long-term-epochs", type=click.IntRange(0), default=5, show_default=True,
+@click.option("--short-term-lr", type=float, default=_F.short_lr, show_default=True)
+@click.option("--long-term-epochs", type=click.IntRange(0), default=_F.long_epochs, show_default=True,
               help="Fine-tune epochs of the final model.")
-@click.option("--long-term-lr", type=float, default=0.01, show_default=True)
-@click.option("--batch-size", type=click.IntRange(1), default=64, show_default=True,
+@click.option("--long-term-lr", type=float, default=_F.long_lr, show_default=True)
+@click.option("--batch-size", type=click.IntRange(1), default=_F.batch_size, show_default=True,
               help="Fine-tune batch size.")
-@click.option("--base-epochs", type=click.IntRange(0), default=12, show_default=True,
+@click.option("--base-epochs", type=click.IntRange(0), default=_R.base_epochs, show_default=True,
               help="Epochs to train the base model when no checkpoint is given.")
-@click.option("--channel-step", type=click.IntRange(1, 4096), default=8, show_default=True)
-@click.option("--holdout", type=float, default=0.1, show_default=True,
+@click.option("--channel-step", type=click.IntRange(1, 4096), default=_R.channel_step, show_default=True)
+@click.option("--holdout", type=float, default=_R.holdout, show_default=True,
               help="Holdout carved from the training data to rank candidates (fraction or count).")
 @click.option("--eval-limit", type=click.IntRange(1), default=None,
               help="Rank candidates on at most this many holdout images.")
@@ -46,19 +49,19 @@ from netadapt.cli.options import device_options, lut_option
 @click.option("--rewinder", default="none", show_default=True, help="Rewinding plug-in.")
 @click.option("--selection", type=click.Choice(["accuracy", "efficiency"]), default="accuracy",
               show_default=True, help="Best holdout accuracy, or least accuracy lost per ms saved.")
-@click.option("--warmup", type=click.IntRange(0), default=10, show_default=True)
-@click.option("--repeats", type=click.IntRange(1), default=50, show_default=True,
+@click.option("--warmup", type=click.IntRange(0), default=_R.warmup, show_default=True)
+@click.option("--repeats", type=click.IntRange(1), default=_R.repeats, show_default=True,
               help="Timed runs per layer.")
-@click.option("--model-repeats", type=click.IntRange(1), default=100, show_default=True,
+@click.option("--model-repeats", type=click.IntRange(1), default=_R.model_repeats, show_default=True,
               help="Timed runs per whole-model measurement.")
-@click.option("--max-iterations", type=click.IntRange(0), default=100, show_default=True)
+@click.option("--max-iterations", type=click.IntRange(0), default=_R.max_iterations, show_default=True)
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--out", default=None, type=click.Path(file_okay=False),
               help="Run folder (default: runs/<model>-<budget>-<settings hash>). Re-run to resume.")
 @click.option("--uniform-baseline", type=click.IntRange(0), default=0, show_default=True,
               help="Also build N uniform width-multiplier models at the latencies of N iterations, "
                    "with the same fine-tuning, for `netadapt report` to compare against.")
-@click.option("--rewind-iteration", type=click.IntRange(0), default=20, show_default=True,
+@click.option("--rewind-iteration", type=click.IntRange(0), default=_R.rewind_iteration, show_default=True,
               help="When the base model is trained here: the iteration lottery/lr_rewind rewind to.")
 @click.option("--no-progress", is_flag=True)
 @lut_option
@@ -74,7 +77,6 @@ def run(budget, model, model_args, checkpoint, data, device_name, threads, gpu_i
     from pathlib import Path
 
     from netadapt.algorithm import parse_budget
-    from netadapt.algorithm.config import FineTuneConfig, RunConfig
     from netadapt.algorithm.loop import NetAdaptRun
     from netadapt.algorithm.schedule import ReductionSchedule
     from netadapt.errors import UserError

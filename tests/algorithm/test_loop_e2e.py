@@ -22,7 +22,7 @@ def _config(**overrides):
                 model_kwargs={"width": 32}, data="synthetic:classes=3,size=32,n=240,channels=1,test=60",
                 holdout=60, device="fake", channel_step=8, base_epochs=2,
                 finetune=FineTuneConfig(short_steps=4, short_lr=0.01, long_epochs=1, batch_size=32),
-                warmup=0, repeats=1, model_repeats=1, seed=3)
+                warmup=0, repeats=1, model_repeats=1, seed=3, batch=1)
     base.update(overrides)
     return RunConfig(**base)
 

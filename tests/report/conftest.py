@@ -19,7 +19,7 @@ def build_tiny_run(folder: Path) -> Path:
                        data="synthetic:classes=3,size=32,n=120,channels=1,test=40", holdout=40, device="fake",
                        channel_step=8, base_epochs=1, schedule=ReductionSchedule(initial=0.06, floor=0.04),
                        finetune=FineTuneConfig(short_steps=2, long_epochs=1, batch_size=32),
-                       warmup=0, repeats=1, model_repeats=1, seed=3)
+                       warmup=0, repeats=1, model_repeats=1, seed=3, batch=1)
     with pytest.MonkeyPatch.context() as mp:
         mp.syspath_prepend(str(TESTS))
         NetAdaptRun(config, folder / "run", lut=str(folder / "lut.db"), progress=False, log=lambda *_: None).run()
