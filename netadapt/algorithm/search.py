@@ -29,6 +29,11 @@ def largest_count_meeting(estimator: LatencyEstimator, graph: NetworkGraph, grou
 
 def smallest_network_ms(estimator: LatencyEstimator, graph: NetworkGraph, original: dict[str, int],
                         step: int, anchor_ms: float) -> float:
-    """Anchored estimate of the network with every group at its smallest grid count."""
+    """Estimate of the network with every group at its smallest grid count.
+
+    The measured latency is scaled by the table's ratio (smallest / current) rather than shifted by
+    the table's difference: a whole-model measurement taken while the machine is busy is inflated
+    by a factor, and a difference would carry all of that error into this bound.
+    """
     smallest = {g: channel_grid(original[g], step)[0] for g in graph.groups}
-    return anchor_ms + estimator.total(graph, smallest) - estimator.total(graph)
+    return anchor_ms * estimator.total(graph, smallest) / estimator.total(graph)
