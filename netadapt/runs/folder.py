@@ -80,9 +80,13 @@ def prepare_run_dir(run: Path, config: dict, ignore: tuple[str, ...] = ()) -> Pa
 
 
 def publish(tmp: Path, final: Path) -> Path:
-    """Rename a finished temporary folder into place."""
+    """Rename a finished temporary folder into place, replacing an older one without a half-deleted moment."""
     if final.exists():
-        shutil.rmtree(final)
+        old = final.with_name(f".{final.name}.old.tmp{os.getpid()}")  # cleaned up on resume if killed here
+        os.replace(final, old)
+        os.replace(tmp, final)
+        shutil.rmtree(old, ignore_errors=True)
+        return final
     os.replace(tmp, final)
     return final
 
