@@ -37,7 +37,8 @@ class RunConfig:
     batch: int = _f(32, "Batch size the latency is measured and budgeted at (use 1 for single-image latency).")
     warmup: int = _f(10, "Warm-up runs before timing.")
     repeats: int = _f(50, "Timed runs per layer measurement.")
-    model_repeats: int = _f(100, "Timed runs per whole-model measurement.")
+    model_repeats: int = _f(40, "Timed runs per whole-model measurement round (3 rounds, interleaved "
+                                     "with the starting model).")
     channel_step: int = _f(8, "Channel counts move on multiples of this step.")
     schedule: ReductionSchedule = field(default_factory=ReductionSchedule)
     finetune: FineTuneConfig = field(default_factory=FineTuneConfig)

@@ -7,6 +7,7 @@ import copy
 import csv
 import dataclasses
 import shutil
+import statistics
 import time
 import zlib
 from contextlib import contextmanager
@@ -26,6 +27,10 @@ from netadapt.models.spec import ModelSpec
 from netadapt.pruning import analyze, keep_channels
 from netadapt.rewinding import create_rewinder
 from netadapt.runs import folder as rf
+
+
+# Whole-model measurements are taken in this many rounds (interleaved with the start model).
+MEASURE_ROUNDS = 3
 
 
 @dataclass
@@ -127,7 +132,7 @@ class NetAdaptRun:
         model = spec.build()
         self.log(f"No checkpoint given: training {spec.name} on {self.data.name} "
                  f"for {cfg.base_epochs} epochs first (kept in {path.parent}).")
-        base = TrainConfig(epochs=cfg.base_epochs, seed=cfg.seed, lr=0.05)
+        base = TrainConfig(epochs=cfg.base_epochs, seed=cfg.seed, lr=0.05, batch_size=32)
         total_steps = cfg.base_epochs * -(-len(self.data.train) // base.batch_size)
         base = dataclasses.replace(base, rewind_iteration=min(cfg.rewind_iteration, total_steps))
         result = train(model, self.data, base,
@@ -145,17 +150,34 @@ class NetAdaptRun:
         return found[0] if found else None
 
     # ---- measurement --------------------------------------------------------------------------
-    def _export_and_measure(self, model, folder: Path) -> float:
+    def _export_and_measure(self, model, folder: Path) -> dict:
+        """Export ``model`` and measure it on the device.
+
+        The starting model is measured in ``MEASURE_ROUNDS`` rounds and its least disturbed round
+        (lowest median) is kept. Every later model is measured interleaved with the starting model,
+        round by round, and reported as start x median(ratio): a machine that gets busier slows
+        both alike, so the ratio stays honest where an absolute measurement would drift.
+        """
         from netadapt.export import export_onnx
 
         onnx_path = export_onnx(model, folder / "model.onnx", self.input_shape, verify=True)
-        return float(self.model_profiler.measure_model(str(onnx_path), self.input_shape).median)
+        start = rf.iteration_dir(self.out, 0)
+        measure = lambda p: float(self.model_profiler.measure_model(str(p), self.input_shape).median)  # noqa: E731
+        if not (start / "info.json").exists():
+            rounds = [measure(onnx_path) for _ in range(MEASURE_ROUNDS)]
+            return {"measured_ms": min(rounds), "measured_rounds_ms": rounds}
+        start_ms = rf.read_json(start / "info.json")["measured_ms"]
+        pairs = [(measure(onnx_path), measure(start / "model.onnx")) for _ in range(MEASURE_ROUNDS)]
+        ratio = statistics.median(new / ref for new, ref in pairs)
+        return {"measured_ms": start_ms * ratio, "ratio_to_start": ratio,
+                "measured_rounds_ms": [new for new, _ in pairs],
+                "start_rounds_ms": [ref for _, ref in pairs]}
 
     def _write_iteration(self, i: int, model, spec, info: dict) -> dict:
         tmp = rf.fresh_tmp_dir(self.out, f"iter_{i:03d}")
         timer = _Timer(info.get("seconds", {}))
         with timer.phase("export_measure"):
-            info["measured_ms"] = self._export_and_measure(model, tmp)
+            info.update(self._export_and_measure(model, tmp))
         graph = analyze(model, self.input_shape)
         info["table_ms"] = self.estimator.total(graph)
         info["seconds"] = timer.seconds
@@ -334,8 +356,9 @@ class NetAdaptRun:
             test_acc = evaluate(final_model, self.data.test)
             holdout_acc = evaluate(final_model, self.holdout)
         with timer.phase("export_measure"):
-            measured = self._export_and_measure(final_model, tmp)
-        info = {"from_iteration": state["iteration"], "channels": state["channels"],
+            measurement = self._export_and_measure(final_model, tmp)
+        measured = measurement["measured_ms"]
+        info = {**measurement, "from_iteration": state["iteration"], "channels": state["channels"],
                 "measured_ms": measured, "budget_ms": budget_ms, "budget_met": measured <= budget_ms,
                 "test_accuracy": test_acc, "holdout_accuracy": holdout_acc,
                 "device": self.device.fingerprint(), "seconds": timer.seconds}

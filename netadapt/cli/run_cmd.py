@@ -53,7 +53,7 @@ _R, _F = RunConfig(), FineTuneConfig()
 @click.option("--repeats", type=click.IntRange(1), default=_R.repeats, show_default=True,
               help="Timed runs per layer.")
 @click.option("--model-repeats", type=click.IntRange(1), default=_R.model_repeats, show_default=True,
-              help="Timed runs per whole-model measurement.")
+              help="Timed runs per whole-model measurement round (3 rounds, interleaved with the start).")
 @click.option("--max-iterations", type=click.IntRange(0), default=_R.max_iterations, show_default=True)
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--out", default=None, type=click.Path(file_okay=False),

@@ -55,6 +55,9 @@ def test_netadapt_meets_budget_and_every_iteration_is_consistent(tmp_path):
         assert shrunk == [cur["pruned_group"]]
         assert all(cur["channels"][g] <= prev["channels"][g] for g in cur["channels"])
         assert cur["measured_ms"] < prev["measured_ms"]
+        # measured interleaved with the start model and reported as start x ratio
+        assert cur["measured_ms"] == pytest.approx(start * cur["ratio_to_start"])
+        assert len(cur["measured_rounds_ms"]) == len(cur["start_rounds_ms"]) == 3
     for it in its:
         folder = tmp_path / "run" / f"iter_{it['iteration']:03d}"
         loaded = load_checkpoint(folder / "model.pt")
