@@ -94,7 +94,7 @@ def _check_runs(net, shape) -> None:
 
     try:
         with torch.no_grad():
-            net.eval()(torch.zeros(shape))
+            net.eval()(torch.zeros((1, *shape[1:])))  # batch 1: cheap, and what fails does so at any batch
     except Exception as exc:  # the layer that fails decides the type; the user needs its first line
         first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
         raise UserError(f"model does not run on input shape {'x'.join(map(str, shape))}: {first}") from exc
