@@ -87,6 +87,10 @@ class NetAdaptRun:
         cfg = self.config
         self.budget = parse_budget(cfg.budget)
         create_criterion(cfg.criterion)  # fail early on unknown plug-in names
+        from netadapt.rewinding import list_rewinders
+
+        if cfg.rewinder not in list_rewinders():
+            raise UserError(f"unknown rewinder {cfg.rewinder!r}; valid: {', '.join(list_rewinders())}")
         if cfg.selection not in ("accuracy", "efficiency"):
             raise UserError(f"unknown selection {cfg.selection!r}; valid: accuracy, efficiency")
         self.device = get_device(cfg.device, threads=cfg.threads, gpu_id=cfg.gpu_id)
@@ -95,8 +99,19 @@ class NetAdaptRun:
             from netadapt.errors import DeviceUnavailable
             raise DeviceUnavailable(f"device {cfg.device!r} is not available here: {why}")
         self.table = LatencyTable(self.lut)
-        rf.prepare_run_dir(self.out, cfg.to_dict(), ignore=RESUMABLE_KEYS)
+        # check everything the user named before the run folder is created
         self.data = load_data(cfg.data, holdout=cfg.holdout, seed=cfg.seed)
+        if cfg.checkpoint:
+            from netadapt.checkpoint import read_checkpoint
+
+            read_checkpoint(cfg.checkpoint)
+        elif ":" in cfg.model:
+            ModelSpec(cfg.model, dict(cfg.model_kwargs or {})).build()
+        else:
+            from netadapt.models import model_info
+
+            model_info(cfg.model)
+        rf.prepare_run_dir(self.out, cfg.to_dict(), ignore=RESUMABLE_KEYS)
         self.input_shape = (cfg.batch, *self.data.input_shape)
         self.layer_profiler = get_profiler(self.device, ProfileConfig(warmup=cfg.warmup, repeats=cfg.repeats))
         self.model_profiler = get_profiler(self.device, ProfileConfig(warmup=cfg.warmup,
@@ -339,8 +354,8 @@ class NetAdaptRun:
             stored = rf.read_json(done)
             if stored["from_iteration"] == state["iteration"]:
                 return stored
-            # the run went on past an earlier stop (e.g. a raised --max-iterations): redo the final step
-            shutil.rmtree(rf.final_dir(self.out))
+            # the run went on past an earlier stop (e.g. a raised --max-iterations): redo the final
+            # step; publishing replaces the old folder safely
         cfg = self.config
         timer = _Timer()
         tmp = rf.fresh_tmp_dir(self.out, "final")

@@ -62,6 +62,9 @@ def main(argv=None):
     except KeyboardInterrupt:
         click.echo("Interrupted. Re-run the same command to resume where it stopped.", err=True)
         sys.exit(130)
+    except click.UsageError as exc:
+        click.echo(f"Error: {exc.format_message()}", err=True)
+        sys.exit(exc.exit_code)
     except click.ClickException as exc:
         exc.show()
         sys.exit(exc.exit_code)

@@ -171,6 +171,13 @@ def analyze(model: nn.Module, input_shape: tuple[int, ...]) -> NetworkGraph:
     was_training = model.training
     model.eval()
     try:
+        with torch.no_grad():
+            model(torch.zeros(input_shape))
+    except Exception as exc:  # any failure here means the shape does not fit the model
+        model.train(was_training)
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise UserError(f"model does not run on input shape {tuple(input_shape)}: {first}") from exc
+    try:
         gm = symbolic_trace(model)
     except Exception as exc:  # fx raises many types; the user needs the reason, not the type
         raise UserError(f"cannot trace the model with torch.fx: {exc}") from exc

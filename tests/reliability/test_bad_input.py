@@ -291,11 +291,8 @@ def test_rows_of_another_fingerprint_are_neither_used_nor_changed(capsys, world,
 
 
 
-# ---- known bugs in files this suite does not own (see the reasons for the fixes) ----------------------
+# ---- refused before any work: the model runs on the data's shape, plug-in names, no folder on refusal ----
 
-@pytest.mark.xfail(reason="netadapt/pruning/graph.py analyze(): torch.fx ShapeProp prints a traceback and the "
-                          "message spans lines; fix: run model(torch.zeros(shape)) under no_grad first and raise "
-                          "UserError with the first line of the exception")
 def test_checkpoint_whose_input_channels_do_not_match_the_data(capsys, world, tmp_path):
     three = tmp_path / "three_channels.pt"
     save_checkpoint(three, ResidualDepthwiseNet(num_classes=3, in_channels=3, width=16),
@@ -304,18 +301,12 @@ def test_checkpoint_whose_input_channels_do_not_match_the_data(capsys, world, tm
            world, "does not run on input shape")
 
 
-@pytest.mark.xfail(reason="netadapt/algorithm/loop.py _setup(): the rewinder is created only in the first "
-                          "iteration, after the base model is trained and measured; fix: call "
-                          "create_rewinder(cfg.rewinder, ...) (or a registry name check) beside create_criterion")
 def test_unknown_rewinder_is_refused_before_any_work(capsys, world, tmp_path):
     _check([*SMALL_RUN, "--budget", "99%", "--rewinder", "no_such_rewinder", "--out", str(tmp_path / "r")],
            capsys, world, "unknown rewinder")
     assert not (tmp_path / "r" / "base").exists()
 
 
-@pytest.mark.xfail(reason="netadapt/algorithm/loop.py _setup(): prepare_run_dir() writes config.json before "
-                          "the data source and model are loaded; fix: load_data() and build the ModelSpec "
-                          "(or check the names) before rf.prepare_run_dir()")
 def test_a_refused_run_creates_no_folder(capsys, world, tmp_path):
     _check([*SMALL_RUN, "--budget", "50%", "--data", "no_such_source", "--out", str(tmp_path / "r")], capsys,
            world, "unknown data source")
