@@ -53,6 +53,10 @@ def profile(device_name, threads, gpu_id, model, checkpoint, input_shape, channe
     if checkpoint:
         from netadapt.checkpoint import load_checkpoint
 
+        if click.get_current_context().get_parameter_source("model").name != "DEFAULT":
+            from netadapt.errors import UserError
+
+            raise UserError("give --model or --checkpoint, not both (a checkpoint names its model)")
         loaded = load_checkpoint(checkpoint)
         net, default_shape = loaded.model, loaded.input_shape
     else:

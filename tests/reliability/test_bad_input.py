@@ -311,3 +311,14 @@ def test_a_refused_run_creates_no_folder(capsys, world, tmp_path):
     _check([*SMALL_RUN, "--budget", "50%", "--data", "no_such_source", "--out", str(tmp_path / "r")], capsys,
            world, "unknown data source")
     assert not (tmp_path / "r").exists()
+
+
+def test_profile_refuses_model_and_checkpoint_together(tmp_path):
+    from click.testing import CliRunner
+
+    from netadapt.cli import cli
+
+    result = CliRunner().invoke(cli, ["profile", "--device", "fake", "--model", "resnet20", "--checkpoint",
+                                      str(tmp_path / "x.pt"), "--lut", str(tmp_path / "t.db")])
+    assert result.exit_code != 0
+    assert "not both" in str(result.exception)
