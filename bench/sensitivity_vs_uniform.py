@@ -163,7 +163,9 @@ def main(argv=None):
 
     holdout = data.holdout
     if args.eval_limit and args.eval_limit < len(holdout):
-        holdout = torch.utils.data.Subset(holdout, range(args.eval_limit))
+        from netadapt.data.splits import limit
+
+        holdout = limit(holdout, args.eval_limit, 0)  # random: image folders are in class order
     ratios = [float(x) for x in args.ratios.split(",")]
     t = time.perf_counter()
     baseline, rows = scan(base, shape, holdout, ratios, CRITERIA.create(args.criterion), train=data.train)

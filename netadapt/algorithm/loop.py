@@ -82,6 +82,7 @@ class NetAdaptRun:
         from devices import get_device
         from lut.table import LatencyTable
         from netadapt.data import load_data
+        from netadapt.data.splits import limit
         from profilers import ProfileConfig, get_profiler
 
         cfg = self.config
@@ -121,7 +122,8 @@ class NetAdaptRun:
         self.criterion = create_criterion(cfg.criterion, seed=cfg.seed)
         holdout = self.data.holdout
         if cfg.eval_limit is not None and cfg.eval_limit < len(holdout):
-            holdout = torch.utils.data.Subset(holdout, range(cfg.eval_limit))
+            # a random subset: the holdout is in class order for image folders
+            holdout = limit(holdout, cfg.eval_limit, cfg.seed)
         self.holdout = holdout
 
     def _base_model(self):

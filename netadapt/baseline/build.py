@@ -15,8 +15,8 @@ import time
 from pathlib import Path
 from typing import Sequence
 
-import torch
 
+from netadapt.data.splits import limit
 from netadapt.errors import UserError
 from netadapt.runs import folder as rf
 
@@ -90,7 +90,8 @@ class _Builder:
         self.data = load_data(cfg.data, holdout=cfg.holdout, seed=cfg.seed)
         holdout = self.data.holdout
         if cfg.eval_limit is not None and cfg.eval_limit < len(holdout):
-            holdout = torch.utils.data.Subset(holdout, range(cfg.eval_limit))
+            # a random subset: the holdout is in class order for image folders
+            holdout = limit(holdout, cfg.eval_limit, cfg.seed)
         self.holdout = holdout
         self.scratch = rf.fresh_tmp_dir(baseline_dir(run), "search")
         from netadapt.pruning import analyze

@@ -54,7 +54,6 @@ def sensitivity(model, checkpoint, data, holdout, seed, ratios, criterion, finet
     """
     from pathlib import Path
 
-    import torch
 
     from netadapt.criteria.registry import CRITERIA
     from netadapt.errors import UserError
@@ -69,7 +68,9 @@ def sensitivity(model, checkpoint, data, holdout, seed, ratios, criterion, finet
     net, shape = loaded.model, loaded.input_shape
     held = bundle.holdout
     if eval_limit is not None and eval_limit < len(held):
-        held = torch.utils.data.Subset(held, range(eval_limit))
+        from netadapt.data.splits import limit
+
+        held = limit(held, eval_limit, seed)  # random: the holdout is in class order for image folders
     out = Path(out)
     settings = {"checkpoint": str(Path(checkpoint).resolve()), "data": data, "holdout": holdout, "seed": seed,
                 "ratios": scanned, "criterion": criterion, "finetune_steps": finetune_steps, "lr": lr,

@@ -1,0 +1,28 @@
+"""--eval-limit must rank candidates on a random part of the holdout, not its first images: an image
+folder is read in class order, so the first images would all be one class."""
+
+import numpy as np
+from PIL import Image
+
+from netadapt.algorithm.config import RunConfig
+from netadapt.algorithm.loop import NetAdaptRun
+
+
+def test_eval_limit_takes_a_mixed_subset_of_a_class_ordered_holdout(tmp_path, monkeypatch):
+    monkeypatch.setenv("NETADAPT_NO_CACHE", "1")
+    root = tmp_path / "imgs"
+    rng = np.random.default_rng(0)
+    for split, n in (("train", 40), ("test", 4)):
+        for cls in ("a", "b", "c"):
+            folder = root / split / cls
+            folder.mkdir(parents=True)
+            for k in range(n):
+                Image.fromarray(rng.integers(0, 255, (8, 8, 3), dtype=np.uint8)).save(folder / f"{k}.png")
+    cfg = RunConfig(budget="50%", data=f"imagefolder:{root}", holdout=60, eval_limit=12, device="fake", batch=1)
+    run = NetAdaptRun(cfg, tmp_path / "run", lut=str(tmp_path / "t.db"), progress=False, log=lambda *_: None)
+    run._setup()
+    assert len(run.holdout) == 12
+    assert len(set(run.holdout.targets().tolist())) == 3
+    # the full holdout is stored in class order, which is what made "the first N" wrong
+    first = run.data.holdout.targets()[:12].tolist()
+    assert first == sorted(first)
