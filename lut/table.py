@@ -8,7 +8,7 @@ from collections import defaultdict
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Iterable, Sequence
+from typing import Iterable
 
 from sqlalchemy import func, inspect, select
 from sqlalchemy.exc import DatabaseError, OperationalError

@@ -355,8 +355,8 @@ def _flatten(node, src, in_shape, dim_of, units):
     for s in in_shape[2:]:
         spatial *= s
     dim_of[node] = (d, factor * spatial)
-    units.append(dict(name=node.name if not isinstance(node.target, str) or node.op != "call_module"
-                      else node.target, op="flatten", cin=d, cout=d, batch=in_shape[0],
+    units.append(dict(name=node.target if node.op == "call_module" else node.name, op="flatten",
+                      cin=d, cout=d, batch=in_shape[0],
                       h=in_shape[2] if len(in_shape) == 4 else 1, w=in_shape[3] if len(in_shape) == 4 else 1))
 
 
