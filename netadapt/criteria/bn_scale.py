@@ -6,7 +6,6 @@ channel whose gamma is near zero contributes little whatever its filter norm.
 
 from __future__ import annotations
 
-
 from netadapt.criteria.base import Criterion
 from netadapt.criteria.magnitude import L2Magnitude
 
