@@ -10,17 +10,16 @@ needs about one epoch at batch 16 (a minute or more of CPU training) to pass 95%
 
 from __future__ import annotations
 
-import torch
 from torch import nn
 
-from netadapt.models.layers import ConvBNAct, init_weights, scale_channels
+from netadapt.models.layers import ConvBNAct, PooledClassifier, scale_channels
 from netadapt.models.registry import register_model
 
 # Output channels per stage; a 2x2 max pool follows each stage but the last.
 _STAGES = ((32, 32), (64, 64), (128, 128))
 
 
-class DigitsCNN(nn.Module):
+class DigitsCNN(PooledClassifier):
     """Plain CNN: stages of 3x3 conv-bn-relu, max pools between stages.
 
     Args:
@@ -42,14 +41,7 @@ class DigitsCNN(nn.Module):
                 out = scale_channels(width, width_mult)
                 layers.append(ConvBNAct(channels, out, 3))
                 channels = out
-        self.features = nn.Sequential(*layers)
-        self.pool = nn.AdaptiveAvgPool2d(1)
-        self.classifier = nn.Linear(channels, num_classes)
-        init_weights(self)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = self.pool(self.features(x))
-        return self.classifier(torch.flatten(x, 1))
+        self.build_head(nn.Sequential(*layers), channels, num_classes)
 
 
 @register_model("digits_cnn", "Small plain CNN for the built-in 32x32 digits data (default of `netadapt run`)",

@@ -6,6 +6,7 @@ activations are modules, never functional calls.
 
 from __future__ import annotations
 
+import torch
 from torch import nn
 
 from netadapt.errors import UserError
@@ -78,3 +79,18 @@ def check_stem(stem: str) -> None:
     """Raise :class:`UserError` unless ``stem`` is ``"cifar"`` or ``"imagenet"``."""
     if stem not in ("cifar", "imagenet"):
         raise UserError(f"stem must be 'cifar' or 'imagenet', got {stem!r}")
+
+
+class PooledClassifier(nn.Module):
+    """The zoo's common shape: a feature extractor, global average pooling, one linear classifier."""
+
+    def build_head(self, features: nn.Module, channels: int, num_classes: int) -> None:
+        """Attach ``features`` and the pooled linear head, then initialise every weight."""
+        self.features = features
+        self.pool = nn.AdaptiveAvgPool2d(1)
+        self.classifier = nn.Linear(channels, num_classes)
+        init_weights(self)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.pool(self.features(x))
+        return self.classifier(torch.flatten(x, 1))

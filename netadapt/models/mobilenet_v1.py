@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import torch
 from torch import nn
 
-from netadapt.models.layers import ConvBNAct, check_stem, check_width, init_weights, make_divisible
+from netadapt.models.layers import ConvBNAct, PooledClassifier, check_stem, check_width, make_divisible
 from netadapt.models.registry import register_model
 
 # (output channels, stride) of each depthwise-separable block, as in the paper's Table 1.
@@ -13,7 +12,7 @@ _BLOCKS = [(64, 1), (128, 2), (128, 1), (256, 2), (256, 1), (512, 2),
            (512, 1), (512, 1), (512, 1), (512, 1), (512, 1), (1024, 2), (1024, 1)]
 
 
-class MobileNetV1(nn.Module):
+class MobileNetV1(PooledClassifier):
     """MobileNetV1.
 
     Args:
@@ -38,14 +37,7 @@ class MobileNetV1(nn.Module):
                 ConvBNAct(channels, out, 1),
             ))
             channels = out
-        self.features = nn.Sequential(*layers)
-        self.pool = nn.AdaptiveAvgPool2d(1)
-        self.classifier = nn.Linear(channels, num_classes)
-        init_weights(self)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = self.pool(self.features(x))
-        return self.classifier(torch.flatten(x, 1))
+        self.build_head(nn.Sequential(*layers), channels, num_classes)
 
 
 @register_model("mobilenet_v1", "MobileNetV1 (depthwise-separable), CIFAR stem by default; stem='imagenet' for 224x224",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from netadapt.models.layers import ConvBNAct, check_stem, check_width, init_weights, make_divisible
+from netadapt.models.layers import ConvBNAct, PooledClassifier, check_stem, check_width, make_divisible
 from netadapt.models.registry import register_model
 
 # (expansion t, output channels c, repeats n, first stride s), the paper's Table 2.
@@ -36,7 +36,7 @@ class InvertedResidual(nn.Module):
         return self.conv(x)
 
 
-class MobileNetV2(nn.Module):
+class MobileNetV2(PooledClassifier):
     """MobileNetV2.
 
     Args:
@@ -66,14 +66,7 @@ class MobileNetV2(nn.Module):
                 layers.append(InvertedResidual(channels, out, s if i == 0 else 1, t))
                 channels = out
         layers.append(ConvBNAct(channels, last, 1, activation=nn.ReLU6))
-        self.features = nn.Sequential(*layers)
-        self.pool = nn.AdaptiveAvgPool2d(1)
-        self.classifier = nn.Linear(last, num_classes)
-        init_weights(self)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = self.pool(self.features(x))
-        return self.classifier(torch.flatten(x, 1))
+        self.build_head(nn.Sequential(*layers), last, num_classes)
 
 
 @register_model("mobilenet_v2", "MobileNetV2 (inverted residuals), CIFAR stem by default; stem='imagenet' for 224x224",

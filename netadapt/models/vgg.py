@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import torch
 from torch import nn
 
-from netadapt.models.layers import ConvBNAct, init_weights, scale_channels
+from netadapt.models.layers import ConvBNAct, PooledClassifier, scale_channels
 from netadapt.models.registry import register_model
 
 _VGG11 = [64, "M", 128, "M", 256, 256, "M", 512, 512, "M", 512, 512, "M"]
 
 
-class VGG(nn.Module):
+class VGG(PooledClassifier):
     """VGG with batch norm: conv-bn-relu stacks, max pools, global average pool, one linear classifier.
 
     Args:
@@ -32,15 +31,8 @@ class VGG(nn.Module):
                 out = scale_channels(item, width_mult)
                 layers.append(ConvBNAct(channels, out, 3))
                 channels = out
-        self.features = nn.Sequential(*layers)
         # 32x32 inputs are already 1x1 here; the pool makes other sizes work too.
-        self.pool = nn.AdaptiveAvgPool2d(1)
-        self.classifier = nn.Linear(channels, num_classes)
-        init_weights(self)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = self.pool(self.features(x))
-        return self.classifier(torch.flatten(x, 1))
+        self.build_head(nn.Sequential(*layers), channels, num_classes)
 
 
 @register_model("vgg11", "VGG-11 with batch norm for 32x32 inputs, one linear classifier",
