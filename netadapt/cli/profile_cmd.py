@@ -70,35 +70,21 @@ def profile(device_name, threads, gpu_id, model, checkpoint, input_shape, channe
         from netadapt.errors import UserError
 
         raise UserError("--input-shape is required for a model given as module:factory")
-    _check_runs(net, shape)
     table = LatencyTable(lut_url)
     started = time.perf_counter()
     graph = analyze(net, shape)
     sigs = visitable_signatures(graph, channel_step)
     fp = dev.fingerprint()
     todo = sigs if force else table.missing(fp, sigs)
+    stored = len(sigs) - len(todo)
     if limit is not None:
         todo = todo[:limit]
     click.echo(f"{model if not checkpoint else checkpoint} at {'x'.join(map(str, shape))}: "
                f"{len(graph.groups)} prunable groups, {len(sigs)} signatures on the step-{channel_step} grid, "
-               f"{len(sigs) - len(table.missing(fp, sigs)) if not force else 0} already stored.")
+               f"{stored} already stored.")
     profiler = get_profiler(dev, ProfileConfig(warmup=warmup, repeats=repeats))
     summary = measure_missing(table, profiler, todo, force=force, progress=not no_progress)
     skipped = len(sigs) - summary.measured
     click.echo(f"Measured {summary.measured}, skipped {skipped} (already stored), "
                f"{time.perf_counter() - started:.1f} s on {device_name} "
                f"(timed runs {summary.timed_seconds:.1f} s). Table: {table.url}")
-
-
-def _check_runs(net, shape) -> None:
-    """One forward pass first: a wrong --input-shape gets one line, not torch.fx's printed traceback."""
-    import torch
-
-    from netadapt.errors import UserError
-
-    try:
-        with torch.no_grad():
-            net.eval()(torch.zeros((1, *shape[1:])))  # batch 1: cheap, and what fails does so at any batch
-    except Exception as exc:  # the layer that fails decides the type; the user needs its first line
-        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-        raise UserError(f"model does not run on input shape {'x'.join(map(str, shape))}: {first}") from exc

@@ -170,13 +170,14 @@ def analyze(model: nn.Module, input_shape: tuple[int, ...]) -> NetworkGraph:
     """
     was_training = model.training
     model.eval()
+    shown = "x".join(map(str, input_shape))
     try:
-        with torch.no_grad():
-            model(torch.zeros(input_shape))
+        with torch.no_grad():  # batch 1: cheap, and a shape that fails does so at any batch
+            model(torch.zeros((1, *input_shape[1:])))
     except Exception as exc:  # any failure here means the shape does not fit the model
         model.train(was_training)
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise UserError(f"model does not run on input shape {tuple(input_shape)}: {first}") from exc
+        raise UserError(f"model does not run on input shape {shown}: {first}") from exc
     try:
         gm = symbolic_trace(model)
     except Exception as exc:  # fx raises many types; the user needs the reason, not the type
@@ -185,7 +186,7 @@ def analyze(model: nn.Module, input_shape: tuple[int, ...]) -> NetworkGraph:
         with torch.no_grad():
             ShapeProp(gm).propagate(torch.zeros(input_shape))
     except Exception as exc:
-        raise UserError(f"model does not run on input shape {tuple(input_shape)}: {exc}") from exc
+        raise UserError(f"model does not run on input shape {shown}: {exc}") from exc
     finally:
         model.train(was_training)
     return _walk(gm, dict(model.named_modules()), tuple(input_shape))
