@@ -3,9 +3,12 @@
 For each zoo model, at several widths and two input sizes, and for random non-uniformly pruned
 variants of each, it prints the table estimate (sum of per-layer medians), the measured latency of
 the exported ONNX model (median of many runs), and the error; then the median absolute error and the
-share of models within +-5% and +-10%, for the raw table and for the calibrated estimate (a linear
-correction fitted on whole-model measurements, scored leave-one-out so no model is scored by a fit
-that saw it). Layers and models are measured in one run, interleaved model by model.
+share of models within +-5% and +-10% for: a second measurement of the same model (the noise floor),
+the raw table, the calibrated estimates (linear corrections fitted on whole-model measurements, over
+the SIMPLE and the FULL feature sets of netadapt.latency.calibration, scored leave-one-out so no model
+is scored by a fit that saw it), and the anchored estimate NetAdapt uses inside its loop (the measured
+unpruned model plus the table's difference, for the pruned variants). Layers and models are measured
+in one run, interleaved model by model.
 
     python bench/fidelity.py                       # the full grid (minutes)
     python bench/fidelity.py --models resnet20 --widths 0.5,1.0 --variants 1   # quick
@@ -15,6 +18,7 @@ that saw it). Layers and models are measured in one run, interleaved model by mo
 from __future__ import annotations
 
 import argparse
+import json
 import random
 import statistics
 import tempfile
@@ -36,7 +40,9 @@ def parse_args(argv=None):
     p.add_argument("--subtract-overhead", action="store_true",
                    help="subtract an identity graph's per-call time from each layer")
     p.add_argument("--lut", default=None, help="table to use (default: a fresh temporary one)")
-    p.add_argument("--save-calibration", action="store_true", help="store the fitted calibration in --lut")
+    p.add_argument("--save-calibration", action="store_true",
+                   help="store the calibration with the lower leave-one-out error in --lut")
+    p.add_argument("--json", default=None, help="write every model's features and measurements here")
     p.add_argument("--seed", type=int, default=0)
     return p.parse_args(argv)
 
@@ -60,7 +66,8 @@ def main(argv=None):
     from devices import get_device
     from lut.table import LatencyTable
     from netadapt.latency import LatencyEstimator, channel_grid
-    from netadapt.latency.calibration import Sample, fit, leave_one_out
+    from netadapt.export import export_onnx
+    from netadapt.latency.calibration import FULL, SIMPLE, Sample, fit, leave_one_out
     from netadapt.latency.check import check_model
     from netadapt.models import create_model
     from netadapt.pruning import analyze, apply_channels
@@ -76,7 +83,7 @@ def main(argv=None):
     model_prof = get_profiler(dev, ProfileConfig(warmup=args.warmup, repeats=args.model_repeats))
     estimator = LatencyEstimator(table, fp, layer_prof)
     started = time.perf_counter()
-    rows, samples = [], []
+    rows, samples, exported, bases = [], [], [], {}
     print(f"device {dev.name}: {fp.get('processor', fp.get('gpu', '?'))}, threads {args.threads}, "
           f"layer repeats {args.repeats}, model repeats {args.model_repeats}, "
           f"subtract overhead {args.subtract_overhead}", flush=True)
@@ -92,28 +99,63 @@ def main(argv=None):
             apply_channels(model, shape, target)
         res = check_model(model, shape, estimator, model_prof)
         rows.append((name, width, shape[-1], variant, res))
-        samples.append(Sample(res.table_ms, res.units, res.measured_ms))
+        sample = Sample.from_breakdown(res.breakdown, res.measured_ms)
+        samples.append(sample)
+        exported.append((export_onnx(model, Path(tmp.name) / f"m{len(exported)}.onnx", shape, verify=False),
+                         shape))
+        if not variant:
+            bases[(name, width, shape[-1])] = (res, sample)
         print(f"{name:<14}{width:>6.2f}{shape[-1]:>7}{variant:>4}{res.units:>7}{res.table_ms:>10.4f}"
               f"{res.measured_ms:>10.4f}{100 * res.error:>+7.1f}%", flush=True)
-    loo = leave_one_out(samples) if len(samples) > 3 else [s.table_ms for s in samples]
+    # A second measurement of every model, in a second pass: how far apart two measurements of the
+    # same model are on this device is the floor under any estimate's error.
+    again = [float(model_prof.measure_model(onnx, shape).median) for onnx, shape in exported]
+    noise = [abs(a / s.measured_ms - 1) for a, s in zip(again, samples)]
+    # The anchored estimate NetAdapt uses: measured(unpruned model of the same width and input) +
+    # table(variant) - table(unpruned), for every pruned variant.
+    anchored, anchored_samples = [], []
+    for (name, width, size, variant, res), s in zip(rows, samples):
+        if variant:
+            base_res, base_sample = bases[(name, width, size)]
+            anchored.append(base_res.measured_ms + res.table_ms - base_res.table_ms)
+            anchored_samples.append(s)
 
-    def summary(label, estimates):
-        errs = [abs(e / s.measured_ms - 1) for e, s in zip(estimates, samples)]
+    def summary(label, estimates, against=samples):
+        errs = [abs(e / s.measured_ms - 1) for e, s in zip(estimates, against)]
         within5 = sum(e <= 0.05 for e in errs) / len(errs)
         within10 = sum(e <= 0.10 for e in errs) / len(errs)
-        print(f"{label:<34} median |err| {100 * statistics.median(errs):5.1f}%   within 5%: "
+        print(f"{label:<44} median |err| {100 * statistics.median(errs):5.1f}%   within 5%: "
               f"{100 * within5:5.1f}%   within 10%: {100 * within10:5.1f}%   (n={len(errs)})")
+        return {"median": statistics.median(errs), "within5": within5, "within10": within10, "n": len(errs)}
 
     print()
-    summary("table alone (sum of layers)", [s.table_ms for s in samples])
-    summary("calibrated, leave-one-out", loo)
-    calib = fit(samples)
-    print(f"calibration on all {len(samples)} models: measured = {calib.scale:.3f} x table "
-          f"{calib.per_unit_ms * 1000:+.1f} us x layers {calib.offset_ms * 1000:+.1f} us")
+    scores = {
+        "repeat measurement (noise floor)": summary("a second measurement of the same model", again),
+        "table": summary("table alone (sum of layers)", [s.features["table_ms"] for s in samples]),
+    }
+    fits = {}
+    for label, fs in (("simple", SIMPLE), ("full", FULL)):
+        if len(samples) >= 2 * len(fs) + 1:
+            scores[label] = summary(f"calibrated ({label}), leave-one-out", leave_one_out(samples, fs))
+            fits[label] = fit(samples, fs)
+    if anchored:
+        scores["anchored"] = summary("anchored on the unpruned model (NetAdapt's)", anchored, anchored_samples)
+    for label, calib in fits.items():
+        print(f"{label} calibration on all {len(samples)} models: {calib.describe()}")
     print(f"layers measured: {estimator.measured_on_the_spot}; wall time {time.perf_counter() - started:.0f} s")
-    if args.save_calibration:
-        calib.save(table, fp)
-        print(f"calibration saved to {table.label} for this device")
+    if args.json:
+        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.json).write_text(json.dumps({
+            "args": vars(args), "fingerprint": fp, "scores": scores,
+            "fits": {k: dict(v.coef) for k, v in fits.items()},
+            "models": [{"model": n, "width": w, "input": z, "variant": v, "measured_ms": s.measured_ms,
+                        "measured_again_ms": a, "features": dict(s.features)}
+                       for (n, w, z, v, _), s, a in zip(rows, samples, again)]}, indent=1))
+        print(f"samples written to {args.json}")
+    if args.save_calibration and fits:
+        best = min(fits, key=lambda k: scores[k]["median"])
+        fits[best].save(table, fp)
+        print(f"{best} calibration saved to {table.label} for this device")
 
 
 if __name__ == "__main__":

@@ -130,7 +130,8 @@ def check(ctx, model, model_args, checkpoint, input_shape, device_name, threads,
     estimator = LatencyEstimator(table, fp, get_profiler(dev, ProfileConfig(warmup=warmup, repeats=repeats)),
                                  progress=True)
     model_profiler = get_profiler(dev, ProfileConfig(warmup=warmup, repeats=4 * repeats))
-    result = check_model(net.eval(), shape, estimator, model_profiler, Calibration.load(table, fp))
+    calibration = Calibration.load(table, fp)
+    result = check_model(net.eval(), shape, estimator, model_profiler, calibration)
     if layers:
         total = result.table_ms
         click.echo(format_columns(["layer", "signature", "ms", "share"],
@@ -141,3 +142,4 @@ def check(ctx, model, model_args, checkpoint, input_shape, device_name, threads,
     if result.calibrated_ms is not None:
         click.echo(f"calibrated estimate {result.calibrated_ms:.4f} ms: error "
                    f"{100 * result.calibrated_error:+.1f}%")
+        click.echo(f"calibration ({calibration.models} models): {calibration.describe()}")

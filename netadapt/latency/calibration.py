@@ -1,78 +1,161 @@
 """Correct the table's whole-model estimate from whole-model measurements on the same device.
 
 Summing layers timed one by one misses what happens between them (the executor's per-node work,
-memory traffic) and includes each isolated call's fixed cost. A linear correction,
+memory traffic) and includes each isolated call's fixed cost, and the size of each error depends on
+the kind of layer. A linear model over a few features of the model,
 
-    measured ~= scale * table_sum + per_unit_ms * units + offset_ms,
+    measured ~= sum_f coef_f * feature_f
 
-fitted by least squares on models measured whole on the device, captures both. It is stored in the
-lookup table under the device's fingerprint, so it is never applied to another device.
+fitted by least squares on the relative error of models measured whole on the device, captures that.
+Two feature sets are offered:
+
+- ``SIMPLE``: the table's sum, the number of timed units and a constant;
+- ``FULL``: the table's sum split by layer kind (dense convolutions and linear layers, depthwise and
+  grouped convolutions, everything else), the number of units, the megabytes of weights the model
+  streams through memory per inference, and a constant.
+
+``fit`` uses the richest set the number of models supports. The result is stored in the lookup table
+under the device's fingerprint, so it is never applied to another device.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Sequence
+from dataclasses import dataclass, field
+from typing import Iterable, Mapping, Sequence
 
 import numpy as np
 
-KEYS = ("scale", "per_unit_ms", "offset_ms", "models")
+from lut.signature import LayerSignature
+
+SIMPLE = ("table_ms", "units", "one")
+FULL = ("conv_ms", "depthwise_ms", "other_ms", "units", "weight_mb", "one")
+TABLE_ONLY = ("table_ms",)
+_SETS = (TABLE_ONLY, SIMPLE, FULL)  # stored as an index
+# Coefficients a fit is pulled towards when the models say nothing about a feature (for example no
+# model had a depthwise layer): the table taken at its word.
+_PRIOR = {"table_ms": 1.0, "conv_ms": 1.0, "depthwise_ms": 1.0, "other_ms": 1.0}
+_RIDGE = 1e-4
+_BYTES = {"float32": 4, "float16": 2, "float64": 8}
+# Names the first stored calibrations used for the SIMPLE coefficients.
+_OLD_NAMES = {"table_ms": "scale", "units": "per_unit_ms", "one": "offset_ms"}
+
+
+def weight_count(sig: LayerSignature) -> int:
+    """Parameters a layer reads per inference (weights and bias; folded batch-norm is a bias)."""
+    if sig.op == "conv":
+        return sig.cout * (sig.cin // sig.groups) * sig.kernel * sig.kernel + sig.cout
+    if sig.op == "linear":
+        return sig.cin * sig.cout + sig.cout
+    return 0
+
+
+def features(breakdown: Iterable[tuple]) -> dict[str, float]:
+    """Every feature of one model from its table breakdown: (unit name, signature, ms) per unit."""
+    f = {"table_ms": 0.0, "conv_ms": 0.0, "depthwise_ms": 0.0, "other_ms": 0.0, "units": 0.0,
+         "weight_mb": 0.0, "one": 1.0}
+    for _, sig, ms in breakdown:
+        f["table_ms"] += ms
+        f["units"] += 1
+        if sig.op == "conv" and sig.groups > 1:
+            f["depthwise_ms"] += ms
+        elif sig.op in ("conv", "linear"):
+            f["conv_ms"] += ms
+        else:
+            f["other_ms"] += ms
+        f["weight_mb"] += weight_count(sig) * _BYTES.get(sig.dtype, 4) / 1e6
+    return f
 
 
 @dataclass(frozen=True)
 class Sample:
-    """One whole model: its table sum, its number of timed units, and its measured latency."""
+    """One model measured whole: its features and its measured latency (ms)."""
 
-    table_ms: float
-    units: int
+    features: Mapping[str, float]
     measured_ms: float
+
+    @classmethod
+    def from_breakdown(cls, breakdown, measured_ms: float) -> "Sample":
+        return cls(features(breakdown), measured_ms)
 
 
 @dataclass(frozen=True)
 class Calibration:
-    scale: float = 1.0
-    per_unit_ms: float = 0.0
-    offset_ms: float = 0.0
+    """Coefficients per feature name; ``models`` is how many measured models they were fitted on."""
+
+    coef: Mapping[str, float] = field(default_factory=lambda: {"table_ms": 1.0})
     models: int = 0
 
-    def apply(self, table_ms: float, units: int) -> float:
-        return self.scale * table_ms + self.per_unit_ms * units + self.offset_ms
+    @property
+    def feature_set(self) -> tuple[str, ...]:
+        return tuple(self.coef)
+
+    def apply(self, feats: Mapping[str, float]) -> float:
+        return float(sum(c * feats[name] for name, c in self.coef.items()))
+
+    def apply_breakdown(self, breakdown) -> float:
+        return self.apply(features(breakdown))
+
+    def describe(self) -> str:
+        units = {"units": "ms/unit", "weight_mb": "ms/MB", "one": "ms"}
+        return ", ".join(f"{name} {c:+.4g}" + (f" {units[name]}" if name in units else "")
+                         for name, c in self.coef.items())
 
     def save(self, table, fingerprint) -> None:
-        for key in KEYS:
-            table.set_calibration(fingerprint, f"whole_model.{key}", float(getattr(self, key)))
+        if self.feature_set not in _SETS:
+            raise ValueError(f"cannot store a calibration over features {self.feature_set}")
+        for name, c in self.coef.items():
+            table.set_calibration(fingerprint, f"whole_model.{name}", float(c))
+        table.set_calibration(fingerprint, "whole_model.feature_set", float(_SETS.index(self.feature_set)))
+        table.set_calibration(fingerprint, "whole_model.models", float(self.models))
 
     @classmethod
     def load(cls, table, fingerprint) -> "Calibration | None":
-        values = {k: table.get_calibration(fingerprint, f"whole_model.{k}") for k in KEYS}
+        models = table.get_calibration(fingerprint, "whole_model.models")
+        if models is None:
+            return None
+        code = table.get_calibration(fingerprint, "whole_model.feature_set")
+        if code is None:  # stored before feature sets existed: the SIMPLE coefficients, other names
+            names = {n: f"whole_model.{o}" for n, o in _OLD_NAMES.items()}
+        else:
+            names = {n: f"whole_model.{n}" for n in _SETS[int(code)]}
+        values = {n: table.get_calibration(fingerprint, key) for n, key in names.items()}
         if any(v is None for v in values.values()):
             return None
-        values["models"] = int(values["models"])
-        return cls(**values)
+        return cls(values, int(models))
 
 
-def fit(samples: Sequence[Sample]) -> Calibration:
-    """Least squares on relative error (each model weighs the same, small or large).
+def _solve(samples: Sequence[Sample], names: Sequence[str]) -> dict[str, float]:
+    """Least squares on relative error, with a light ridge towards ``_PRIOR`` on normalised columns."""
+    y = np.array([s.measured_ms for s in samples], dtype=float)
+    x = np.array([[s.features[n] for n in names] for s in samples], dtype=float) / y[:, None]
+    target = np.ones(len(samples))
+    scale = np.sqrt((x ** 2).mean(axis=0))
+    scale[scale == 0] = 1.0
+    prior = np.array([_PRIOR.get(n, 0.0) for n in names])
+    xs = x / scale
+    a = np.vstack([xs, np.sqrt(_RIDGE) * np.eye(len(names))])
+    b = np.concatenate([target, np.sqrt(_RIDGE) * prior * scale])
+    coef_scaled, *_ = np.linalg.lstsq(a, b, rcond=None)
+    return {n: float(c) for n, c in zip(names, coef_scaled / scale)}
 
-    With fewer than three models only the scale is fitted.
+
+def fit(samples: Sequence[Sample], feature_set: Sequence[str] | None = None) -> Calibration:
+    """The calibration fitted on ``samples``: each model weighs the same, small or large.
+
+    Without ``feature_set``, the richest set with at least two models per coefficient is used
+    (``FULL``, then ``SIMPLE``, then the table's sum alone).
     """
     if not samples:
         raise ValueError("calibration needs at least one measured model")
-    y = np.array([s.measured_ms for s in samples])
-    if len(samples) < 3:
-        t = np.array([s.table_ms for s in samples])
-        return Calibration(scale=float(np.sum(t * y / y**2) / np.sum(t * t / y**2)), models=len(samples))
-    x = np.array([[s.table_ms, s.units, 1.0] for s in samples])
-    w = 1.0 / y  # divide each row by its measurement: minimise relative error
-    coef, *_ = np.linalg.lstsq(x * w[:, None], y * w, rcond=None)
-    return Calibration(scale=float(coef[0]), per_unit_ms=float(coef[1]), offset_ms=float(coef[2]),
-                       models=len(samples))
+    if feature_set is None:
+        feature_set = next((fs for fs in (FULL, SIMPLE) if len(samples) >= 2 * len(fs)), TABLE_ONLY)
+    return Calibration(_solve(samples, tuple(feature_set)), len(samples))
 
 
-def leave_one_out(samples: Sequence[Sample]) -> list[float]:
+def leave_one_out(samples: Sequence[Sample], feature_set: Sequence[str] | None = None) -> list[float]:
     """Each model's calibrated estimate from a fit on all the others (an honest error estimate)."""
     out = []
     for i, s in enumerate(samples):
         rest = [o for j, o in enumerate(samples) if j != i]
-        out.append(fit(rest).apply(s.table_ms, s.units))
+        out.append(fit(rest, feature_set).apply(s.features))
     return out

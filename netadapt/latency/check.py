@@ -39,5 +39,5 @@ def check_model(model, input_shape, estimator: LatencyEstimator, model_profiler,
     with tempfile.TemporaryDirectory() as tmp:
         path = export_onnx(model, Path(tmp) / "model.onnx", input_shape, verify=False)
         measured = float(model_profiler.measure_model(str(path), input_shape).median)
-    calibrated = calibration.apply(table_ms, len(graph.units)) if calibration else None
+    calibrated = calibration.apply_breakdown(breakdown) if calibration else None
     return CheckResult(table_ms, measured, len(graph.units), breakdown, calibrated)

@@ -23,3 +23,21 @@ def test_lut_check_on_the_fake_device(tmp_path):
     assert sum(per_layer) == pytest.approx(table_ms, abs=1e-3)
     # the fake device also charges the exported graph's extra nodes: the table sum is below it
     assert 0.5 < table_ms / measured < 1.0
+
+
+def test_lut_check_shows_the_stored_calibration(tmp_path):
+    from devices import get_device
+    from lut.table import LatencyTable
+    from netadapt.latency.calibration import Calibration
+
+    db = tmp_path / "t.db"
+    table = LatencyTable(str(db))
+    Calibration({"table_ms": 2.0, "units": 0.0, "one": 0.5}, 12).save(table, get_device("fake").fingerprint())
+    table.close()
+    result = CliRunner().invoke(cli, ["lut", "check", "--device", "fake", "--model", "resnet20", "--no-layers",
+                                      "--input-shape", "1x3x16x16", "--lut", str(db)])
+    assert result.exit_code == 0, result.output
+    table_ms = float(re.search(r"table estimate ([\d.]+) ms", result.output).group(1))
+    calibrated = float(re.search(r"calibrated estimate ([\d.]+) ms", result.output).group(1))
+    assert calibrated == pytest.approx(2.0 * table_ms + 0.5, abs=2e-4)
+    assert "calibration (12 models): table_ms +2" in result.output

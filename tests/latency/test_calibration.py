@@ -1,35 +1,104 @@
+import math
+
 import pytest
 
+from lut.signature import LayerSignature
 from lut.table import LatencyTable
-from netadapt.latency.calibration import Calibration, Sample, fit, leave_one_out
+from netadapt.latency.calibration import (FULL, SIMPLE, Calibration, Sample, features, fit, leave_one_out,
+                                          weight_count)
+
+CONV = LayerSignature("conv", 1, 16, 8, 8, 32, kernel=3, padding=1, activation="relu")
+DW = LayerSignature("conv", 1, 32, 8, 8, 32, kernel=3, padding=1, groups=32, activation="relu")
+ADD = LayerSignature("add", 1, 32, 8, 8, 32)
+FC = LayerSignature("linear", 1, 32, 1, 1, 10)
 
 
-def _samples():
+def _simple(t, n):
+    return {"table_ms": t, "units": n, "one": 1.0}
+
+
+def _simple_samples():
     # measured = 0.8 * table + 0.01 ms per layer + 0.05 ms
-    pts = [(1.0, 10), (2.0, 30), (0.5, 11), (3.0, 65), (1.5, 33)]
-    return [Sample(t, n, 0.8 * t + 0.01 * n + 0.05) for t, n in pts]
+    pts = [(1.0, 10), (2.0, 30), (0.5, 11), (3.0, 65), (1.5, 33), (0.7, 4)]
+    return [Sample(_simple(t, n), 0.8 * t + 0.01 * n + 0.05) for t, n in pts]
+
+
+def test_features_split_the_table_by_layer_kind_and_count_weight_bytes():
+    f = features([("a", CONV, 0.5), ("b", DW, 0.25), ("c", ADD, 0.125), ("d", FC, 0.0625)])
+    assert f["table_ms"] == pytest.approx(0.9375)
+    assert f["conv_ms"] == pytest.approx(0.5625)  # dense conv + linear
+    assert f["depthwise_ms"] == pytest.approx(0.25)
+    assert f["other_ms"] == pytest.approx(0.125)
+    assert f["units"] == 4 and f["one"] == 1.0
+    assert weight_count(CONV) == 32 * 16 * 9 + 32
+    assert weight_count(DW) == 32 * 9 + 32
+    assert weight_count(FC) == 330 and weight_count(ADD) == 0
+    assert f["weight_mb"] == pytest.approx((4640 + 320 + 330) * 4 / 1e6)
 
 
 def test_fit_recovers_a_linear_device_model():
-    c = fit(_samples())
-    assert c.scale == pytest.approx(0.8, rel=1e-6)
-    assert c.per_unit_ms == pytest.approx(0.01, rel=1e-6)
-    assert c.offset_ms == pytest.approx(0.05, rel=1e-6)
-    assert c.apply(2.0, 20) == pytest.approx(1.85)
+    c = fit(_simple_samples(), SIMPLE)
+    assert c.coef["table_ms"] == pytest.approx(0.8, rel=1e-3)
+    assert c.coef["units"] == pytest.approx(0.01, rel=1e-3)
+    assert c.coef["one"] == pytest.approx(0.05, rel=1e-3)
+    assert c.apply(_simple(2.0, 20)) == pytest.approx(1.85, rel=1e-3)
 
 
-def test_leave_one_out_is_exact_on_exact_data_and_scale_only_with_few_models():
-    samples = _samples()
+def test_full_fit_recovers_per_kind_scales_and_a_memory_term():
+    import random
+
+    rng = random.Random(0)
+    samples = []
+    for _ in range(20):
+        f = {"conv_ms": rng.uniform(0.1, 3), "depthwise_ms": rng.uniform(0, 1), "other_ms": rng.uniform(0, .3),
+             "units": rng.randint(5, 60), "weight_mb": rng.uniform(0.1, 40), "one": 1.0}
+        y = 0.9 * f["conv_ms"] + 0.5 * f["depthwise_ms"] + 1.2 * f["other_ms"] + 0.004 * f["units"] \
+            + 0.02 * f["weight_mb"] + 0.03
+        samples.append(Sample(f, y))
+    c = fit(samples)  # 20 models: enough for the full set
+    assert c.feature_set == FULL
+    for name, want in [("conv_ms", 0.9), ("depthwise_ms", 0.5), ("other_ms", 1.2), ("units", 0.004),
+                       ("weight_mb", 0.02), ("one", 0.03)]:
+        assert c.coef[name] == pytest.approx(want, rel=0.02, abs=1e-4), name
     for est, s in zip(leave_one_out(samples), samples):
-        assert est == pytest.approx(s.measured_ms, rel=1e-6)
-    two = fit([Sample(1.0, 3, 2.0), Sample(2.0, 3, 4.0)])
-    assert two.scale == pytest.approx(2.0) and two.per_unit_ms == 0.0
+        assert est == pytest.approx(s.measured_ms, rel=1e-2)
 
 
-def test_calibration_is_stored_per_device(tmp_path):
+def test_a_feature_no_model_exercises_keeps_the_tables_word():
+    # No model has depthwise layers: their coefficient stays at the prior 1.0 instead of anything.
+    samples = [Sample({"conv_ms": t, "depthwise_ms": 0.0, "other_ms": 0.1 * t, "units": n, "weight_mb": 1.0,
+                       "one": 1.0}, 0.8 * t + 0.08 * t + 0.01 * n) for t, n in
+               [(1, 10), (2, 12), (3, 30), (0.5, 5), (1.5, 20), (2.5, 14), (0.7, 9), (4, 40), (3.3, 21),
+                (1.1, 6), (2.2, 25), (0.9, 13)]]
+    c = fit(samples, FULL)
+    assert c.coef["depthwise_ms"] == pytest.approx(1.0)
+
+
+def test_few_models_fall_back_to_fewer_features():
+    two = fit([Sample(_simple(1.0, 3), 2.0), Sample(_simple(2.0, 3), 4.0)])
+    assert two.feature_set == ("table_ms",)
+    assert two.coef["table_ms"] == pytest.approx(2.0, rel=1e-3)
+    assert fit(_simple_samples()).feature_set == SIMPLE
+
+
+def test_calibration_is_stored_per_device_and_by_feature_set(tmp_path):
     table = LatencyTable(str(tmp_path / "t.db"))
     fp_a, fp_b = {"kind": "fake", "n": 1}, {"kind": "fake", "n": 2}
     assert Calibration.load(table, fp_a) is None
-    Calibration(0.9, 0.002, 0.01, 7).save(table, fp_a)
-    assert Calibration.load(table, fp_a) == Calibration(0.9, 0.002, 0.01, 7)
+    full = Calibration({n: float(i) for i, n in enumerate(FULL)}, 30)
+    full.save(table, fp_a)
+    assert Calibration.load(table, fp_a) == full
     assert Calibration.load(table, fp_b) is None
+    simple = Calibration({"table_ms": 0.9, "units": 0.002, "one": 0.01}, 7)
+    simple.save(table, fp_a)  # a later, simpler fit replaces the full one
+    assert Calibration.load(table, fp_a) == simple
+    assert simple.apply(_simple(1.0, 10)) == pytest.approx(0.93)
+    assert not math.isnan(simple.apply(features([("a", CONV, 1.0)])))
+
+
+def test_calibrations_stored_by_the_first_version_still_load(tmp_path):
+    table = LatencyTable(str(tmp_path / "t.db"))
+    fp = {"kind": "fake"}
+    for key, value in [("scale", 0.9), ("per_unit_ms", 0.002), ("offset_ms", 0.01), ("models", 7)]:
+        table.set_calibration(fp, f"whole_model.{key}", value)
+    assert Calibration.load(table, fp) == Calibration({"table_ms": 0.9, "units": 0.002, "one": 0.01}, 7)
