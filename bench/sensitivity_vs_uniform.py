@@ -1,4 +1,5 @@
-"""Benchmark: per-group ratios from sensitivity analysis vs uniform pruning at the same parameter budget.
+"""Benchmark: per-group ratios from sensitivity analysis vs uniform pruning at the same parameter budget
+and at the same measured latency.
 
 The seed lecture's claim: pruning layers by how sensitive they are beats removing the same fraction
 everywhere. On CIFAR-10 (the shared JPEG copy, unpacked once into bench/out/), this script
@@ -7,9 +8,12 @@ everywhere. On CIFAR-10 (the shared JPEG copy, unpacked once into bench/out/), t
    bench/train_cifar.py) or trains a base model itself (--epochs) with netadapt's holdout split;
 2. scans every group at --ratios on the holdout (no fine-tune, as in the lecture);
 3. searches the smallest accuracy-drop threshold whose ratios keep at most --keep-params of the
-   parameters (sensitivity), and the smallest uniform ratio meeting the same budget (uniform);
-4. prunes both with the same criterion, in --steps rounds of --finetune-steps SGD iterations each,
-   and prints parameters, ONNX Runtime latency (batch 1, one thread) and holdout/test
+   parameters (sensitivity), the smallest uniform ratio meeting the same budget (uniform), and the
+   uniform ratio whose network is as fast as the sensitivity network on ONNX Runtime (uniform@lat,
+   timed interleaved with it);
+4. prunes each with the same criterion, in --steps rounds of --finetune-steps SGD iterations each,
+   and prints parameters, ONNX Runtime latency (batch 1, one thread, all networks timed in
+   interleaved rounds) and holdout/test
    accuracy before and after fine-tuning, with the time every part took.
 
 Smoke run (about a minute):  python bench/sensitivity_vs_uniform.py --tiny
@@ -62,28 +66,69 @@ def fill_budget(rows, cost, limit: float, threshold: float, ratios: dict, tol: f
     return mix(hi)
 
 
-def ort_latency_ms(model, shape, repeats: int) -> float:
-    import tempfile
+class Timer:
+    """ONNX Runtime sessions (one thread, batch of ``shape``) for several networks, timed side by side."""
 
-    import numpy as np
-    import onnxruntime as ort
+    def __init__(self, shape, repeats: int):
+        self.shape, self.repeats, self.sessions = shape, repeats, {}
+        import numpy as np
 
-    from netadapt.export import export_onnx
+        self.x = np.random.default_rng(0).random(shape, dtype=np.float32)
 
-    with tempfile.TemporaryDirectory() as tmp:
-        path = export_onnx(model, Path(tmp) / "m.onnx", shape, verify=False)
-        opts = ort.SessionOptions()
-        opts.intra_op_num_threads = 1
-        sess = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
-        x = {sess.get_inputs()[0].name: np.random.rand(*shape).astype("float32")}
+    def add(self, name: str, model) -> None:
+        import tempfile
+
+        import onnxruntime as ort
+
+        from netadapt.export import export_onnx
+
+        with tempfile.TemporaryDirectory() as tmp:
+            path = export_onnx(model, Path(tmp) / "m.onnx", self.shape, verify=False)
+            opts = ort.SessionOptions()
+            opts.intra_op_num_threads = 1
+            self.sessions[name] = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
+
+    def _once(self, name: str) -> float:
+        sess = self.sessions[name]
+        feeds = {sess.get_inputs()[0].name: self.x}
         for _ in range(5):
-            sess.run(None, x)
+            sess.run(None, feeds)
         times = []
-        for _ in range(repeats):
+        for _ in range(self.repeats):
             t = time.perf_counter()
-            sess.run(None, x)
+            sess.run(None, feeds)
             times.append(time.perf_counter() - t)
-    return 1000 * float(np.median(times))
+        return 1000 * sorted(times)[len(times) // 2]
+
+    def medians(self, names=None, rounds: int = 5) -> dict[str, float]:
+        """Median over ``rounds`` interleaved rounds of each network's median latency (ms)."""
+        import statistics
+
+        names = list(names or self.sessions)
+        samples = {n: [] for n in names}
+        for _ in range(rounds):
+            for n in names:
+                samples[n].append(self._once(n))
+        return {n: statistics.median(v) for n, v in samples.items()}
+
+
+def uniform_for_latency(base, shape, reference, timer: Timer, tol: float = 0.005) -> float:
+    """The uniform ratio whose network is as fast as ``reference`` (bisection; each candidate is timed
+    interleaved with the reference, so machine load cancels out of the comparison)."""
+    from netadapt.iterative import counts_for, uniform_ratios
+    from netadapt.pruning import analyze, apply_channels
+
+    timer.add("reference", reference)
+    graph = analyze(base, shape)
+    lo, hi = 0.0, 0.95
+    while hi - lo > tol:
+        mid = (lo + hi) / 2
+        net = copy.deepcopy(base)
+        apply_channels(net, shape, counts_for(graph, uniform_ratios(graph, mid)))
+        timer.add("candidate", net)
+        t = timer.medians(["reference", "candidate"], rounds=3)
+        lo, hi = (lo, mid) if t["candidate"] <= t["reference"] else (mid, hi)
+    return hi
 
 
 def main(argv=None):
@@ -104,6 +149,9 @@ def main(argv=None):
     p.add_argument("--train-limit", type=int, default=None)
     p.add_argument("--test-limit", type=int, default=None)
     p.add_argument("--latency-repeats", type=int, default=50)
+    p.add_argument("--latency-rounds", type=int, default=7, help="interleaved rounds of the final timing")
+    p.add_argument("--no-match-latency", dest="match_latency", action="store_false",
+                   help="skip the uniform network of the sensitivity network's latency")
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--tar", type=Path, default=HERE.parent.parent / "shared" / "data" / "cifar10-jpg.tar.gz")
     p.add_argument("--work", type=Path, default=HERE / "out")
@@ -138,15 +186,16 @@ def main(argv=None):
         source = args.data
     data = load_data(source, holdout=args.holdout, seed=0, train_limit=args.train_limit, test_limit=args.test_limit)
     seconds["load data"] = time.perf_counter() - t
-    tag = f"{args.model}-w{args.width_mult:g}-e{args.epochs}-n{args.train_limit or 'all'}"
-    out = args.work / f"sensitivity_vs_uniform-{tag}"
-    out.mkdir(parents=True, exist_ok=True)
-
     t = time.perf_counter()
     if args.checkpoint is not None:
         loaded = load_checkpoint(args.checkpoint)
         base, spec, shape = loaded.model, loaded.spec, loaded.input_shape
+        tag = f"{spec.name}-{args.checkpoint.parent.name}-n{args.train_limit or 'all'}"
     else:
+        tag = f"{args.model}-w{args.width_mult:g}-e{args.epochs}-n{args.train_limit or 'all'}"
+    out = args.work / f"sensitivity_vs_uniform-{tag}"
+    out.mkdir(parents=True, exist_ok=True)
+    if args.checkpoint is None:
         spec = ModelSpec(args.model, {"num_classes": data.num_classes, "in_channels": data.input_shape[0],
                                       "width_mult": args.width_mult})
         shape = (1, *data.input_shape)
@@ -178,7 +227,18 @@ def main(argv=None):
     threshold, sens_ratios, _ = search_threshold(rows, cost, limit)
     sens_ratios = fill_budget(rows, cost, limit, threshold, sens_ratios)
     uniform = uniform_for_budget(base, shape, limit)
-    plans = {"sensitivity": sens_ratios, "uniform": uniform_ratios(analyze(base, shape), uniform)}
+    graph = analyze(base, shape)
+    plans = {"sensitivity": sens_ratios, "uniform": uniform_ratios(graph, uniform)}
+    timer = Timer(shape, args.latency_repeats)
+    uniform_lat = None
+    if args.match_latency:
+        from netadapt.iterative import counts_for
+        from netadapt.pruning import apply_channels
+
+        reference = copy.deepcopy(base)
+        apply_channels(reference, shape, counts_for(graph, sens_ratios))
+        uniform_lat = uniform_for_latency(base, shape, reference, timer)
+        plans["uniform@lat"] = uniform_ratios(graph, uniform_lat)
     seconds["ratio search"] = time.perf_counter() - t
 
     results = {}
@@ -198,17 +258,24 @@ def main(argv=None):
         seconds[f"prune+finetune {name}"] = time.perf_counter() - t
         results[name] = {"ratios": plan, "channels": rounds[-1].channels, "params": rounds[-1].params,
                          "test_no_ft": after_prune.test_accuracy, "holdout_no_ft": after_prune.holdout_accuracy,
-                         "test": rounds[-1].test_accuracy, "holdout": rounds[-1].holdout_accuracy,
-                         "latency_ms": ort_latency_ms(net, shape, args.latency_repeats)}
+                         "test": rounds[-1].test_accuracy, "holdout": rounds[-1].holdout_accuracy}
+        timer.add(name, net)
     from netadapt.training import evaluate
 
-    dense = {"params": count_params(base), "test": evaluate(base, data.test), "holdout": baseline,
-             "latency_ms": ort_latency_ms(base, shape, args.latency_repeats)}
+    dense = {"params": count_params(base), "test": evaluate(base, data.test), "holdout": baseline}
+    timer.add("dense", base)
+    t = time.perf_counter()
+    latency = timer.medians(["dense", *results], rounds=args.latency_rounds)
+    seconds["interleaved latency"] = time.perf_counter() - t
+    dense["latency_ms"] = latency["dense"]
+    for name in results:
+        results[name]["latency_ms"] = latency[name]
 
     print(f"\n{spec.name} on {source} ({len(data.train)} train / {len(data.test)} test images); "
           f"budget {args.keep_params:.0%} of parameters; criterion {args.criterion}; "
           f"{args.steps} round(s) x {args.finetune_steps} fine-tune steps")
-    print(f"sensitivity threshold {threshold:.4f}; uniform ratio {uniform:.3f}")
+    print(f"sensitivity threshold {threshold:.4f}; uniform ratio {uniform:.3f} (equal parameters)"
+          + (f", {uniform_lat:.3f} (equal latency)" if uniform_lat is not None else ""))
     print(f"{'network':<12} {'params':>10} {'ORT ms':>8} {'holdout':>8} {'test':>8} {'holdout(no ft)':>14} "
           f"{'test(no ft)':>11}")
     print(f"{'dense':<12} {dense['params']:>10,} {dense['latency_ms']:>8.3f} {dense['holdout']:>8.4f} "
@@ -217,11 +284,12 @@ def main(argv=None):
         print(f"{name:<12} {r['params']:>10,} {r['latency_ms']:>8.3f} {r['holdout']:>8.4f} {r['test']:>8.4f} "
               f"{r['holdout_no_ft']:>14.4f} {r['test_no_ft']:>11.4f}")
     print("per-group channels: " + ", ".join(
-        f"{g}: {results['sensitivity']['channels'][g]}/{results['uniform']['channels'][g]}"
-        for g in results["uniform"]["channels"]) + "  (sensitivity/uniform)")
+        f"{g}: " + "/".join(str(r["channels"][g]) for r in results.values())
+        for g in results["uniform"]["channels"]) + f"  ({'/'.join(results)})")
     print("seconds: " + ", ".join(f"{k} {v:.1f}" for k, v in seconds.items()))
     (out / "result.json").write_text(json.dumps({"args": {k: str(v) for k, v in vars(args).items()},
                                                  "threshold": threshold, "uniform_ratio": uniform,
+                                                 "uniform_ratio_equal_latency": uniform_lat,
                                                  "dense": dense, "results": results, "seconds": seconds},
                                                 indent=2) + "\n")
     print(f"wrote {out / 'result.json'}")
