@@ -8,7 +8,8 @@ bench/out/train_cifar-<model>/result.json beside a netadapt checkpoint (model.pt
 
 Budget: ResNet-20 costs about 6 CPU-minutes per epoch of 45,000 images here (1.06 CPU-s per batch of
 128, one thread), so the default 15 epochs take roughly an hour on 2 otherwise idle cores. Re-running the same
-command resumes from the last finished epoch. A quick smoke run:
+command resumes from the last finished epoch. ``--init model.pt --epochs 4 --lr 0.02`` continues a
+trained model with a second, shorter cosine cycle (a warm restart). A quick smoke run:
 
     python bench/train_cifar.py --epochs 1 --train-limit 2000 --test-limit 1000
 """
@@ -57,6 +58,9 @@ def main(argv=None):
     parser.add_argument("--tar", type=Path, default=DEFAULT_TAR)
     parser.add_argument("--work", type=Path, default=HERE / "out", help="where data, cache and results go")
     parser.add_argument("--fresh", action="store_true", help="do not resume an earlier run")
+    parser.add_argument("--init", type=Path, default=None,
+                        help="start from this trained checkpoint's weights (a warm restart: a new cosine "
+                             "schedule from --lr); its epochs count in the printed total")
     args = parser.parse_args(argv)
 
     # The decoded-image cache stays inside the benchmark's own output folder.
@@ -80,10 +84,23 @@ def main(argv=None):
     spec = ModelSpec(args.model, {"num_classes": data.num_classes, "in_channels": data.input_shape[0],
                                   "width_mult": args.width_mult})
     torch.manual_seed(0)
-    model = spec.build()
+    earlier = {}
+    if args.init is not None:
+        from netadapt.checkpoint import load_checkpoint
+
+        loaded = load_checkpoint(args.init)
+        if loaded.spec.to_dict() != spec.to_dict():
+            raise SystemExit(f"--init {args.init} holds {loaded.spec.to_dict()}, not {spec.to_dict()}")
+        model = loaded.model
+        result_file = args.init.parent / "result.json"
+        earlier = json.loads(result_file.read_text()) if result_file.is_file() else {}
+    else:
+        model = spec.build()
     config = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
                          weight_decay=args.weight_decay, label_smoothing=args.label_smoothing)
     tag = f"{args.model}-w{args.width_mult:g}-e{args.epochs}" + ("-smoke" if args.train_limit else "")
+    if args.init is not None:
+        tag += f"-from-{args.init.parent.name}"
     out = args.work / f"train_cifar-{tag}"
     began = time.perf_counter()
     result = train(model, data, config, out_dir=out, resume=not args.fresh)
@@ -96,10 +113,18 @@ def main(argv=None):
         "seconds_per_epoch_median": sorted(epoch_seconds)[len(epoch_seconds) // 2],
         "train_images": len(data.train), "threads": args.threads, "torch": torch.__version__,
     }
+    if args.init is not None:
+        summary["init"] = {"checkpoint": str(args.init), "epochs": earlier.get("epochs"),
+                           "test_accuracy": earlier.get("test_accuracy"),
+                           "train_seconds": earlier.get("train_seconds")}
+        summary["total_epochs"] = len(result.history) + (earlier.get("epochs") or 0)
     save_checkpoint(out / "model.pt", model, spec, (1, *data.input_shape),
                     extra={"input_shape": [1, *data.input_shape], "test_accuracy": result.test_accuracy,
                            "data": "cifar10 (imagefolder, holdout 0.1 seed 0)"})
     (out / "result.json").write_text(json.dumps(summary, indent=2) + "\n")
+    if args.init is not None:
+        print(f"started from {args.init} ({earlier.get('epochs')} epochs, test accuracy "
+              f"{earlier.get('test_accuracy')}); total {summary['total_epochs']} epochs")
     print(f"{args.model}: test accuracy {result.test_accuracy:.4f} after {len(result.history)} epochs; "
           f"training {result.seconds:.0f} s ({summary['seconds_per_epoch_median']:.1f} s/epoch on "
           f"{len(data.train)} images), wall {wall:.0f} s this call; results in {out}")
