@@ -72,6 +72,51 @@ def show(ctx, lut_url, device_id, op, limit):
 
 
 @lut.command()
+@lut_option
+@click.option("--device-id", type=int, default=None,
+              help="The device (ids from `netadapt lut stats`); needed when the table holds several.")
+@click.option("--tolerance", type=click.FloatRange(0), default=0.05, show_default=True,
+              help="Report counts slower than a larger one by more than this fraction.")
+@click.option("--limit", type=click.IntRange(0), default=20, show_default=True, help="Rows shown (0: all).")
+@click.pass_context
+def inversions(ctx, lut_url, device_id, tolerance, limit):
+    """Channel counts measured slower than a larger count of the same layer.
+
+    NetAdapt never prunes to such a count for speed (it takes the largest count meeting its target),
+    but they show where the device's kernels fall off a fast path.
+
+    Example: netadapt lut inversions --tolerance 0.1
+    """
+    from lut.inversions import find_inversions
+    from netadapt.errors import UserError
+
+    table = _open(ctx, lut_url)
+    devices = table.devices()
+    if not devices:
+        click.echo("No devices measured yet.")
+        return
+    if device_id is None:
+        if len(devices) > 1:
+            raise UserError(f"the table holds {len(devices)} devices; choose one with --device-id "
+                            f"({', '.join(str(d[0]) for d in devices)})")
+        device_id = devices[0][0]
+    elif device_id not in {d[0] for d in devices}:
+        raise UserError(f"no device {device_id} in {table.label} (ids: {', '.join(str(d[0]) for d in devices)})")
+    found, compared = find_inversions(((r.sig, r.stats.median) for r in table.rows(device_id)), tolerance)
+    click.echo(f"{len(found)} of {compared} measured channel counts are slower than a larger count of the same "
+               f"layer by more than {tolerance:.0%} (device {device_id}).")
+    if found:
+        shown = found[:limit] if limit else found
+        click.echo(format_columns(
+            ["axis", "layer", "count", "ms", "larger count", "ms", "slower by"],
+            [[inv.axis, inv.smaller.short(), str(inv.count(inv.smaller)), f"{inv.smaller_ms:.4f}",
+              str(inv.count(inv.larger)), f"{inv.larger_ms:.4f}", f"{100 * (inv.ratio - 1):.1f}%"]
+             for inv in shown]))
+        if len(shown) < len(found):
+            click.echo(f"(worst {len(shown)}; --limit 0 shows all)")
+
+
+@lut.command()
 @click.option("--model", default="mobilenet_v1", show_default=True, help="Zoo name or package.module:factory.")
 @click.option("--model-args", default=None, metavar="JSON", help="Constructor arguments as JSON.")
 @click.option("--checkpoint", default=None, type=click.Path(dir_okay=False),
