@@ -1,7 +1,7 @@
 """Benchmark: what each zoo model reaches on the built-in digits data (1x32x32, 1,438 train / 359 test).
 
 Trains every model (or --models) from scratch with the same settings and prints test accuracy,
-parameters, epochs and wall time. Results go to bench/out/zoo_digits/.
+parameters, epochs and wall time. Results go to bench/out/zoo_digits/<model>-<settings>/ (a rerun resumes).
 
     python bench/zoo_digits.py --models digits_cnn,resnet20 --epochs 5
 """
@@ -41,7 +41,7 @@ def main(argv=None):
         started = time.perf_counter()
         result = train(model, data, TrainConfig(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
                                                 seed=args.seed),
-                       out_dir=HERE / "out" / "zoo_digits" / name, progress=False, resume=True)
+                       out_dir=HERE / "out" / "zoo_digits" / f"{name}-e{args.epochs}-b{args.batch_size}-lr{args.lr:g}", progress=False, resume=True)
         seconds = time.perf_counter() - started
         rows.append((name, params, result.test_accuracy, seconds))
         print(f"{name}: test accuracy {result.test_accuracy:.4f} ({seconds:.0f} s)", flush=True)
