@@ -39,7 +39,8 @@ def parse_args(argv=None):
     p.add_argument("--model-repeats", type=int, default=200, help="timed runs per whole model")
     p.add_argument("--subtract-overhead", action="store_true",
                    help="subtract an identity graph's per-call time from each layer")
-    p.add_argument("--lut", default=None, help="table to use (default: a fresh temporary one)")
+    p.add_argument("--lut", default=None, help="table to use (default: a fresh temporary one); every "
+                   "model measured is stored in it for the device's calibration")
     p.add_argument("--save-calibration", action="store_true",
                    help="store the calibration with the lower leave-one-out error in --lut")
     p.add_argument("--json", default=None, help="write every model's features and measurements here")
@@ -67,7 +68,7 @@ def main(argv=None):
     from lut.table import LatencyTable
     from netadapt.latency import LatencyEstimator, channel_grid
     from netadapt.export import export_onnx
-    from netadapt.latency.calibration import FULL, SIMPLE, Sample, fit, leave_one_out
+    from netadapt.latency.calibration import FULL, SIMPLE, Sample, fit, leave_one_out, record
     from netadapt.latency.check import check_model
     from netadapt.models import create_model
     from netadapt.pruning import analyze, apply_channels
@@ -100,6 +101,8 @@ def main(argv=None):
         res = check_model(model, shape, estimator, model_prof)
         rows.append((name, width, shape[-1], variant, res))
         sample = Sample.from_breakdown(res.breakdown, res.measured_ms)
+        if args.lut:  # kept for the device's calibration (netadapt.latency.calibration.refit)
+            record(table, fp, res.breakdown, res.measured_ms, "fidelity")
         samples.append(sample)
         exported.append((export_onnx(model, Path(tmp.name) / f"m{len(exported)}.onnx", shape, verify=False),
                          shape))

@@ -1,4 +1,5 @@
-"""The lookup table's schema: devices, their measured layer signatures, and calibration values."""
+"""The lookup table's schema: devices, their measured layer signatures, whole-model measurements and
+calibration values."""
 
 from __future__ import annotations
 
@@ -76,3 +77,23 @@ class CalibrationRow(Base):
     updated_at: Mapped[datetime] = mapped_column(DateTime)
 
     __table_args__ = (UniqueConstraint("device_id", "key", name="uq_calibration_key"),)
+
+
+class ModelMeasurementRow(Base):
+    """One whole model measured on a device, with the features a calibration is fitted on.
+
+    ``key`` identifies the model's architecture (a hash of its layer signatures), so measuring the same
+    network again replaces its row instead of weighing it twice.
+    """
+
+    __tablename__ = "model_measurements"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    device_id: Mapped[int] = mapped_column(ForeignKey("devices.id", ondelete="CASCADE"))
+    key: Mapped[str] = mapped_column(String(64))
+    features: Mapped[str] = mapped_column(Text)
+    measured_ms: Mapped[float] = mapped_column(Float)
+    source: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+
+    __table_args__ = (UniqueConstraint("device_id", "key", name="uq_model_measurement_key"),)

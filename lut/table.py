@@ -16,7 +16,8 @@ from sqlalchemy.exc import DatabaseError, OperationalError
 from devices.base import fingerprint_id_of
 from lut.engine import default_lut_path, open_engine
 from lut.interpolate import estimate_from
-from lut.schema import SIGNATURE_COLUMNS, Base, CalibrationRow, DeviceRow, MeasurementRow
+from lut.schema import (SIGNATURE_COLUMNS, Base, CalibrationRow, DeviceRow, MeasurementRow,
+                        ModelMeasurementRow)
 from lut.signature import LayerSignature
 from lut.upsert import upsert
 from netadapt.errors import UserError
@@ -101,10 +102,15 @@ class LatencyTable:
             present = set(inspect(conn).get_table_names())
         if present >= set(Base.metadata.tables):
             return  # nothing to write: a read-only table stays usable
-        with self._engine.connect() as conn:
-            conn.execution_options(write=True)  # several processes may create it at once
-            with conn.begin():
-                Base.metadata.create_all(conn)
+        try:
+            with self._engine.connect() as conn:
+                conn.execution_options(write=True)  # several processes may create it at once
+                with conn.begin():
+                    Base.metadata.create_all(conn)
+        except OperationalError as exc:
+            # A read-only table made by an earlier version lacks a newer table: it stays readable.
+            if "readonly" not in str(exc.orig).replace("-", "") or not present:
+                raise
 
     @contextmanager
     def _write(self):
@@ -319,6 +325,36 @@ class LatencyTable:
                 return None
             c = CalibrationRow
             return conn.scalar(select(c.value).where(c.device_id == device_id, c.key == key))
+
+    # -- whole-model measurements ------------------------------------------------------------------
+
+    def record_model(self, fingerprint, key: str, features: dict[str, float], measured_ms: float,
+                     source: str) -> None:
+        """Store (or replace) one whole-model measurement and its calibration features.
+
+        Args:
+            key: the architecture's identity (the same network measured again replaces its row).
+            features: see ``netadapt.latency.calibration.features``.
+            source: what measured it (``netadapt run``, ``lut check``, ``fidelity``), for inspection.
+        """
+        fp = _fingerprint(fingerprint)
+        with self._write() as conn:
+            device_id = self._ensure_device(conn, fp)
+            upsert(conn, ModelMeasurementRow.__table__, {"device_id": device_id, "key": key},
+                   {"features": json.dumps(features, sort_keys=True), "measured_ms": float(measured_ms),
+                    "source": source, "created_at": _now()}, replace=True)
+
+    def model_measurements(self, fingerprint) -> list[tuple[dict[str, float], float]]:
+        """(features, measured ms) of every whole model measured on the device, oldest first."""
+        fp = _fingerprint(fingerprint)
+        r = ModelMeasurementRow
+        with self._read() as conn:
+            device_id = self._find_device(conn, fp)
+            if device_id is None:
+                return []
+            rows = conn.execute(select(r.features, r.measured_ms).where(r.device_id == device_id)
+                                .order_by(r.created_at, r.id))
+            return [(json.loads(f), ms) for f, ms in rows]
 
     # -- lifetime -------------------------------------------------------------------------------
 

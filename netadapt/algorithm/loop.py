@@ -22,6 +22,7 @@ from netadapt.algorithm.search import largest_count_meeting, smallest_network_ms
 from netadapt.checkpoint import load_checkpoint, save_checkpoint
 from netadapt.criteria import create_criterion
 from netadapt.errors import UserError
+from netadapt.latency import calibration
 from netadapt.latency.estimator import LatencyEstimator
 from netadapt.models.spec import ModelSpec
 from netadapt.pruning import analyze, keep_channels
@@ -119,6 +120,7 @@ class NetAdaptRun:
                                                                       repeats=cfg.model_repeats))
         self.estimator = LatencyEstimator(self.table, self.device.fingerprint(), self.layer_profiler,
                                           progress=False)
+        self.calibration = calibration.Calibration.load(self.table, self.device.fingerprint())
         self.criterion = create_criterion(cfg.criterion, seed=cfg.seed)
         holdout = self.data.holdout
         if cfg.eval_limit is not None and cfg.eval_limit < len(holdout):
@@ -195,8 +197,7 @@ class NetAdaptRun:
         timer = _Timer(info.get("seconds", {}))
         with timer.phase("export_measure"):
             info.update(self._export_and_measure(model, tmp))
-        graph = analyze(model, self.input_shape)
-        info["table_ms"] = self.estimator.total(graph)
+        self._note_table_estimates(model, info)
         info["seconds"] = timer.seconds
         save_checkpoint(tmp / "model.pt", model, spec, self.input_shape, channels=info["channels"],
                         extra={"iteration": i})
@@ -204,6 +205,15 @@ class NetAdaptRun:
         rf.publish(tmp, rf.iteration_dir(self.out, i))
         shutil.rmtree(rf.partial_dir(self.out, i), ignore_errors=True)
         return info
+
+    def _note_table_estimates(self, model, info: dict) -> None:
+        """Add the table's estimate (and the calibrated one, when the device has a calibration) of a
+        measured model to ``info``, and store the measurement for the device's calibration."""
+        breakdown = self.estimator.breakdown(analyze(model, self.input_shape))
+        info["table_ms"] = sum(ms for *_, ms in breakdown)
+        if self.calibration is not None:
+            info["calibrated_ms"] = self.calibration.apply_breakdown(breakdown)
+        calibration.record(self.table, self.device.fingerprint(), breakdown, info["measured_ms"], "netadapt run")
 
     # ---- the loop -----------------------------------------------------------------------------
     def run(self) -> RunResult:
@@ -264,6 +274,10 @@ class NetAdaptRun:
         self.log(f"Stopped after iteration {state['iteration']}: {stopped}.")
         final = self._final(state, model, spec, budget_ms)
         self._write_summary(history, final, budget_ms, stopped)
+        refitted = calibration.refit(self.table, self.device.fingerprint())
+        if refitted is not None:
+            self.log(f"Calibration of {self.device.name} refitted on the {refitted.models} whole models it has "
+                     f"measured (stored in the lookup table; see `netadapt lut check`).")
         return RunResult(self.out, history, final, budget_ms, stopped)
 
     def _iteration(self, i, state, model, spec, start_ms, budget_ms, original):
@@ -375,6 +389,7 @@ class NetAdaptRun:
         with timer.phase("export_measure"):
             measurement = self._export_and_measure(final_model, tmp)
         measured = measurement["measured_ms"]
+        self._note_table_estimates(final_model, measurement)
         info = {**measurement, "from_iteration": state["iteration"], "channels": state["channels"],
                 "measured_ms": measured, "budget_ms": budget_ms, "budget_met": measured <= budget_ms,
                 "test_accuracy": test_acc, "holdout_accuracy": holdout_acc,
@@ -389,7 +404,8 @@ class NetAdaptRun:
     def _write_summary(self, history, final, budget_ms, stopped):
         rows = [{"iteration": h["iteration"], "pruned_group": h.get("pruned_group") or "",
                  "predicted_ms": h.get("predicted_ms"), "measured_ms": h["measured_ms"],
-                 "table_ms": h.get("table_ms"), "holdout_accuracy": h["holdout_accuracy"],
+                 "table_ms": h.get("table_ms"), "calibrated_ms": h.get("calibrated_ms"),
+                 "holdout_accuracy": h["holdout_accuracy"],
                  "total_channels": sum(h["channels"].values())} for h in history]
         rf.write_json(self.out / "summary.json", {"budget_ms": budget_ms, "stopped": stopped,
                                                   "iterations": rows, "final": final})

@@ -134,8 +134,9 @@ def check(ctx, model, model_args, checkpoint, input_shape, device_name, threads,
           layers, lut_url):
     """Table estimate vs a measurement of the whole model, with the per-layer breakdown.
 
-    Layers missing from the table are measured first. If `bench/fidelity.py --save-calibration` has
-    stored a calibration for this device, the calibrated estimate is shown too.
+    Layers missing from the table are measured first. When the device has a calibration (fitted on the
+    whole models measured by `netadapt run`, earlier checks and bench/fidelity.py), the calibrated
+    estimate is shown too. The measurement is stored and the calibration refitted.
 
     Example: netadapt lut check --model resnet20 --input-shape 1x3x32x32
     """
@@ -186,5 +187,10 @@ def check(ctx, model, model_args, checkpoint, input_shape, device_name, threads,
                f"{result.measured_ms:.4f} ms: error {100 * result.error:+.1f}%")
     if result.calibrated_ms is not None:
         click.echo(f"calibrated estimate {result.calibrated_ms:.4f} ms: error "
-                   f"{100 * result.calibrated_error:+.1f}%")
-        click.echo(f"calibration ({calibration.models} models): {calibration.describe()}")
+                   f"{100 * result.calibrated_error:+.1f}% (calibration fitted on {calibration.models} models "
+                   f"before this one: {calibration.describe()})")
+    from netadapt.latency.calibration import record, refit
+
+    record(table, fp, result.breakdown, result.measured_ms, "lut check")
+    refitted = refit(table, fp)
+    click.echo(f"measurement stored; the device's calibration is refitted on {refitted.models} whole models")

@@ -14,8 +14,10 @@ Two feature sets are offered:
   grouped convolutions, everything else), the number of units, the megabytes of weights the model
   streams through memory per inference, and a constant.
 
-``fit`` uses the richest set the number of models supports. The result is stored in the lookup table
-under the device's fingerprint, so it is never applied to another device.
+``fit`` uses the richest set the number of models supports. Whole-model measurements (``record``: from
+``netadapt run``, ``netadapt lut check`` and bench/fidelity.py) are stored in the lookup table, and
+``refit`` fits on all of them; the result is stored under the device's fingerprint, so it is never
+applied to another device, and it improves with every model the device measures.
 """
 
 from __future__ import annotations
@@ -159,3 +161,30 @@ def leave_one_out(samples: Sequence[Sample], feature_set: Sequence[str] | None =
         rest = [o for j, o in enumerate(samples) if j != i]
         out.append(fit(rest, feature_set).apply(s.features))
     return out
+
+
+def model_key(breakdown) -> str:
+    """The identity of a network's architecture: a hash of its layer signatures in order."""
+    import hashlib
+
+    text = "|".join(sig.short() + f" k{sig.kernel} s{sig.stride} p{sig.padding} {sig.dtype}"
+                    for _, sig, _ in breakdown)
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+def record(table, fingerprint, breakdown, measured_ms: float, source: str) -> None:
+    """Store one whole-model measurement and its features in the table, for later fits."""
+    table.record_model(fingerprint, model_key(breakdown), features(breakdown), measured_ms, source)
+
+
+def refit(table, fingerprint) -> Calibration | None:
+    """Fit on every whole model measured on this device so far, store the result and return it.
+
+    None (and nothing stored) when the table holds no whole-model measurement for the device.
+    """
+    samples = [Sample(f, ms) for f, ms in table.model_measurements(fingerprint)]
+    if not samples:
+        return None
+    calib = fit(samples)
+    calib.save(table, fingerprint)
+    return calib

@@ -33,6 +33,11 @@ def _run(tmp_path, name, **overrides):
                        log=lambda *_: None).run()
 
 
+def _run_on(tmp_path, name, db, **overrides):
+    return NetAdaptRun(_config(**overrides), tmp_path / name, lut=str(tmp_path / db), progress=False,
+                       log=lambda *_: None).run()
+
+
 @pytest.fixture(autouse=True)
 def _user_models(monkeypatch):
     monkeypatch.syspath_prepend(str(TESTS))
@@ -76,6 +81,25 @@ def test_netadapt_meets_budget_and_every_iteration_is_consistent(tmp_path):
     summary = json.loads((tmp_path / "run" / "summary.json").read_text())
     assert len(summary["iterations"]) == len(its)
     assert (tmp_path / "run" / "summary.csv").read_text().count("\n") == len(its) + 1
+
+    # every measured model is stored for the device's calibration, which is refitted at the end
+    from devices import get_device
+    from lut.table import LatencyTable
+    from netadapt.latency.calibration import Calibration
+
+    table = LatencyTable(str(tmp_path / "run.db"))
+    fp = get_device("fake").fingerprint()
+    stored = table.model_measurements(fp)
+    # the final model has the last iteration's architecture: its measurement replaces that row
+    expected = [it["measured_ms"] for it in its[:-1]] + [final["measured_ms"]]
+    assert sorted(ms for _, ms in stored) == pytest.approx(sorted(expected))
+    assert all(f["table_ms"] > 0 and f["units"] > 0 for f, _ in stored)
+    assert Calibration.load(table, fp).models == len(stored) == len(its)
+    assert all("calibrated_ms" not in it for it in its)  # no calibration existed when the run began
+    table.close()
+    # a second run on the same device uses it: every iteration carries a calibrated estimate
+    again = _run_on(tmp_path, "run2", "run.db", max_iterations=1)
+    assert all(it["calibrated_ms"] > 0 for it in again.iterations)
 
 
 def test_crash_and_resume_gives_the_same_channels(tmp_path, monkeypatch):

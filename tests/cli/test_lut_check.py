@@ -40,4 +40,12 @@ def test_lut_check_shows_the_stored_calibration(tmp_path):
     table_ms = float(re.search(r"table estimate ([\d.]+) ms", result.output).group(1))
     calibrated = float(re.search(r"calibrated estimate ([\d.]+) ms", result.output).group(1))
     assert calibrated == pytest.approx(2.0 * table_ms + 0.5, abs=2e-4)
-    assert "calibration (12 models): table_ms +2" in result.output
+    assert "calibration fitted on 12 models before this one: table_ms +2" in result.output
+    # the check's own measurement is stored and the calibration refitted on it alone
+    assert "refitted on 1 whole models" in result.output
+    table = LatencyTable(str(db))
+    fp = get_device("fake").fingerprint()
+    [(feats, measured)] = table.model_measurements(fp)
+    assert feats["table_ms"] == pytest.approx(table_ms, abs=2e-4) and feats["units"] == 33
+    assert Calibration.load(table, fp).models == 1
+    table.close()

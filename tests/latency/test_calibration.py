@@ -102,3 +102,25 @@ def test_calibrations_stored_by_the_first_version_still_load(tmp_path):
     for key, value in [("scale", 0.9), ("per_unit_ms", 0.002), ("offset_ms", 0.01), ("models", 7)]:
         table.set_calibration(fp, f"whole_model.{key}", value)
     assert Calibration.load(table, fp) == Calibration({"table_ms": 0.9, "units": 0.002, "one": 0.01}, 7)
+
+
+def test_whole_model_measurements_are_stored_once_per_architecture_and_refitted(tmp_path):
+    from netadapt.latency.calibration import record, refit
+
+    table = LatencyTable(str(tmp_path / "t.db"))
+    fp = {"kind": "fake"}
+    assert refit(table, fp) is None
+    small = [("a", CONV, 0.5), ("b", ADD, 0.1)]
+    large = [("a", CONV, 0.5), ("b", DW, 0.3), ("c", ADD, 0.1)]
+    record(table, fp, small, 1.2, "test")
+    record(table, fp, large, 2.0, "test")
+    record(table, fp, small, 1.0, "test")  # the same network again: replaces its row
+    stored = table.model_measurements(fp)
+    assert sorted(ms for _, ms in stored) == [1.0, 2.0]
+    assert table.model_measurements({"kind": "other"}) == []
+    calib = refit(table, fp)
+    assert calib.models == 2 and calib.feature_set == ("table_ms",)
+    assert Calibration.load(table, fp) == calib
+    # one scale, least squares on relative error over (0.6 -> 1.0) and (0.9 -> 2.0)
+    assert calib.coef["table_ms"] == pytest.approx((0.6 / 1.0 + 0.9 / 2.0) / ((0.6 / 1.0) ** 2 + (0.9 / 2.0) ** 2),
+                                                   rel=1e-3)
