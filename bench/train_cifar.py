@@ -98,7 +98,7 @@ def main(argv=None):
         model = spec.build()
     config = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
                          weight_decay=args.weight_decay, label_smoothing=args.label_smoothing)
-    tag = f"{args.model}-w{args.width_mult:g}-e{args.epochs}" + ("-smoke" if args.train_limit else "")
+    tag = f"{args.model}-w{args.width_mult:g}-e{args.epochs}" + (f"-n{args.train_limit}" if args.train_limit else "")
     if args.init is not None:
         tag += f"-from-{args.init.parent.name}"
     out = args.work / f"train_cifar-{tag}"
