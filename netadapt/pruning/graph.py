@@ -240,7 +240,10 @@ def _walk(gm, modules, input_shape) -> NetworkGraph:
             d_in, factor = dim_of[src]
             if isinstance(mod, nn.Conv2d):
                 _, _, h, w = in_shape
-                dw = mod.groups > 1 and mod.groups == mod.in_channels == mod.out_channels
+                # A depthwise convolution pruned to one channel has groups == 1; it is still depthwise
+                # (its channels stay tied to its input's), or re-analysing the pruned network would
+                # give it a group of its own.
+                dw = mod.groups == mod.in_channels == mod.out_channels
                 if dw:
                     dims.add(d_in, "depthwise", node.target)
                     d_out = d_in

@@ -54,3 +54,20 @@ def test_apply_channels_rejects_unknown_groups(user_net):
         apply_channels(user_net, (1, 3, 8, 8), {"nope": 3})
     with pytest.raises(UserError, match="has 16"):
         apply_channels(user_net, (1, 3, 8, 8), {"stem": 40})
+
+
+def test_a_group_pruned_to_one_channel_through_a_depthwise_conv_keeps_its_groups():
+    # MobileNetV1: pruning a group to 1 channel leaves a depthwise conv with groups == 1; re-analysing
+    # the pruned network must find the same groups (it once gave that conv a group of its own).
+    from netadapt.models import create_model
+    from netadapt.pruning import analyze, apply_channels
+
+    torch.manual_seed(0)
+    model = create_model("mobilenet_v1", width_mult=0.25).eval()
+    shape = (1, 3, 32, 32)
+    graph = analyze(model, shape)
+    target = {g: (1 if i % 2 == 0 else n) for i, (g, n) in enumerate(graph.sizes().items())}
+    after = apply_channels(model, shape, target)
+    assert after.sizes() == target
+    assert analyze(model, shape).sizes() == target
+    assert model(torch.randn(*shape)).shape == (1, 10)
