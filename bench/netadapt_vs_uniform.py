@@ -12,7 +12,7 @@ equal accuracy off the interpolated uniform curve.
 Everything lands in bench/out/ (gitignored) and every part is skipped when its output exists, so a killed
 benchmark resumes by running the same command again.
 
-    python bench/netadapt_vs_uniform.py                      # the default: sized for about an hour on 2 cores
+    python bench/netadapt_vs_uniform.py                      # the default: 33 minutes on 2 quiet cores
     python bench/netadapt_vs_uniform.py --train-limit 300 --test-limit 200 --base-epochs 1 \\
         --short-steps 2 --long-epochs 1 --max-iterations 2   # a smoke test
 """
