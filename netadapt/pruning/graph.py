@@ -242,8 +242,10 @@ def _walk(gm, modules, input_shape) -> NetworkGraph:
                 _, _, h, w = in_shape
                 # A depthwise convolution pruned to one channel has groups == 1; it is still depthwise
                 # (its channels stay tied to its input's), or re-analysing the pruned network would
-                # give it a group of its own.
-                dw = mod.groups == mod.in_channels == mod.out_channels
+                # give it a group of its own. A 1 -> 1 convolution on a fixed dimension (the network's
+                # one-channel input) is an ordinary convolution that makes its own group.
+                dw = mod.groups == mod.in_channels == mod.out_channels and (
+                    mod.groups > 1 or not dims.facts[dims.find(d_in)]["fixed"])
                 if dw:
                     dims.add(d_in, "depthwise", node.target)
                     d_out = d_in

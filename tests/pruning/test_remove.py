@@ -71,3 +71,16 @@ def test_a_group_pruned_to_one_channel_through_a_depthwise_conv_keeps_its_groups
     assert after.sizes() == target
     assert analyze(model, shape).sizes() == target
     assert model(torch.randn(*shape)).shape == (1, 10)
+
+
+def test_a_first_conv_on_a_one_channel_input_pruned_to_one_channel_keeps_its_group():
+    from netadapt.models import create_model
+    from netadapt.pruning import analyze, apply_channels
+
+    torch.manual_seed(0)
+    model = create_model("digits_cnn", width_mult=0.25).eval()
+    shape = (1, 1, 32, 32)
+    graph = analyze(model, shape)
+    target = {g: (1 if i == 0 else n) for i, (g, n) in enumerate(graph.sizes().items())}
+    apply_channels(model, shape, target)
+    assert analyze(model, shape).sizes() == target
