@@ -196,3 +196,19 @@ def test_default_path_from_env(monkeypatch, tmp_path):
         assert t.label == str(tmp_path / "env.db")
     monkeypatch.delenv("NETADAPT_LUT")
     assert default_lut_path().endswith(os.path.join(".cache", "netadapt", "lut.db"))
+
+
+def test_a_read_only_table_from_before_model_measurements_still_opens(tmp_path):
+    import sqlite3
+
+    path = tmp_path / "old.db"
+    LatencyTable(str(path)).close()
+    conn = sqlite3.connect(path)
+    conn.execute("DROP TABLE model_measurements")  # as an earlier version made it
+    conn.commit()
+    conn.close()
+    table = LatencyTable(f"sqlite:///file:{path}?mode=ro&uri=true")
+    assert table.devices() == []
+    table.close()
+    with sqlite3.connect(path) as conn:
+        assert "model_measurements" not in {r[0] for r in conn.execute("SELECT name FROM sqlite_master")}
