@@ -121,6 +121,7 @@ class NetAdaptRun:
         self.estimator = LatencyEstimator(self.table, self.device.fingerprint(), self.layer_profiler,
                                           progress=False)
         self.calibration = calibration.Calibration.load(self.table, self.device.fingerprint())
+        self._record_models = True
         self.criterion = create_criterion(cfg.criterion, seed=cfg.seed)
         holdout = self.data.holdout
         if cfg.eval_limit is not None and cfg.eval_limit < len(holdout):
@@ -213,7 +214,13 @@ class NetAdaptRun:
         info["table_ms"] = sum(ms for *_, ms in breakdown)
         if self.calibration is not None:
             info["calibrated_ms"] = self.calibration.apply_breakdown(breakdown)
-        calibration.record(self.table, self.device.fingerprint(), breakdown, info["measured_ms"], "netadapt run")
+        if self._record_models:
+            try:
+                calibration.record(self.table, self.device.fingerprint(), breakdown, info["measured_ms"],
+                                   "netadapt run")
+            except UserError as exc:  # e.g. a complete table shared read-only: the run goes on
+                self._record_models = False
+                self.log(f"Warning: whole-model measurements are not stored for calibration ({exc}).")
 
     # ---- the loop -----------------------------------------------------------------------------
     def run(self) -> RunResult:
@@ -274,7 +281,7 @@ class NetAdaptRun:
         self.log(f"Stopped after iteration {state['iteration']}: {stopped}.")
         final = self._final(state, model, spec, budget_ms)
         self._write_summary(history, final, budget_ms, stopped)
-        refitted = calibration.refit(self.table, self.device.fingerprint())
+        refitted = calibration.refit(self.table, self.device.fingerprint()) if self._record_models else None
         if refitted is not None:
             self.log(f"Calibration of {self.device.name} refitted on the {refitted.models} whole models it has "
                      f"measured (stored in the lookup table; see `netadapt lut check`).")

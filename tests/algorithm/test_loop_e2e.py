@@ -159,3 +159,20 @@ def test_plugins_run_inside_the_loop(tmp_path, criterion, rewinder):
                   max_iterations=1, finetune=FineTuneConfig(short_steps=2, long_epochs=0, batch_size=32))
     assert len(result.iterations) == 2
     assert result.iterations[1]["predicted_ms"] <= result.iterations[1]["target_ms"]
+
+
+def test_a_table_that_refuses_whole_model_rows_does_not_stop_the_run(tmp_path, monkeypatch):
+    from lut.table import LatencyTable
+    from netadapt.errors import UserError
+
+    def refuse(self, *args, **kwargs):
+        raise UserError("cannot write lookup table t.db: attempt to write a readonly database")
+
+    monkeypatch.setattr(LatencyTable, "record_model", refuse)
+    logged = []
+    result = NetAdaptRun(_config(max_iterations=1), tmp_path / "run", lut=str(tmp_path / "run.db"),
+                         progress=False, log=logged.append).run()
+    assert result.final is not None and len(result.iterations) == 2
+    warnings = [m for m in logged if "not stored for calibration" in m]
+    assert len(warnings) == 1 and "readonly" in warnings[0]
+    assert not any("refitted" in m for m in logged)
