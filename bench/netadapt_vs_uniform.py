@@ -212,6 +212,41 @@ def ratio_text(ours: tuple[float, float], curve: list[tuple[float, float]]) -> s
     return f">{max(p[0] for p in pts) / ours[0]:.2f}x" if pts else "n/a"  # never as accurate
 
 
+def plot_comparison(summary: dict, path: Path) -> Path:
+    """The bench's own comparison as a PNG: test accuracy against re-measured latency, NetAdapt's
+    long-term fine-tuned models at each budget beside the uniform-width curve (same fine-tuning)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rows = [r for r in summary["rows"] if "note" not in r]
+    curve = sorted([(summary["start_ms"], summary["base_test_accuracy"], 1.0)]
+                   + [(p["measured_ms"], p["test_accuracy"], p["width"]) for p in summary["uniform_points"]])
+    fig, ax = plt.subplots(figsize=(8, 5), dpi=110)
+    ax.plot([c[0] for c in curve], [c[1] for c in curve], "s--", color="tab:orange",
+            label="uniform width multiplier (same fine-tuning)")
+    for x, y, w in curve:
+        ax.annotate("base" if w == 1.0 else f"w={w:.2f}", (x, y), textcoords="offset points", xytext=(4, -11), fontsize=8,
+                    color="tab:orange")
+    ax.plot([r["netadapt_ms"] for r in rows], [r["netadapt_test_accuracy"] for r in rows], "o-",
+            color="tab:blue", label="NetAdapt (iteration at each budget + long-term fine-tune)")
+    for r in rows:
+        ax.annotate(f"{r['budget_pct']:g}% (iter {r['iteration']})", (r["netadapt_ms"], r["netadapt_test_accuracy"]),
+                    textcoords="offset points", xytext=(4, 5), fontsize=8, color="tab:blue")
+        ax.axvline(r["budget_ms"], color="tab:red", linestyle=":", linewidth=0.8)
+    settings = summary["settings"]
+    ax.set_xlabel(f"latency (ms, batch 32, {settings['device']}, interleaved re-measurement)")
+    ax.set_ylabel("test accuracy")
+    ax.set_title(f"NetAdapt vs uniform width: {settings['model']} x{settings['width_mult']} on CIFAR-10")
+    ax.grid(alpha=0.3)
+    ax.legend(loc="lower right", fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+    return path
+
+
 @click.command(context_settings={"help_option_names": ["-h", "--help"], "show_default": True})
 @click.option("--archive", type=click.Path(dir_okay=False, path_type=Path), default=ARCHIVE)
 @click.option("--out", "out_root", type=click.Path(file_okay=False, path_type=Path), default=HERE / "out")
@@ -245,8 +280,15 @@ def ratio_text(ours: tuple[float, float], curve: list[tuple[float, float]]) -> s
               "every compared model at the end (0: use the latencies recorded when each was built).")
 @click.option("--seed", type=int, default=0)
 @click.option("--no-progress", is_flag=True)
-def main(archive, out_root, **s):
+@click.option("--replot", type=click.Path(dir_okay=False, exists=True, path_type=Path), default=None,
+              help="Only redraw the comparison plot from a finished run's <run>-bench.json.")
+def main(archive, out_root, replot, **s):
     """NetAdapt vs uniform width on CIFAR-10: accuracy at equal latency, latency at equal accuracy."""
+    if replot is not None:
+        from netadapt.runs import folder as rf
+
+        click.echo(f"wrote {plot_comparison(rf.read_json(replot), replot.with_suffix('.png'))}")
+        return
     import torch
 
     from netadapt.algorithm.loop import NetAdaptRun
@@ -334,6 +376,7 @@ def main(archive, out_root, **s):
                "stopped": result.stopped, "rows": rows, "uniform_points": list(uniform.values()),
                "seconds": clock.parts, "wall_seconds": wall}
     rf.write_json(run_dir.parent / f"{run_dir.name}-bench.json", summary)
+    plot = plot_comparison(summary, run_dir.parent / f"{run_dir.name}-bench.png")
 
     click.echo(f"\nbase {s['model']} x{s['width_mult']}: {start_ms:.3f} ms on {s['device']} "
                f"({s['threads']} thread), test accuracy {base_acc:.4f}; NetAdapt stopped: {result.stopped} "
@@ -362,7 +405,7 @@ def main(archive, out_root, **s):
                                 f"{s['remeasure_rounds']} rounds" if s["remeasure_rounds"] > 0
                                 else "as recorded when each model was built"))
     click.echo("seconds per part: " + ", ".join(f"{k}: {v:.1f}" for k, v in clock.parts.items()))
-    click.echo(f"wall time: {wall:.1f} s; report: {report['report.html']}")
+    click.echo(f"wall time: {wall:.1f} s; report: {report['report.html']}; comparison plot: {plot}")
 
 
 if __name__ == "__main__":
