@@ -38,14 +38,8 @@ def uniform_for_budget(model, shape, limit: float, tol: float = 1e-3) -> float:
     from netadapt.pruning import analyze
 
     graph = analyze(model, shape)
-    lo, hi = 0.0, 0.99
-    while hi - lo > tol:
-        mid = (lo + hi) / 2
-        if params_at(model, shape, counts_for(graph, uniform_ratios(graph, mid))) <= limit:
-            hi = mid
-        else:
-            lo = mid
-    return hi
+    return smallest_passing(lambda r: params_at(model, shape, counts_for(graph, uniform_ratios(graph, r))) <= limit,
+                            0.0, 0.99, tol)
 
 
 def fill_budget(rows, cost, limit: float, threshold: float, ratios: dict, tol: float = 1e-3) -> dict:
@@ -59,57 +53,47 @@ def fill_budget(rows, cost, limit: float, threshold: float, ratios: dict, tol: f
         return ratios
     below = ratios_for_threshold(rows, lower[-1])
     mix = lambda a: {g: (1 - a) * below[g] + a * ratios[g] for g in ratios}  # noqa: E731
-    lo, hi = 0.0, 1.0
-    while hi - lo > tol:
-        mid = (lo + hi) / 2
-        lo, hi = (lo, mid) if cost(mix(mid)) <= limit else (mid, hi)
-    return mix(hi)
+    return mix(smallest_passing(lambda a: cost(mix(a)) <= limit, 0.0, 1.0, tol))
 
 
 class Timer:
-    """ONNX Runtime sessions (one thread, batch of ``shape``) for several networks, timed side by side."""
+    """Several networks exported to ONNX and timed side by side on the CPU device (one ONNX Runtime
+    thread, batch of ``shape``) with the project's profiler."""
 
     def __init__(self, shape, repeats: int):
-        self.shape, self.repeats, self.sessions = shape, repeats, {}
-        import numpy as np
+        from devices import get_device
+        from profilers import ProfileConfig, get_profiler
 
-        self.x = np.random.default_rng(0).random(shape, dtype=np.float32)
+        self.shape, self.models = shape, {}
+        self.profiler = get_profiler(get_device("cpu", threads=1), ProfileConfig(warmup=5, repeats=repeats))
 
     def add(self, name: str, model) -> None:
         import tempfile
 
-        import onnxruntime as ort
-
         from netadapt.export import export_onnx
 
         with tempfile.TemporaryDirectory() as tmp:
-            path = export_onnx(model, Path(tmp) / "m.onnx", self.shape, verify=False)
-            opts = ort.SessionOptions()
-            opts.intra_op_num_threads = 1
-            self.sessions[name] = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
-
-    def _once(self, name: str) -> float:
-        sess = self.sessions[name]
-        feeds = {sess.get_inputs()[0].name: self.x}
-        for _ in range(5):
-            sess.run(None, feeds)
-        times = []
-        for _ in range(self.repeats):
-            t = time.perf_counter()
-            sess.run(None, feeds)
-            times.append(time.perf_counter() - t)
-        return 1000 * sorted(times)[len(times) // 2]
+            self.models[name] = export_onnx(model, Path(tmp) / "m.onnx", self.shape, verify=False).read_bytes()
 
     def medians(self, names=None, rounds: int = 5) -> dict[str, float]:
         """Median over ``rounds`` interleaved rounds of each network's median latency (ms)."""
         import statistics
 
-        names = list(names or self.sessions)
+        names = list(names or self.models)
         samples = {n: [] for n in names}
         for _ in range(rounds):
             for n in names:
-                samples[n].append(self._once(n))
+                samples[n].append(float(self.profiler.measure_model(self.models[n], self.shape).median))
         return {n: statistics.median(v) for n, v in samples.items()}
+
+
+def smallest_passing(ok, lo: float, hi: float, tol: float) -> float:
+    """Bisection: the smallest value in (lo, hi] (to within ``tol``) where ``ok`` holds, given that ``ok``
+    holds at ``hi`` and from any passing value upwards."""
+    while hi - lo > tol:
+        mid = (lo + hi) / 2
+        lo, hi = (lo, mid) if ok(mid) else (mid, hi)
+    return hi
 
 
 def uniform_for_latency(base, shape, reference, timer: Timer, tol: float = 0.005) -> float:
@@ -120,15 +104,15 @@ def uniform_for_latency(base, shape, reference, timer: Timer, tol: float = 0.005
 
     timer.add("reference", reference)
     graph = analyze(base, shape)
-    lo, hi = 0.0, 0.95
-    while hi - lo > tol:
-        mid = (lo + hi) / 2
+
+    def as_fast(ratio: float) -> bool:
         net = copy.deepcopy(base)
-        apply_channels(net, shape, counts_for(graph, uniform_ratios(graph, mid)))
+        apply_channels(net, shape, counts_for(graph, uniform_ratios(graph, ratio)))
         timer.add("candidate", net)
         t = timer.medians(["reference", "candidate"], rounds=3)
-        lo, hi = (lo, mid) if t["candidate"] <= t["reference"] else (mid, hi)
-    return hi
+        return t["candidate"] <= t["reference"]
+
+    return smallest_passing(as_fast, 0.0, 0.95, tol)
 
 
 def main(argv=None):
