@@ -67,7 +67,6 @@ def main(argv=None):
     from devices import get_device
     from lut.table import LatencyTable
     from netadapt.latency import LatencyEstimator, channel_grid
-    from netadapt.export import export_onnx
     from netadapt.latency.calibration import FULL, SIMPLE, Sample, fit, leave_one_out, record
     from netadapt.latency.check import check_model
     from netadapt.models import create_model
@@ -98,28 +97,27 @@ def main(argv=None):
             gen = random.Random(f"{args.seed}/{name}/{width}/{shape}/{variant}")
             target = {g: gen.choice(channel_grid(n, max(1, n // 8))) for g, n in graph.sizes().items()}
             apply_channels(model, shape, target)
-        res = check_model(model, shape, estimator, model_prof)
+        onnx = Path(tmp.name) / f"m{len(exported)}.onnx"  # kept for the second measurement
+        res = check_model(model, shape, estimator, model_prof, onnx_path=onnx)
         rows.append((name, width, shape[-1], variant, res))
         sample = Sample.from_breakdown(res.breakdown, res.measured_ms)
         if args.lut:  # kept for the device's calibration (netadapt.latency.calibration.refit)
             record(table, fp, res.breakdown, res.measured_ms, "fidelity")
         samples.append(sample)
-        exported.append((export_onnx(model, Path(tmp.name) / f"m{len(exported)}.onnx", shape, verify=False),
-                         shape))
+        exported.append((onnx, shape))
         if not variant:
-            bases[(name, width, shape[-1])] = (res, sample)
+            bases[(name, width, shape[-1])] = res
         print(f"{name:<14}{width:>6.2f}{shape[-1]:>7}{variant:>4}{res.units:>7}{res.table_ms:>10.4f}"
               f"{res.measured_ms:>10.4f}{100 * res.error:>+7.1f}%", flush=True)
     # A second measurement of every model, in a second pass: how far apart two measurements of the
     # same model are on this device is the floor under any estimate's error.
     again = [float(model_prof.measure_model(onnx, shape).median) for onnx, shape in exported]
-    noise = [abs(a / s.measured_ms - 1) for a, s in zip(again, samples)]
     # The anchored estimate NetAdapt uses: measured(unpruned model of the same width and input) +
     # table(variant) - table(unpruned), for every pruned variant.
     anchored, anchored_samples = [], []
     for (name, width, size, variant, res), s in zip(rows, samples):
         if variant:
-            base_res, base_sample = bases[(name, width, size)]
+            base_res = bases[(name, width, size)]
             anchored.append(base_res.measured_ms + res.table_ms - base_res.table_ms)
             anchored_samples.append(s)
 

@@ -29,15 +29,18 @@ class CheckResult:
 
 
 def check_model(model, input_shape, estimator: LatencyEstimator, model_profiler,
-                calibration: Calibration | None = None) -> CheckResult:
-    """Table estimate (measuring missing layers) and whole-model measurement of ``model``."""
+                calibration: Calibration | None = None, onnx_path: Path | None = None) -> CheckResult:
+    """Table estimate (measuring missing layers) and whole-model measurement of ``model``.
+
+    The model is exported to ``onnx_path`` when given (and kept there), else to a temporary file.
+    """
     from netadapt.export import export_onnx
 
     graph = analyze(model, input_shape)
     breakdown = estimator.breakdown(graph)
     table_ms = sum(ms for _, _, ms in breakdown)
     with tempfile.TemporaryDirectory() as tmp:
-        path = export_onnx(model, Path(tmp) / "model.onnx", input_shape, verify=False)
+        path = export_onnx(model, onnx_path or Path(tmp) / "model.onnx", input_shape, verify=False)
         measured = float(model_profiler.measure_model(str(path), input_shape).median)
     calibrated = calibration.apply_breakdown(breakdown) if calibration else None
     return CheckResult(table_ms, measured, len(graph.units), breakdown, calibrated)
