@@ -227,13 +227,14 @@ def plot_comparison(summary: dict, path: Path) -> Path:
     ax.plot([c[0] for c in curve], [c[1] for c in curve], "s--", color="tab:orange",
             label="uniform width multiplier (same fine-tuning)")
     for x, y, w in curve:
-        ax.annotate("base" if w == 1.0 else f"w={w:.2f}", (x, y), textcoords="offset points", xytext=(4, -11), fontsize=8,
-                    color="tab:orange")
+        ax.annotate("base" if w == 1.0 else f"w={w:.2f}", (x, y), textcoords="offset points", xytext=(4, -11),
+                    fontsize=8, color="tab:orange")
     ax.plot([r["netadapt_ms"] for r in rows], [r["netadapt_test_accuracy"] for r in rows], "o-",
             color="tab:blue", label="NetAdapt (iteration at each budget + long-term fine-tune)")
     for r in rows:
-        ax.annotate(f"{r['budget_pct']:g}% (iter {r['iteration']})", (r["netadapt_ms"], r["netadapt_test_accuracy"]),
-                    textcoords="offset points", xytext=(4, 5), fontsize=8, color="tab:blue")
+        ax.annotate(f"{r['budget_pct']:g}% (iter {r['iteration']})",
+                    (r["netadapt_ms"], r["netadapt_test_accuracy"]), textcoords="offset points", xytext=(4, 5),
+                    fontsize=8, color="tab:blue")
         ax.axvline(r["budget_ms"], color="tab:red", linestyle=":", linewidth=0.8)
     settings = summary["settings"]
     ax.set_xlabel(f"latency (ms, batch 32, {settings['device']}, interleaved re-measurement)")

@@ -53,7 +53,8 @@ def main(argv=None):
     parser.add_argument("--weight-decay", type=float, default=5e-4)
     parser.add_argument("--label-smoothing", type=float, default=0.0)
     parser.add_argument("--warmup-epochs", type=int, default=0,
-                        help="linear learning-rate warm-up; VGG-11, ResNet-56 and MobileNetV2 did not learn at lr 0.1 without one")
+                        help="linear learning-rate warm-up; VGG-11, ResNet-56 and MobileNetV2 did not learn "
+                             "at lr 0.1 without one")
     parser.add_argument("--train-limit", type=int, default=None, help="training images (for smoke runs)")
     parser.add_argument("--test-limit", type=int, default=None, help="test images (for smoke runs)")
     parser.add_argument("--threads", type=int, default=2, help="torch intra-op threads")
@@ -101,7 +102,9 @@ def main(argv=None):
     config = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
                          weight_decay=args.weight_decay, label_smoothing=args.label_smoothing,
                          warmup_epochs=args.warmup_epochs)
-    tag = f"{args.model}-w{args.width_mult:g}-e{args.epochs}" + (f"-n{args.train_limit}" if args.train_limit else "")
+    tag = f"{args.model}-w{args.width_mult:g}-e{args.epochs}"
+    if args.train_limit:
+        tag += f"-n{args.train_limit}"
     if args.init is not None:
         tag += f"-from-{args.init.parent.name}"
     out = args.work / f"train_cifar-{tag}"

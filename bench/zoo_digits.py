@@ -41,7 +41,8 @@ def main(argv=None):
         started = time.perf_counter()
         result = train(model, data, TrainConfig(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
                                                 seed=args.seed),
-                       out_dir=HERE / "out" / "zoo_digits" / f"{name}-e{args.epochs}-b{args.batch_size}-lr{args.lr:g}", progress=False, resume=True)
+                       out_dir=HERE / "out" / "zoo_digits" / f"{name}-e{args.epochs}-b{args.batch_size}-lr{args.lr:g}",
+                       progress=False, resume=True)
         seconds = time.perf_counter() - started
         rows.append((name, params, result.test_accuracy, seconds))
         print(f"{name}: test accuracy {result.test_accuracy:.4f} ({seconds:.0f} s)", flush=True)

@@ -146,7 +146,7 @@ def check(ctx, model, model_args, checkpoint, input_shape, device_name, threads,
     from netadapt.cli.options import parse_input_shape
     from netadapt.errors import DeviceUnavailable, UserError
     from netadapt.latency import LatencyEstimator
-    from netadapt.latency.calibration import Calibration
+    from netadapt.latency.calibration import Calibration, record, refit
     from netadapt.latency.check import check_model
     from netadapt.models import model_info
     from netadapt.models.spec import ModelSpec
@@ -189,8 +189,6 @@ def check(ctx, model, model_args, checkpoint, input_shape, device_name, threads,
         click.echo(f"calibrated estimate {result.calibrated_ms:.4f} ms: error "
                    f"{100 * result.calibrated_error:+.1f}% (calibration fitted on {calibration.models} models "
                    f"before this one: {calibration.describe()})")
-    from netadapt.latency.calibration import record, refit
-
     record(table, fp, result.breakdown, result.measured_ms, "lut check")
     refitted = refit(table, fp)
     click.echo(f"measurement stored; the device's calibration is refitted on {refitted.models} whole models")
