@@ -5,7 +5,7 @@ variants of each, it prints the table estimate (sum of per-layer medians), the m
 the exported ONNX model (median of many runs), and the error; then the median absolute error and the
 share of models within +-5% and +-10% for: a second measurement of the same model (the noise floor),
 the raw table, the calibrated estimates (linear corrections fitted on whole-model measurements, over
-the SIMPLE and the FULL feature sets of netadapt.latency.calibration, scored leave-one-out so no model
+the SIMPLE, FULL and TRAFFIC feature sets of netadapt.latency.calibration, scored leave-one-out so no model
 is scored by a fit that saw it), and the anchored estimate NetAdapt uses inside its loop (the measured
 unpruned model plus the table's difference, for the pruned variants). Layers and models are measured
 in one run, interleaved model by model.
@@ -60,6 +60,55 @@ def models_to_check(args):
                     yield name, width, (1, channels, size, size), variant, rng.random()
 
 
+def summary(label, estimates, measured):
+    """Print and return the median |error| and the shares within 5% and 10%."""
+    errs = [abs(e / m - 1) for e, m in zip(estimates, measured)]
+    within5 = sum(e <= 0.05 for e in errs) / len(errs)
+    within10 = sum(e <= 0.10 for e in errs) / len(errs)
+    print(f"{label:<44} median |err| {100 * statistics.median(errs):5.1f}%   within 5%: "
+          f"{100 * within5:5.1f}%   within 10%: {100 * within10:5.1f}%   (n={len(errs)})")
+    return {"median": statistics.median(errs), "within5": within5, "within10": within10, "n": len(errs)}
+
+
+def score(rows, again, estimator):
+    """Every estimate of every model, with layers and models read at ``estimator.statistic``."""
+    from netadapt.latency.calibration import FULL, SIMPLE, TRAFFIC, Sample, fit, leave_one_out
+
+    stat = estimator.statistic
+    samples, bases = [], {}
+    for name, width, size, variant, res in rows:
+        breakdown = [(unit, sig, estimator.layer(sig)) for unit, sig, _ in res.breakdown]
+        samples.append(Sample.from_breakdown(breakdown, getattr(res.measured_stats, stat)))
+        if not variant:
+            bases[(name, width, size)] = samples[-1]
+    measured = [s.measured_ms for s in samples]
+    scores = {
+        "repeat measurement (noise floor)": summary("a second measurement of the same model",
+                                                    [getattr(a, stat) for a in again], measured),
+        "table": summary("table alone (sum of layers)", [s.features["table_ms"] for s in samples], measured),
+    }
+    fits = {}
+    for label, fs in (("simple", SIMPLE), ("full", FULL), ("traffic", TRAFFIC)):
+        if len(samples) >= 2 * len(fs) + 1:
+            scores[label] = summary(f"calibrated ({label}), leave-one-out",
+                                    leave_one_out(samples, fs), measured)
+            fits[label] = fit(samples, fs)
+    # The anchored estimate NetAdapt uses: measured(unpruned model of the same width and input) +
+    # table(variant) - table(unpruned), for every pruned variant.
+    anchored, anchored_measured = [], []
+    for (name, width, size, variant, _), s in zip(rows, samples):
+        if variant:
+            base = bases[(name, width, size)]
+            anchored.append(base.measured_ms + s.features["table_ms"] - base.features["table_ms"])
+            anchored_measured.append(s.measured_ms)
+    if anchored:
+        scores["anchored"] = summary("anchored on the unpruned model (NetAdapt's)",
+                                     anchored, anchored_measured)
+    for label, calib in fits.items():
+        print(f"{label} calibration on all {len(samples)} models: {calib.describe()}")
+    return {"scores": scores, "fits": fits, "samples": samples}
+
+
 def main(argv=None):
     args = parse_args(argv)
     import torch
@@ -67,7 +116,8 @@ def main(argv=None):
     from devices import get_device
     from lut.table import LatencyTable
     from netadapt.latency import LatencyEstimator, channel_grid
-    from netadapt.latency.calibration import FULL, SIMPLE, Sample, fit, leave_one_out, record
+    from netadapt.latency.calibration import record
+    from netadapt.latency.estimator import STATISTICS
     from netadapt.latency.check import check_model
     from netadapt.models import create_model
     from netadapt.pruning import analyze, apply_channels
@@ -83,7 +133,7 @@ def main(argv=None):
     model_prof = get_profiler(dev, ProfileConfig(warmup=args.warmup, repeats=args.model_repeats))
     estimator = LatencyEstimator(table, fp, layer_prof)
     started = time.perf_counter()
-    rows, samples, exported, bases = [], [], [], {}
+    rows, exported = [], []
     print(f"device {dev.name}: {fp.get('processor', fp.get('gpu', '?'))}, threads {args.threads}, "
           f"layer repeats {args.repeats}, model repeats {args.model_repeats}, "
           f"subtract overhead {args.subtract_overhead}", flush=True)
@@ -100,59 +150,33 @@ def main(argv=None):
         onnx = Path(tmp.name) / f"m{len(exported)}.onnx"  # kept for the second measurement
         res = check_model(model, shape, estimator, model_prof, onnx_path=onnx)
         rows.append((name, width, shape[-1], variant, res))
-        sample = Sample.from_breakdown(res.breakdown, res.measured_ms)
         if args.lut:  # kept for the device's calibration (netadapt.latency.calibration.refit)
             record(table, fp, res.breakdown, res.measured_ms, "fidelity")
-        samples.append(sample)
         exported.append((onnx, shape))
-        if not variant:
-            bases[(name, width, shape[-1])] = res
         print(f"{name:<14}{width:>6.2f}{shape[-1]:>7}{variant:>4}{res.units:>7}{res.table_ms:>10.4f}"
               f"{res.measured_ms:>10.4f}{100 * res.error:>+7.1f}%", flush=True)
     # A second measurement of every model, in a second pass: how far apart two measurements of the
     # same model are on this device is the floor under any estimate's error.
-    again = [float(model_prof.measure_model(onnx, shape).median) for onnx, shape in exported]
-    # The anchored estimate NetAdapt uses: measured(unpruned model of the same width and input) +
-    # table(variant) - table(unpruned), for every pruned variant.
-    anchored, anchored_samples = [], []
-    for (name, width, size, variant, res), s in zip(rows, samples):
-        if variant:
-            base_res = bases[(name, width, size)]
-            anchored.append(base_res.measured_ms + res.table_ms - base_res.table_ms)
-            anchored_samples.append(s)
-
-    def summary(label, estimates, against=samples):
-        errs = [abs(e / s.measured_ms - 1) for e, s in zip(estimates, against)]
-        within5 = sum(e <= 0.05 for e in errs) / len(errs)
-        within10 = sum(e <= 0.10 for e in errs) / len(errs)
-        print(f"{label:<44} median |err| {100 * statistics.median(errs):5.1f}%   within 5%: "
-              f"{100 * within5:5.1f}%   within 10%: {100 * within10:5.1f}%   (n={len(errs)})")
-        return {"median": statistics.median(errs), "within5": within5, "within10": within10, "n": len(errs)}
-
-    print()
-    scores = {
-        "repeat measurement (noise floor)": summary("a second measurement of the same model", again),
-        "table": summary("table alone (sum of layers)", [s.features["table_ms"] for s in samples]),
-    }
-    fits = {}
-    for label, fs in (("simple", SIMPLE), ("full", FULL)):
-        if len(samples) >= 2 * len(fs) + 1:
-            scores[label] = summary(f"calibrated ({label}), leave-one-out", leave_one_out(samples, fs))
-            fits[label] = fit(samples, fs)
-    if anchored:
-        scores["anchored"] = summary("anchored on the unpruned model (NetAdapt's)", anchored, anchored_samples)
-    for label, calib in fits.items():
-        print(f"{label} calibration on all {len(samples)} models: {calib.describe()}")
-    print(f"layers measured: {estimator.measured_on_the_spot}; wall time {time.perf_counter() - started:.0f} s")
+    again = [model_prof.measure_model(onnx, shape) for onnx, shape in exported]
+    print(f"layers measured: {estimator.measured_on_the_spot}; "
+          f"wall time {time.perf_counter() - started:.0f} s")
+    results = {}
+    for stat in STATISTICS:
+        print(f"\nlatency statistic: {stat} (of every layer's and every model's samples)")
+        results[stat] = score(rows, again, LatencyEstimator(table, fp, statistic=stat))
     if args.json:
         Path(args.json).parent.mkdir(parents=True, exist_ok=True)
         Path(args.json).write_text(json.dumps({
-            "args": vars(args), "fingerprint": fp, "scores": scores,
-            "fits": {k: dict(v.coef) for k, v in fits.items()},
-            "models": [{"model": n, "width": w, "input": z, "variant": v, "measured_ms": s.measured_ms,
-                        "measured_again_ms": a, "features": dict(s.features)}
-                       for (n, w, z, v, _), s, a in zip(rows, samples, again)]}, indent=1))
+            "args": vars(args), "fingerprint": fp,
+            "scores": {stat: r["scores"] for stat, r in results.items()},
+            "fits": {stat: {k: dict(v.coef) for k, v in r["fits"].items()} for stat, r in results.items()},
+            "models": [{"model": n, "width": w, "input": z, "variant": v,
+                        **{f"{stat}_measured_ms": r["samples"][i].measured_ms for stat, r in results.items()},
+                        **{f"{stat}_measured_again_ms": getattr(a, stat) for stat in results},
+                        **{f"{stat}_features": dict(r["samples"][i].features) for stat, r in results.items()}}
+                       for i, ((n, w, z, v, _), a) in enumerate(zip(rows, again))]}, indent=1))
         print(f"samples written to {args.json}")
+    fits, scores = results["median"]["fits"], results["median"]["scores"]
     if args.save_calibration and fits:
         best = min(fits, key=lambda k: scores[k]["median"])
         fits[best].save(table, fp)

@@ -12,7 +12,11 @@ Two feature sets are offered:
 - ``SIMPLE``: the table's sum, the number of timed units and a constant;
 - ``FULL``: the table's sum split by layer kind (dense convolutions and linear layers, depthwise and
   grouped convolutions, everything else), the number of units, the megabytes of weights the model
-  streams through memory per inference, and a constant.
+  streams through memory per inference, and a constant;
+- ``TRAFFIC``: ``FULL`` plus the megabytes of activations the layers read and write. A layer timed in
+  its own session pays for its input and output at the session's boundary (on ONNX Runtime's CPU
+  provider, converting them to and from its blocked NCHWc layout); inside a whole model, consecutive
+  layers hand tensors over in that layout, so this cost scales with activation size, not with MACs.
 
 ``fit`` uses the richest set the number of models supports. Whole-model measurements (``record``: from
 ``netadapt run``, ``netadapt lut check`` and bench/fidelity.py) are stored in the lookup table, and
@@ -31,8 +35,9 @@ from lut.signature import LayerSignature
 
 SIMPLE = ("table_ms", "units", "one")
 FULL = ("conv_ms", "depthwise_ms", "other_ms", "units", "weight_mb", "one")
+TRAFFIC = FULL + ("act_mb",)
 TABLE_ONLY = ("table_ms",)
-_SETS = (TABLE_ONLY, SIMPLE, FULL)  # stored as an index
+_SETS = (TABLE_ONLY, SIMPLE, FULL, TRAFFIC)  # stored as an index: append, never reorder
 # Coefficients a fit is pulled towards when the models say nothing about a feature (for example no
 # model had a depthwise layer): the table taken at its word.
 _PRIOR = {"table_ms": 1.0, "conv_ms": 1.0, "depthwise_ms": 1.0, "other_ms": 1.0}
@@ -54,7 +59,7 @@ def weight_count(sig: LayerSignature) -> int:
 def features(breakdown: Iterable[tuple]) -> dict[str, float]:
     """Every feature of one model from its table breakdown: (unit name, signature, ms) per unit."""
     f = {"table_ms": 0.0, "conv_ms": 0.0, "depthwise_ms": 0.0, "other_ms": 0.0, "units": 0.0,
-         "weight_mb": 0.0, "one": 1.0}
+         "weight_mb": 0.0, "act_mb": 0.0, "one": 1.0}
     for _, sig, ms in breakdown:
         f["table_ms"] += ms
         f["units"] += 1
@@ -65,7 +70,13 @@ def features(breakdown: Iterable[tuple]) -> dict[str, float]:
         else:
             f["other_ms"] += ms
         f["weight_mb"] += weight_count(sig) * _BYTES.get(sig.dtype, 4) / 1e6
+        elements = _elements(sig.input_shape) + _elements(sig.output_shape)
+        f["act_mb"] += elements * _BYTES.get(sig.dtype, 4) / 1e6
     return f
+
+
+def _elements(shape) -> int:
+    return int(np.prod(shape))
 
 
 @dataclass(frozen=True)
@@ -98,7 +109,7 @@ class Calibration:
         return self.apply(features(breakdown))
 
     def describe(self) -> str:
-        units = {"units": "ms/unit", "weight_mb": "ms/MB", "one": "ms"}
+        units = {"units": "ms/unit", "weight_mb": "ms/MB", "act_mb": "ms/MB", "one": "ms"}
         return ", ".join(f"{name} {c:+.4g}" + (f" {units[name]}" if name in units else "")
                          for name, c in self.coef.items())
 
@@ -145,12 +156,15 @@ def fit(samples: Sequence[Sample], feature_set: Sequence[str] | None = None) -> 
     """The calibration fitted on ``samples``: each model weighs the same, small or large.
 
     Without ``feature_set``, the richest set with at least two models per coefficient is used
-    (``FULL``, then ``SIMPLE``, then the table's sum alone).
+    (``TRAFFIC``, ``FULL``, then ``SIMPLE``, then the table's sum alone), among the sets every sample
+    has features for (models recorded by an older version lack ``act_mb``).
     """
     if not samples:
         raise ValueError("calibration needs at least one measured model")
     if feature_set is None:
-        feature_set = next((fs for fs in (FULL, SIMPLE) if len(samples) >= 2 * len(fs)), TABLE_ONLY)
+        known = set.intersection(*(set(s.features) for s in samples))
+        feature_set = next((fs for fs in (TRAFFIC, FULL, SIMPLE)
+                            if len(samples) >= 2 * len(fs) and known.issuperset(fs)), TABLE_ONLY)
     return Calibration(_solve(samples, tuple(feature_set)), len(samples))
 
 

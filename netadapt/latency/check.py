@@ -18,6 +18,7 @@ class CheckResult:
     units: int
     breakdown: list  # (unit name, signature, ms)
     calibrated_ms: float | None = None
+    measured_stats: object | None = None  # profilers.Stats of the whole-model timing
 
     @property
     def error(self) -> float:
@@ -41,6 +42,7 @@ def check_model(model, input_shape, estimator: LatencyEstimator, model_profiler,
     table_ms = sum(ms for _, _, ms in breakdown)
     with tempfile.TemporaryDirectory() as tmp:
         path = export_onnx(model, onnx_path or Path(tmp) / "model.onnx", input_shape, verify=False)
-        measured = float(model_profiler.measure_model(str(path), input_shape).median)
+        stats = model_profiler.measure_model(str(path), input_shape)
+    measured = float(getattr(stats, estimator.statistic))
     calibrated = calibration.apply_breakdown(breakdown) if calibration else None
-    return CheckResult(table_ms, measured, len(graph.units), breakdown, calibrated)
+    return CheckResult(table_ms, measured, len(graph.units), breakdown, calibrated, stats)

@@ -14,6 +14,8 @@ from lut.signature import LayerSignature
 from netadapt.errors import UserError
 from netadapt.pruning.graph import NetworkGraph
 
+STATISTICS = ("median", "p10")
+
 
 @dataclass
 class LatencyEstimator:
@@ -24,14 +26,23 @@ class LatencyEstimator:
         fingerprint: the device's fingerprint (rows of other devices are never used).
         profiler: measures missing signatures on the device; without one, a missing row is an error.
         progress: show a progress bar while measuring missing rows.
+        statistic: which of a row's statistics is a layer's latency: ``"median"``, or ``"p10"`` (the
+            10th percentile, less moved by other work on a shared machine; compare it with whole
+            models measured with the same statistic).
     """
 
     table: object
     fingerprint: dict
     profiler: object | None = None
     progress: bool = False
+    statistic: str = "median"
     _cache: dict = field(default_factory=dict, repr=False)
     measured_on_the_spot: int = 0
+
+    def __post_init__(self):
+        if self.statistic not in STATISTICS:
+            raise UserError(f"unknown latency statistic {self.statistic!r}; "
+                            f"choose from {', '.join(STATISTICS)}")
 
     def ensure(self, sigs: Iterable[LayerSignature]) -> None:
         """Make sure every signature is in the table and in the cache, measuring what is missing."""
@@ -52,7 +63,7 @@ class LatencyEstimator:
         for s in wanted:
             if s not in found:
                 raise RuntimeError(f"signature {s.short()} was measured but is not in the table")
-            self._cache[s] = found[s].median
+            self._cache[s] = getattr(found[s], self.statistic)
 
     def layer(self, sig: LayerSignature) -> float:
         if sig not in self._cache:

@@ -4,8 +4,8 @@ import pytest
 
 from lut.signature import LayerSignature
 from lut.table import LatencyTable
-from netadapt.latency.calibration import (FULL, SIMPLE, Calibration, Sample, features, fit, leave_one_out,
-                                          weight_count)
+from netadapt.latency.calibration import (FULL, SIMPLE, TRAFFIC, Calibration, Sample, features, fit,
+                                          leave_one_out, weight_count)
 
 CONV = LayerSignature("conv", 1, 16, 8, 8, 32, kernel=3, padding=1, activation="relu")
 DW = LayerSignature("conv", 1, 32, 8, 8, 32, kernel=3, padding=1, groups=32, activation="relu")
@@ -34,6 +34,50 @@ def test_features_split_the_table_by_layer_kind_and_count_weight_bytes():
     assert weight_count(DW) == 32 * 9 + 32
     assert weight_count(FC) == 330 and weight_count(ADD) == 0
     assert f["weight_mb"] == pytest.approx((4640 + 320 + 330) * 4 / 1e6)
+    # activations read and written: conv 16x8x8 in, 32x8x8 out; depthwise and add 32x8x8 each way;
+    # linear 32 in, 10 out
+    assert f["act_mb"] == pytest.approx((1024 + 2048 + 2048 + 2048 + 2048 + 2048 + 32 + 10) * 4 / 1e6)
+
+
+def _traffic_samples(n, seed=0):
+    import random
+
+    rng = random.Random(seed)
+    samples = []
+    for _ in range(n):
+        f = {"conv_ms": rng.uniform(0.1, 3), "depthwise_ms": rng.uniform(0, 1), "other_ms": rng.uniform(0, .3),
+             "units": rng.randint(5, 60), "weight_mb": rng.uniform(0.1, 40), "act_mb": rng.uniform(0.05, 5),
+             "one": 1.0}
+        # isolated timings overcharge 0.05 ms per MB of activations that a whole model never pays
+        y = 0.9 * f["conv_ms"] + 0.5 * f["depthwise_ms"] + 1.2 * f["other_ms"] + 0.004 * f["units"] \
+            + 0.02 * f["weight_mb"] - 0.05 * f["act_mb"] + 0.03
+        samples.append(Sample(f, max(y, 0.01)))
+    return samples
+
+
+def test_traffic_fit_recovers_an_activation_term_and_is_chosen_when_every_model_has_it():
+    samples = _traffic_samples(24)
+    c = fit(samples)
+    assert c.feature_set == TRAFFIC
+    assert c.coef["act_mb"] == pytest.approx(-0.05, rel=0.05)
+    assert c.coef["conv_ms"] == pytest.approx(0.9, rel=0.02)
+    # one model recorded by a version without activation features: the fit falls back to FULL
+    old = dict(samples[0].features)
+    del old["act_mb"]
+    assert fit([Sample(old, 1.0)] + samples[1:]).feature_set == FULL
+    # too few models for eight coefficients: FULL again
+    assert fit(samples[:13]).feature_set == FULL
+
+
+def test_traffic_calibration_round_trips_through_the_table(tmp_path):
+    table = LatencyTable(str(tmp_path / "t.db"))
+    fp = {"kind": "fake"}
+    c = fit(_traffic_samples(20))
+    c.save(table, fp)
+    loaded = Calibration.load(table, fp)
+    assert loaded.feature_set == TRAFFIC
+    assert loaded.coef == pytest.approx(c.coef)
+    table.close()
 
 
 def test_fit_recovers_a_linear_device_model():
