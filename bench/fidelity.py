@@ -3,7 +3,8 @@
 For each zoo model, at several widths and two input sizes, and for random non-uniformly pruned
 variants of each, it prints the table estimate (sum of per-layer medians), the measured latency of
 the exported ONNX model (median of many runs), and the error; then the median absolute error and the
-share of models within +-5% and +-10% for: a second measurement of the same model (the noise floor),
+share of models within +-5% and +-10% for: a second measurement of the same model (the noise floor;
+with ``--passes 2k`` the lowest of k measurements against the lowest of k others),
 the raw table, the calibrated estimates (linear corrections fitted on whole-model measurements, over
 the SIMPLE, FULL and TRAFFIC feature sets of netadapt.latency.calibration, scored leave-one-out so no model
 is scored by a fit that saw it), and the anchored estimate NetAdapt uses inside its loop (the measured
@@ -37,6 +38,10 @@ def parse_args(argv=None):
     p.add_argument("--warmup", type=int, default=10)
     p.add_argument("--repeats", type=int, default=50, help="timed runs per layer")
     p.add_argument("--model-repeats", type=int, default=200, help="timed runs per whole model")
+    p.add_argument("--passes", type=int, default=2,
+                   help="measure every model this many times, in passes over all models (even, >= 2): "
+                   "a model's latency is the lowest of the first half of its measurements and is "
+                   "compared with the lowest of the second half for the noise floor")
     p.add_argument("--subtract-overhead", action="store_true",
                    help="subtract an identity graph's per-call time from each layer")
     p.add_argument("--lut", default=None, help="table to use (default: a fresh temporary one); every "
@@ -70,21 +75,28 @@ def summary(label, estimates, measured):
     return {"median": statistics.median(errs), "within5": within5, "within10": within10, "n": len(errs)}
 
 
-def score(rows, again, estimator):
-    """Every estimate of every model, with layers and models read at ``estimator.statistic``."""
+def score(rows, passes, estimator):
+    """Every estimate of every model, with layers and models read at ``estimator.statistic``.
+
+    ``passes[i]`` holds model i's measurements (Stats), the first from ``rows``' check; the model's
+    latency is the lowest of the first half, its repeat measurement the lowest of the second half.
+    """
     from netadapt.latency.calibration import FULL, SIMPLE, TRAFFIC, Sample, fit, leave_one_out
 
     stat = estimator.statistic
     samples, bases = [], {}
-    for name, width, size, variant, res in rows:
+    half = len(passes[0]) // 2
+    for (name, width, size, variant, res), measurements in zip(rows, passes):
+        first_half = measurements[:half]
         breakdown = [(unit, sig, estimator.layer(sig)) for unit, sig, _ in res.breakdown]
-        samples.append(Sample.from_breakdown(breakdown, getattr(res.measured_stats, stat)))
+        samples.append(Sample.from_breakdown(breakdown, min(getattr(m, stat) for m in first_half)))
         if not variant:
             bases[(name, width, size)] = samples[-1]
     measured = [s.measured_ms for s in samples]
     scores = {
-        "repeat measurement (noise floor)": summary("a second measurement of the same model",
-                                                    [getattr(a, stat) for a in again], measured),
+        "repeat measurement (noise floor)": summary(
+            "a second measurement of the same model", [min(getattr(m, stat) for m in ms[half:]) for ms in passes],
+            measured),
         "table": summary("table alone (sum of layers)", [s.features["table_ms"] for s in samples], measured),
     }
     fits = {}
@@ -123,6 +135,8 @@ def main(argv=None):
     from netadapt.pruning import analyze, apply_channels
     from profilers import ProfileConfig, get_profiler
 
+    if args.passes < 2 or args.passes % 2:
+        raise SystemExit(f"--passes must be even and >= 2 (got {args.passes})")
     torch.set_num_threads(1)
     dev = get_device(args.device, threads=args.threads)
     tmp = tempfile.TemporaryDirectory()
@@ -147,7 +161,7 @@ def main(argv=None):
             gen = random.Random(f"{args.seed}/{name}/{width}/{shape}/{variant}")
             target = {g: gen.choice(channel_grid(n, max(1, n // 8))) for g, n in graph.sizes().items()}
             apply_channels(model, shape, target)
-        onnx = Path(tmp.name) / f"m{len(exported)}.onnx"  # kept for the second measurement
+        onnx = Path(tmp.name) / f"m{len(exported)}.onnx"  # kept for the later passes
         res = check_model(model, shape, estimator, model_prof, onnx_path=onnx)
         rows.append((name, width, shape[-1], variant, res))
         if args.lut:  # kept for the device's calibration (netadapt.latency.calibration.refit)
@@ -155,15 +169,19 @@ def main(argv=None):
         exported.append((onnx, shape))
         print(f"{name:<14}{width:>6.2f}{shape[-1]:>7}{variant:>4}{res.units:>7}{res.table_ms:>10.4f}"
               f"{res.measured_ms:>10.4f}{100 * res.error:>+7.1f}%", flush=True)
-    # A second measurement of every model, in a second pass: how far apart two measurements of the
-    # same model are on this device is the floor under any estimate's error.
-    again = [model_prof.measure_model(onnx, shape) for onnx, shape in exported]
+    # More measurements of every model, in later passes over all of them (minutes apart): how far
+    # apart two measurements of the same model are on this device is the floor under any estimate's
+    # error, and the lowest of several is less moved by other work on a shared machine.
+    passes = [[res.measured_stats] for *_, res in rows]
+    for _ in range(args.passes - 1):
+        for measurements, (onnx, shape) in zip(passes, exported):
+            measurements.append(model_prof.measure_model(onnx, shape))
     print(f"layers measured: {estimator.measured_on_the_spot}; "
           f"wall time {time.perf_counter() - started:.0f} s")
     results = {}
     for stat in STATISTICS:
         print(f"\nlatency statistic: {stat} (of every layer's and every model's samples)")
-        results[stat] = score(rows, again, LatencyEstimator(table, fp, statistic=stat))
+        results[stat] = score(rows, passes, LatencyEstimator(table, fp, statistic=stat))
     if args.json:
         Path(args.json).parent.mkdir(parents=True, exist_ok=True)
         Path(args.json).write_text(json.dumps({
@@ -172,9 +190,9 @@ def main(argv=None):
             "fits": {stat: {k: dict(v.coef) for k, v in r["fits"].items()} for stat, r in results.items()},
             "models": [{"model": n, "width": w, "input": z, "variant": v,
                         **{f"{stat}_measured_ms": r["samples"][i].measured_ms for stat, r in results.items()},
-                        **{f"{stat}_measured_again_ms": getattr(a, stat) for stat in results},
+                        **{f"{stat}_passes_ms": [getattr(m, stat) for m in ms] for stat in results},
                         **{f"{stat}_features": dict(r["samples"][i].features) for stat, r in results.items()}}
-                       for i, ((n, w, z, v, _), a) in enumerate(zip(rows, again))]}, indent=1))
+                       for i, ((n, w, z, v, _), ms) in enumerate(zip(rows, passes))]}, indent=1))
         print(f"samples written to {args.json}")
     fits, scores = results["median"]["fits"], results["median"]["scores"]
     if args.save_calibration and fits:
