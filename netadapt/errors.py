@@ -7,3 +7,17 @@ class UserError(Exception):
 
 class DeviceUnavailable(UserError):
     """The requested device cannot run on this machine (the message says why)."""
+
+
+class MissingData(UserError):
+    """A data source's files are not where they should be, and they can be downloaded.
+
+    Attributes:
+        download: a no-argument callable that downloads them (the CLI offers to call it).
+        what: a short description of the download, for the question the CLI asks.
+    """
+
+    def __init__(self, message: str, download, what: str):
+        super().__init__(message)
+        self.download = download
+        self.what = what

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import os
 import sys
 
 import click
 
-from netadapt.errors import UserError
+from netadapt.errors import MissingData, UserError
 
 # command name -> "module:attribute"
 COMMANDS = {
@@ -27,6 +28,7 @@ COMMANDS = {
     "sensitivity": "netadapt.cli.sensitivity_cmd:sensitivity",
     "prune": "netadapt.cli.prune_cmd:prune",
     "lottery": "netadapt.cli.lottery_cmd:lottery",
+    "data": "netadapt.cli.data_cmd:data",
 }
 
 
@@ -52,10 +54,37 @@ def cli():
     """Latency-aware NetAdapt: profile a device, then shrink a network until it meets a budget."""
 
 
+def _can_ask() -> bool:
+    """Whether a person is at the terminal to answer a question (never in CI)."""
+    return sys.stdin.isatty() and sys.stderr.isatty() and not os.environ.get("CI")
+
+
+def _offer_download(exc: MissingData) -> bool:
+    """Ask whether to download missing data; True when it was downloaded, False when nobody can
+    answer (the error is then reported as usual)."""
+    if not _can_ask():
+        return False
+    click.echo(f"Error: {exc}", err=True)
+    if not click.confirm(f"Download {exc.what} now?", default=False, err=True):
+        sys.exit(2)  # the error is already on the screen
+    exc.download()
+    click.echo("Downloaded. Running the command again.", err=True)
+    return True
+
+
 def main(argv=None):
-    """Entry point: user errors become one line on stderr and exit status 2."""
+    """Entry point: user errors become one line on stderr and exit status 2.
+
+    When data is missing and can be downloaded, a person at the terminal is asked whether to
+    download it, and the command runs again once it is there.
+    """
     try:
-        cli.main(args=argv, prog_name="netadapt", standalone_mode=False)
+        try:
+            cli.main(args=argv, prog_name="netadapt", standalone_mode=False)
+        except MissingData as exc:
+            if not _offer_download(exc):
+                raise
+            cli.main(args=argv, prog_name="netadapt", standalone_mode=False)
     except click.exceptions.Abort:
         click.echo("Interrupted. Re-run the same command to resume where it stopped.", err=True)
         sys.exit(130)

@@ -1,7 +1,8 @@
 """CIFAR-10 from the official python-format batches (``data_batch_1`` ... ``data_batch_5``, ``test_batch``).
 
-Nothing is downloaded: the files must already be in ``<dir>`` or ``<dir>/cifar-10-batches-py``
-(unpack https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz into ``<dir>``).
+The files must be in ``<dir>`` or ``<dir>/cifar-10-batches-py``. Loading never downloads by itself:
+:func:`download` (``netadapt data download cifar10 <dir>``) fetches the official archive and checks
+its MD5, and the CLI offers to run it when the files are missing and it can ask.
 """
 
 from __future__ import annotations
@@ -15,11 +16,12 @@ import torch
 from netadapt.data.dataset import ImageTensorDataset
 from netadapt.data.registry import RawData, register_source
 from netadapt.data.resize import resize
-from netadapt.errors import UserError
+from netadapt.errors import MissingData, UserError
 
 TRAIN_FILES = tuple(f"data_batch_{i}" for i in range(1, 6))
 TEST_FILES = ("test_batch",)
 URL = "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz"
+MD5 = "c58f30108f718f92721af3b95e74349a"  # published with the archive (163 MiB)
 # Channel statistics of the official training set.
 MEAN = (0.4914, 0.4822, 0.4465)
 STD = (0.2470, 0.2435, 0.2616)
@@ -33,8 +35,24 @@ def find_batches(directory: Path) -> Path:
             return folder
     best = max(candidates, key=lambda d: sum((d / n).is_file() for n in TRAIN_FILES + TEST_FILES))
     missing = [n for n in TRAIN_FILES + TEST_FILES if not (best / n).is_file()]
-    raise UserError(f"cifar10: missing {', '.join(missing)} in {best}; download {URL} and unpack it into "
-                    f"{directory} (giving {directory / 'cifar-10-batches-py'})")
+    raise MissingData(f"cifar10: missing {', '.join(missing)} in {best}; run `netadapt data download cifar10 "
+                      f"{directory}`, or download {URL} and unpack it into {directory}",
+                      lambda: download(directory), f"CIFAR-10 (163 MiB) from {URL} into {directory}")
+
+
+def download(directory, url: str = URL, md5: str | None = MD5, progress: bool = True) -> Path:
+    """Download and unpack the official CIFAR-10 python batches into ``directory``.
+
+    Returns the folder holding the six batch files (``<directory>/cifar-10-batches-py``).
+    """
+    from netadapt.data.download import fetch_archive
+
+    directory = Path(directory).expanduser()
+    fetch_archive(url, directory, md5, progress=progress)
+    try:
+        return find_batches(directory)
+    except MissingData as exc:
+        raise UserError(f"cifar10: {url} did not contain the CIFAR-10 python batches ({exc})") from exc
 
 
 def read_batch(path: Path) -> tuple[np.ndarray, np.ndarray]:
@@ -63,8 +81,8 @@ def load_cifar10(argument: str | None, image_size: int | None) -> RawData:
     if not argument:
         raise UserError(f"cifar10 needs a folder: cifar10:<dir> holding the python batches from {URL}")
     directory = Path(argument).expanduser()
-    if not directory.is_dir():
-        raise UserError(f"cifar10: {directory} is not a folder; download {URL} and unpack it there")
+    if directory.exists() and not directory.is_dir():
+        raise UserError(f"cifar10: {directory} is not a folder")
     folder = find_batches(directory)
     train_x, train_y = _load(folder, TRAIN_FILES, image_size)
     test_x, test_y = _load(folder, TEST_FILES, image_size)

@@ -1,7 +1,5 @@
 """Each data source: sizes, pixels, labels, and one-line errors for bad input."""
 
-import pickle
-
 import numpy as np
 import pytest
 import torch
@@ -136,24 +134,9 @@ def test_imagefolder_errors(tmp_path):
         load_data("imagefolder")
 
 
-def _write_cifar(folder, per_batch=6):
-    """Tiny batches in the official format: rows of 3072 bytes, R then G then B planes."""
-    folder.mkdir(parents=True, exist_ok=True)
-    for b, name in enumerate([f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]):
-        data = np.zeros((per_batch, 3072), np.uint8)
-        for i in range(per_batch):
-            data[i, :1024] = b * 10 + i      # red plane
-            data[i, 1024:2048] = 100         # green plane
-            data[i, 2048] = 255              # blue, top-left pixel
-        batch = {b"batch_label": name.encode(), b"labels": [(b + i) % 10 for i in range(per_batch)],
-                 b"data": data, b"filenames": [f"{i}.png".encode() for i in range(per_batch)]}
-        with open(folder / name, "wb") as f:
-            pickle.dump(batch, f, protocol=2)
-
-
 @pytest.mark.parametrize("nested", [False, True])
-def test_cifar10_reads_the_official_batch_layout(tmp_path, nested):
-    _write_cifar(tmp_path / "cifar-10-batches-py" if nested else tmp_path)
+def test_cifar10_reads_the_official_batch_layout(tmp_path, nested, write_cifar):
+    write_cifar(tmp_path / "cifar-10-batches-py" if nested else tmp_path)
     data = load_data(f"cifar10:{tmp_path}", holdout=0)
     assert (len(data.train), len(data.test)) == (30, 6)
     assert data.input_shape == (3, 32, 32) and data.augment == "cifar"
@@ -165,8 +148,8 @@ def test_cifar10_reads_the_official_batch_layout(tmp_path, nested):
     assert data.test.labels.tolist() == [5, 6, 7, 8, 9, 0]
 
 
-def test_cifar10_missing_files_are_named(tmp_path):
-    _write_cifar(tmp_path)
+def test_cifar10_missing_files_are_named(tmp_path, write_cifar):
+    write_cifar(tmp_path)
     (tmp_path / "data_batch_3").unlink()
     (tmp_path / "test_batch").unlink()
     with pytest.raises(UserError) as info:
@@ -175,7 +158,7 @@ def test_cifar10_missing_files_are_named(tmp_path):
     assert "data_batch_3, test_batch" in message and "cifar-10-python.tar.gz" in message
     assert "\n" not in message
     (tmp_path / "test_batch").write_bytes(b"not a pickle")
-    _write_cifar(tmp_path / "other")
+    write_cifar(tmp_path / "other")
     with pytest.raises(UserError, match="cannot read"):
         (tmp_path / "other" / "test_batch").write_bytes(b"garbage")
         load_data(f"cifar10:{tmp_path / 'other'}")
