@@ -52,41 +52,35 @@ def test_data_sources_lists_every_source():
         "cifar10:<dir>", "digits", "imagefolder:<dir>", "synthetic"]
 
 
-def _fake_cli(calls, fail_times):
+def _main_with_missing_data(monkeypatch, can_ask, answer=None):
+    """Run ``main(["train"])`` on a command that reports missing data the first time it runs."""
+    calls = []
+
     def fake_main(args=None, **kwargs):
         calls.append(args)
-        if len(calls) <= fail_times:
+        if len(calls) == 1:
             raise MissingData("cifar10: missing test_batch", lambda: calls.append("downloaded"), "CIFAR-10")
-    return fake_main
+
+    monkeypatch.setattr(cli_module.cli, "main", fake_main)
+    monkeypatch.setattr(cli_module, "_can_ask", lambda: can_ask)
+    monkeypatch.setattr(cli_module.click, "confirm", lambda *a, **k: answer)
+    with pytest.raises(SystemExit) as exit_info:
+        main(["train"])
+    return exit_info.value.code, calls
 
 
 def test_missing_data_is_offered_for_download_and_the_command_runs_again(monkeypatch):
-    calls = []
-    monkeypatch.setattr(cli_module.cli, "main", _fake_cli(calls, 1))
-    monkeypatch.setattr(cli_module, "_can_ask", lambda: True)
-    monkeypatch.setattr(cli_module.click, "confirm", lambda *a, **k: True)
-    with pytest.raises(SystemExit) as exit_info:
-        main(["train"])
-    assert exit_info.value.code == 0
-    assert calls == [["train"], "downloaded", ["train"]]
+    code, calls = _main_with_missing_data(monkeypatch, can_ask=True, answer=True)
+    assert code == 0 and calls == [["train"], "downloaded", ["train"]]
 
 
 def test_missing_data_without_anyone_to_ask_is_the_usual_error(monkeypatch, capsys):
-    calls = []
-    monkeypatch.setattr(cli_module.cli, "main", _fake_cli(calls, 1))
-    monkeypatch.setattr(cli_module, "_can_ask", lambda: False)
-    with pytest.raises(SystemExit) as exit_info:
-        main(["train"])
-    assert exit_info.value.code == 2 and calls == [["train"]]
+    code, calls = _main_with_missing_data(monkeypatch, can_ask=False)
+    assert code == 2 and calls == [["train"]]
     assert capsys.readouterr().err.strip() == "Error: cifar10: missing test_batch"
 
 
 def test_a_declined_download_exits_with_the_error_shown_once(monkeypatch, capsys):
-    calls = []
-    monkeypatch.setattr(cli_module.cli, "main", _fake_cli(calls, 1))
-    monkeypatch.setattr(cli_module, "_can_ask", lambda: True)
-    monkeypatch.setattr(cli_module.click, "confirm", lambda *a, **k: False)
-    with pytest.raises(SystemExit) as exit_info:
-        main(["train"])
-    assert exit_info.value.code == 2 and calls == [["train"]]
+    code, calls = _main_with_missing_data(monkeypatch, can_ask=True, answer=False)
+    assert code == 2 and calls == [["train"]]
     assert capsys.readouterr().err.count("missing test_batch") == 1
