@@ -6,8 +6,9 @@ carves by default (10% of the training images, seed 0) so the base model never s
 NetAdapt later ranks candidates on, then prints test accuracy, epochs and wall time and writes
 bench/out/train_cifar-<model>/result.json beside a netadapt checkpoint (model.pt).
 
-Budget: ResNet-20 costs about 6 CPU-minutes per epoch of 45,000 images here (1.06 CPU-s per batch of
-128, one thread), so the default 15 epochs take roughly an hour on 2 otherwise idle cores. Re-running the same
+Budget: ResNet-20 took 141 s per epoch of 45,000 images with 2 threads on a quiet machine here, so
+the default 15 epochs take about 37 minutes. VGG-11, ResNet-56 and MobileNetV2 cost about 3x, 3x
+and 6x as much per image, and need a lower --lr with --warmup-epochs 1 (see the README's table). Re-running the same
 command resumes from the last finished epoch. ``--init model.pt --epochs 4 --lr 0.02`` continues a
 trained model with a second, shorter cosine cycle (a warm restart). A quick smoke run:
 
