@@ -13,10 +13,11 @@ Two feature sets are offered:
 - ``FULL``: the table's sum split by layer kind (dense convolutions and linear layers, depthwise and
   grouped convolutions, everything else), the number of units, the megabytes of weights the model
   streams through memory per inference, and a constant;
-- ``TRAFFIC``: ``FULL`` plus the megabytes of activations the layers read and write. A layer timed in
-  its own session pays for its input and output at the session's boundary (on ONNX Runtime's CPU
-  provider, converting them to and from its blocked NCHWc layout); inside a whole model, consecutive
-  layers hand tensors over in that layout, so this cost scales with activation size, not with MACs.
+- ``TRAFFIC``: ``FULL`` plus the megabytes of activations the layers read and write. It tests one
+  idea: a layer timed in its own session pays for its input and output at the session's boundary
+  (ONNX Runtime's CPU provider converts them to and from its blocked NCHWc layout there), which
+  consecutive layers inside a whole model mostly do not. On the fidelity benchmark it did no better
+  than ``FULL``, so ``fit`` uses it only when asked.
 
 ``fit`` uses the richest set the number of models supports. Whole-model measurements (``record``: from
 ``netadapt run``, ``netadapt lut check`` and bench/fidelity.py) are stored in the lookup table, and
