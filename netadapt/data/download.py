@@ -83,7 +83,11 @@ def _unpack(archive: Path, directory: Path) -> list[Path]:
     try:
         try:
             with tarfile.open(archive) as tar:
-                tar.extractall(scratch, filter="data")
+                if hasattr(tarfile, "data_filter"):
+                    tar.extractall(scratch, filter="data")
+                else:  # Python before 3.10.12 / 3.11.4: the same rules, checked by hand
+                    _check_members(tar)
+                    tar.extractall(scratch)
         except (tarfile.TarError, EOFError, OSError) as exc:
             raise UserError(f"could not unpack {archive.name[1:-5]}: {exc}") from exc
         placed = []
@@ -96,6 +100,16 @@ def _unpack(archive: Path, directory: Path) -> list[Path]:
         return placed
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _check_members(tar: tarfile.TarFile) -> None:
+    """Refuse what the ``data`` filter refuses: absolute or escaping paths, links, special files."""
+    for member in tar.getmembers():
+        parts = Path(member.name).parts
+        if Path(member.name).is_absolute() or ".." in parts:
+            raise tarfile.TarError(f"{member.name!r} would be unpacked outside the destination")
+        if not (member.isfile() or member.isdir()):
+            raise tarfile.TarError(f"{member.name!r} is a link or special file")
 
 
 def _merge(src: Path, dst: Path) -> None:

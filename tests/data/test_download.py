@@ -40,7 +40,10 @@ def test_missing_cifar_offers_a_download_in_one_line(tmp_path):
     assert "163 MiB" in info.value.what and callable(info.value.download)
 
 
-def test_cifar_download_checks_md5_unpacks_and_loads(tmp_path, cifar_archive):
+@pytest.mark.parametrize("python_filter", [True, False], ids=["tarfile-filter", "checked-by-hand"])
+def test_cifar_download_checks_md5_unpacks_and_loads(tmp_path, cifar_archive, monkeypatch, python_filter):
+    if not python_filter:
+        monkeypatch.delattr(tarfile, "data_filter", raising=False)
     archive, md5 = cifar_archive
     dest = tmp_path / "data"
     folder = cifar10.download(dest, url=archive.as_uri(), md5=md5, progress=False)
@@ -77,7 +80,10 @@ def test_an_unreachable_url_is_one_line_and_leaves_nothing(tmp_path):
     assert list(dest.iterdir()) == []
 
 
-def test_an_archive_that_escapes_its_folder_is_refused(tmp_path):
+@pytest.mark.parametrize("python_filter", [True, False], ids=["tarfile-filter", "checked-by-hand"])
+def test_an_archive_that_escapes_its_folder_is_refused(tmp_path, monkeypatch, python_filter):
+    if not python_filter:
+        monkeypatch.delattr(tarfile, "data_filter", raising=False)
     archive = tmp_path / "evil.tar.gz"
     md5 = _tar_gz(archive, {"../escaped.txt": b"x", "ok.txt": b"y"})
     dest = tmp_path / "data"
