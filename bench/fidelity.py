@@ -2,7 +2,8 @@
 
 For each zoo model, at several widths and two input sizes, and for random non-uniformly pruned
 variants of each, it prints the table estimate (sum of per-layer medians), the measured latency of
-the exported ONNX model (median of many runs), and the error; then the median absolute error and the
+the exported ONNX model (median of many runs), and the error; then, once with medians and once with
+10th percentiles of every layer's and model's samples, the median absolute error and the
 share of models within +-5% and +-10% for: a second measurement of the same model (the noise floor;
 with ``--passes 2k`` the lowest of k measurements against the lowest of k others),
 the raw table, the calibrated estimates (linear corrections fitted on whole-model measurements, over
