@@ -1,15 +1,16 @@
 """Benchmark: how close is the lookup table's estimate of a whole model to its measured latency?
 
 For each zoo model, at several widths and two input sizes, and for random non-uniformly pruned
-variants of each, it prints the table estimate (sum of per-layer medians), the measured latency of
+variants of each, it prints the table estimate (the sum of the medians of the nodes the device runs,
+each timed alone), the measured latency of
 the exported ONNX model (median of many runs), and the error; then, once with medians and once with
-10th percentiles of every layer's and model's samples, the median absolute error and the
+10th percentiles of every node's and model's samples, the median absolute error and the
 share of models within +-5% and +-10% for: a second measurement of the same model (the noise floor;
 with ``--passes 2k`` the lowest of k measurements against the lowest of k others),
 the raw table, the calibrated estimates (linear corrections fitted on whole-model measurements, over
 the SIMPLE, FULL and TRAFFIC feature sets of netadapt.latency.calibration, scored leave-one-out so no model
 is scored by a fit that saw it), and the anchored estimate NetAdapt uses inside its loop (the measured
-unpruned model plus the table's difference, for the pruned variants). Layers and models are measured
+unpruned model plus the table's difference, for the pruned variants). Nodes and models are measured
 in one run, interleaved model by model.
 
     python bench/fidelity.py                       # the full grid (minutes)
@@ -37,14 +38,14 @@ def parse_args(argv=None):
     p.add_argument("--device", default="cpu")
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--warmup", type=int, default=10)
-    p.add_argument("--repeats", type=int, default=50, help="timed runs per layer")
+    p.add_argument("--repeats", type=int, default=50, help="timed runs per node")
     p.add_argument("--model-repeats", type=int, default=200, help="timed runs per whole model")
     p.add_argument("--passes", type=int, default=2,
                    help="measure every model this many times, in passes over all models (even, >= 2): "
                    "a model's latency is the lowest of the first half of its measurements and is "
                    "compared with the lowest of the second half for the noise floor")
     p.add_argument("--subtract-overhead", action="store_true",
-                   help="subtract an identity graph's per-call time from each layer")
+                   help="subtract an identity graph's per-call time from each node")
     p.add_argument("--lut", default=None, help="table to use (default: a fresh temporary one); every "
                    "model measured is stored in it for the device's calibration")
     p.add_argument("--save-calibration", action="store_true",
@@ -77,7 +78,7 @@ def summary(label, estimates, measured):
 
 
 def score(rows, passes, estimator):
-    """Every estimate of every model, with layers and models read at ``estimator.statistic``.
+    """Every estimate of every model, with nodes and models read at ``estimator.statistic``.
 
     ``passes[i]`` holds model i's measurements (Stats), the first from ``rows``' check; the model's
     latency is the lowest of the first half, its repeat measurement the lowest of the second half.
@@ -89,7 +90,7 @@ def score(rows, passes, estimator):
     half = len(passes[0]) // 2
     for (name, width, size, variant, res), measurements in zip(rows, passes):
         first_half = measurements[:half]
-        breakdown = [(unit, sig, estimator.layer(sig)) for unit, sig, _ in res.breakdown]
+        breakdown = [(unit, key, estimator.node(key)) for unit, key, _ in res.breakdown]
         samples.append(Sample.from_breakdown(breakdown, min(getattr(m, stat) for m in first_half)))
         if not variant:
             bases[(name, width, size)] = samples[-1]
@@ -98,7 +99,7 @@ def score(rows, passes, estimator):
         "repeat measurement (noise floor)": summary(
             "a second measurement of the same model", [min(getattr(m, stat) for m in ms[half:]) for ms in passes],
             measured),
-        "table": summary("table alone (sum of layers)", [s.features["table_ms"] for s in samples], measured),
+        "table": summary("table alone (sum of nodes)", [s.features["table_ms"] for s in samples], measured),
     }
     fits = {}
     for label, fs in (("simple", SIMPLE), ("full", FULL), ("traffic", TRAFFIC)):
@@ -128,7 +129,7 @@ def main(argv=None):
 
     from devices import get_device
     from lut.table import LatencyTable
-    from netadapt.latency import LatencyEstimator, channel_grid
+    from netadapt.latency import LatencyEstimator, group_grid
     from netadapt.latency.calibration import record
     from netadapt.latency.estimator import STATISTICS
     from netadapt.latency.check import check_model
@@ -143,16 +144,16 @@ def main(argv=None):
     tmp = tempfile.TemporaryDirectory()
     table = LatencyTable(args.lut or str(Path(tmp.name) / "fidelity.db"))
     fp = dev.fingerprint()
-    layer_prof = get_profiler(dev, ProfileConfig(warmup=args.warmup, repeats=args.repeats,
-                                                 subtract_overhead=args.subtract_overhead))
+    node_prof = get_profiler(dev, ProfileConfig(warmup=args.warmup, repeats=args.repeats,
+                                                subtract_overhead=args.subtract_overhead))
     model_prof = get_profiler(dev, ProfileConfig(warmup=args.warmup, repeats=args.model_repeats))
-    estimator = LatencyEstimator(table, fp, layer_prof)
+    estimator = LatencyEstimator(table, dev, node_prof)
     started = time.perf_counter()
     rows, exported = [], []
     print(f"device {dev.name}: {fp.get('processor', fp.get('gpu', '?'))}, threads {args.threads}, "
-          f"layer repeats {args.repeats}, model repeats {args.model_repeats}, "
+          f"node repeats {args.repeats}, model repeats {args.model_repeats}, "
           f"subtract overhead {args.subtract_overhead}", flush=True)
-    header = f"{'model':<14}{'width':>6}{'input':>7}{'var':>4}{'layers':>7}{'table ms':>10}{'meas ms':>10}{'err':>8}"
+    header = f"{'model':<14}{'width':>6}{'input':>7}{'var':>4}{'nodes':>7}{'table ms':>10}{'meas ms':>10}{'err':>8}"
     print(header, flush=True)
     for name, width, shape, variant, u in models_to_check(args):
         torch.manual_seed(args.seed)
@@ -160,7 +161,8 @@ def main(argv=None):
         if variant:
             graph = analyze(model, shape)
             gen = random.Random(f"{args.seed}/{name}/{width}/{shape}/{variant}")
-            target = {g: gen.choice(channel_grid(n, max(1, n // 8))) for g, n in graph.sizes().items()}
+            target = {g: gen.choice(group_grid(grp, grp.size, max(1, grp.size // 8)))
+                      for g, grp in graph.groups.items()}
             apply_channels(model, shape, target)
         onnx = Path(tmp.name) / f"m{len(exported)}.onnx"  # kept for the later passes
         res = check_model(model, shape, estimator, model_prof, onnx_path=onnx)
@@ -177,12 +179,12 @@ def main(argv=None):
     for _ in range(args.passes - 1):
         for measurements, (onnx, shape) in zip(passes, exported):
             measurements.append(model_prof.measure_model(onnx, shape))
-    print(f"layers measured: {estimator.measured_on_the_spot}; "
+    print(f"nodes measured: {estimator.measured_on_the_spot}; "
           f"wall time {time.perf_counter() - started:.0f} s")
     results = {}
     for stat in STATISTICS:
-        print(f"\nlatency statistic: {stat} (of every layer's and every model's samples)")
-        results[stat] = score(rows, passes, LatencyEstimator(table, fp, statistic=stat))
+        print(f"\nlatency statistic: {stat} (of every node's and every model's samples)")
+        results[stat] = score(rows, passes, LatencyEstimator(table, dev, statistic=stat))
     if args.json:
         Path(args.json).parent.mkdir(parents=True, exist_ok=True)
         Path(args.json).write_text(json.dumps({

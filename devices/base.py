@@ -41,12 +41,26 @@ class Device(abc.ABC):
         return fingerprint_id_of(self.fingerprint())
 
     @abc.abstractmethod
-    def create_session(self, model: bytes | str):
+    def create_session(self, model: bytes | str, optimization: str | None = None):
         """An ``onnxruntime.InferenceSession`` for a serialized model or a model file path.
+
+        Args:
+            model: the model.
+            optimization: a graph optimisation level (disable, basic, extended, all) instead of the
+                device's own; ``disable`` runs an already optimised graph as it is.
 
         Raises:
             DeviceUnavailable: the device cannot run on this machine.
         """
+
+    @abc.abstractmethod
+    def optimize(self, model: bytes):
+        """The graph this device really runs for ``model`` (an ``onnx.ModelProto``): the exported graph
+        after the device's own rewrites (batch-norm folded, activations fused, layout changes)."""
+
+    def inspection_session(self, model: bytes):
+        """A session that runs an optimised graph from ``optimize`` as it is, to read its tensors."""
+        return self.create_session(model, optimization="disable")
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(name={self.name!r})"

@@ -77,8 +77,9 @@ class OrtDevice(Device):
             fp[f"provider_option.{key}"] = value if isinstance(value, int) else str(value)
         return fp
 
-    def session_options(self):
-        """The ``onnxruntime.SessionOptions`` every session on this device uses."""
+    def session_options(self, optimization: str | None = None):
+        """The ``onnxruntime.SessionOptions`` every session on this device uses (``optimization``
+        overrides the graph optimisation level)."""
         import onnxruntime as ort
 
         levels = {
@@ -91,11 +92,11 @@ class OrtDevice(Device):
         opts.intra_op_num_threads = self.threads
         opts.inter_op_num_threads = self.inter_op_threads
         opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-        opts.graph_optimization_level = levels[self.optimization]
+        opts.graph_optimization_level = levels[optimization or self.optimization]
         opts.log_severity_level = 3  # errors only: keep warnings about unused initializers off the terminal
         return opts
 
-    def create_session(self, model: bytes | str):
+    def create_session(self, model: bytes | str, optimization: str | None = None):
         import onnxruntime as ort
 
         ok, reason = self.available()
@@ -106,7 +107,7 @@ class OrtDevice(Device):
             if not os.path.isfile(model):
                 raise UserError(f"ONNX model file not found: {model}")
         session = ort.InferenceSession(
-            model, sess_options=self.session_options(),
+            model, sess_options=self.session_options(optimization),
             providers=[(self.provider, self.provider_options)])
         # ONNX Runtime silently falls back to the CPU when a provider fails to load its libraries.
         if session.get_providers()[0] != self.provider:
@@ -115,6 +116,27 @@ class OrtDevice(Device):
                 f"to {session.get_providers()[0]} (missing libraries?)")
         return session
 
+    def optimize(self, model: bytes):
+        return optimize_with(model, self.session_options(), [(self.provider, self.provider_options)])
+
     def __repr__(self) -> str:
         return (f"{type(self).__name__}(provider={self.provider!r}, threads={self.threads}, "
                 f"options={self.provider_options!r})")
+
+
+def optimize_with(model: bytes, options, providers):
+    """Let ONNX Runtime optimise ``model`` with these session options and providers, and read back the
+    graph it would run (``optimized_model_filepath``)."""
+    import tempfile
+    import warnings
+
+    import onnx
+    import onnxruntime as ort
+
+    with tempfile.TemporaryDirectory() as tmp:
+        options.optimized_model_filepath = os.path.join(tmp, "optimized.onnx")
+        options.log_severity_level = 3  # the NCHWc "hardware specific" warning is expected here
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            ort.InferenceSession(bytes(model), sess_options=options, providers=providers)
+        return onnx.load(options.optimized_model_filepath)

@@ -1,17 +1,17 @@
-"""The latency lookup table: layer signatures and their measured statistics, per device.
+"""The latency lookup table: node keys and their measured statistics, per device.
 
 ``LatencyTable`` and ``measure_missing`` load SQLAlchemy on first use, so importing ``lut`` for the
-signature alone stays light.
+keys alone stays light.
 """
 
-from lut.signature import ACTIVATIONS, OPS, LayerSignature
+from lut.nodekey import NodeKey, TensorSpec
+from lut.signature import LayerSignature
 
-__all__ = ["ACTIVATIONS", "OPS", "LayerSignature", "LatencyTable", "MeasureSummary", "NotInTable",
-           "default_lut_path", "measure_missing"]
+__all__ = ["LatencyTable", "LayerSignature", "MeasureSummary", "NodeKey", "TensorSpec", "default_lut_path",
+           "measure_missing"]
 
 _LAZY = {
     "LatencyTable": "lut.table",
-    "NotInTable": "lut.table",
     "default_lut_path": "lut.engine",
     "MeasureSummary": "lut.measure",
     "measure_missing": "lut.measure",

@@ -1,4 +1,4 @@
-"""Fill the table: measure the signatures it lacks, recording each as soon as it is measured."""
+"""Fill the table: measure the node keys it lacks, recording each as soon as it is measured."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import time
 from dataclasses import dataclass
 from typing import Iterable
 
-from lut.signature import LayerSignature
+from lut.nodekey import NodeKey
 
 
 @dataclass(frozen=True)
@@ -14,8 +14,8 @@ class MeasureSummary:
     """What one ``measure_missing`` call did.
 
     Attributes:
-        measured: signatures measured and recorded.
-        skipped: signatures already in the table (0 with ``force``).
+        measured: keys measured and recorded.
+        skipped: keys already in the table (0 with ``force``).
         seconds: wall time of the call.
         timed_seconds: the part of it spent inside timed runs.
     """
@@ -26,9 +26,9 @@ class MeasureSummary:
     timed_seconds: float
 
 
-def measure_missing(table, profiler, sigs: Iterable[LayerSignature], force: bool = False,
+def measure_missing(table, profiler, keys: Iterable[NodeKey], force: bool = False,
                     progress: bool = True) -> MeasureSummary:
-    """Measure every signature the table lacks for the profiler's device, and record it.
+    """Measure every node key the table lacks for the profiler's device, and record it.
 
     Each row is recorded in its own transaction right after it is measured, so an interrupted call
     loses at most the row in flight and a second call resumes where it stopped.
@@ -36,7 +36,7 @@ def measure_missing(table, profiler, sigs: Iterable[LayerSignature], force: bool
     Args:
         table: a ``LatencyTable``.
         profiler: a ``Profiler``; its device's fingerprint keys the rows.
-        sigs: signatures wanted (repeats are measured once).
+        keys: node keys wanted (repeats are measured once).
         force: measure all of them again and replace stored rows.
         progress: show a tqdm progress bar (on stderr).
     """
@@ -45,14 +45,14 @@ def measure_missing(table, profiler, sigs: Iterable[LayerSignature], force: bool
     start = time.perf_counter()
     timed_before = profiler.timed_seconds
     fp = profiler.device.fingerprint()
-    unique = list(dict.fromkeys(sigs))
+    unique = list(dict.fromkeys(keys))
     todo = unique if force else table.missing(fp, unique)
     table.device_id(fp)
-    bar = tqdm(todo, desc=f"profiling on {profiler.device.name}", unit="layer", disable=not progress,
+    bar = tqdm(todo, desc=f"profiling on {profiler.device.name}", unit="node", disable=not progress,
                dynamic_ncols=True)
-    for sig in bar:
-        bar.set_postfix_str(sig.short(), refresh=False)
-        table.record(fp, sig, profiler.measure_layer(sig), force=force)
+    for key in bar:
+        bar.set_postfix_str(key.short(), refresh=False)
+        table.record(fp, key, profiler.measure_node(key), force=force)
     bar.close()
     return MeasureSummary(measured=len(todo), skipped=len(unique) - len(todo),
                           seconds=time.perf_counter() - start,

@@ -1,5 +1,5 @@
-"""The lookup table's schema: devices, their measured layer signatures, whole-model measurements and
-calibration values."""
+"""The lookup table's schema: devices, their measured nodes, whole-model measurements and calibration
+values (and the layer signatures tables made before node keys still hold)."""
 
 from __future__ import annotations
 
@@ -32,8 +32,31 @@ class DeviceRow(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime)
 
 
+class NodeMeasurementRow(Base):
+    """The latency statistics of one node key (``lut.nodekey``) on one device, in milliseconds."""
+
+    __tablename__ = "node_measurements"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    device_id: Mapped[int] = mapped_column(ForeignKey("devices.id", ondelete="CASCADE"))
+    key_id: Mapped[str] = mapped_column(String(32))
+    op: Mapped[str] = mapped_column(String(128))
+    key: Mapped[str] = mapped_column(Text)
+    median_ms: Mapped[float] = mapped_column(Float)
+    p10_ms: Mapped[float] = mapped_column(Float)
+    p90_ms: Mapped[float] = mapped_column(Float)
+    mean_ms: Mapped[float] = mapped_column(Float)
+    std_ms: Mapped[float] = mapped_column(Float)
+    count: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+
+    __table_args__ = (UniqueConstraint("device_id", "key_id", name="uq_node_measurement_key"),
+                      Index("ix_node_measurement_op", "device_id", "op"))
+
+
 class MeasurementRow(Base):
-    """The latency statistics of one layer signature on one device, in milliseconds."""
+    """The latency statistics of one layer signature on one device, in milliseconds: the keys of tables
+    made before node keys. Kept readable (``netadapt lut show --legacy``); estimates use node rows."""
 
     __tablename__ = "measurements"
 

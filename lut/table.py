@@ -1,4 +1,4 @@
-"""The latency lookup table: measured layer statistics per device identity, in any SQLAlchemy database."""
+"""The latency lookup table: measured node statistics per device identity, in any SQLAlchemy database."""
 
 from __future__ import annotations
 
@@ -15,29 +15,32 @@ from sqlalchemy.exc import DatabaseError, OperationalError
 
 from devices.base import fingerprint_id_of
 from lut.engine import default_lut_path, open_engine
-from lut.interpolate import estimate_from
+from lut.nodekey import NodeKey
 from lut.schema import (SIGNATURE_COLUMNS, Base, CalibrationRow, DeviceRow, MeasurementRow,
-                        ModelMeasurementRow)
+                        ModelMeasurementRow, NodeMeasurementRow)
 from lut.signature import LayerSignature
 from lut.upsert import upsert
 from netadapt.errors import UserError
 from profilers.stats import Stats
 
-__all__ = ["LatencyTable", "NotInTable", "StoredRow", "default_lut_path"]
+__all__ = ["LatencyTable", "LegacyRow", "StoredRow", "default_lut_path"]
 
-_CHUNK = 400  # signatures per IN query, well under SQLite's bound-parameter limit
-
-
-class NotInTable(UserError, KeyError):
-    """Nothing stored can answer a query (a KeyError too, so callers can treat it as a missing key)."""
-
-    def __str__(self) -> str:
-        return str(self.args[0]) if self.args else ""
+_CHUNK = 400  # keys per IN query, well under SQLite's bound-parameter limit
 
 
 @dataclass(frozen=True)
 class StoredRow:
-    """One measurement as stored."""
+    """One node measurement as stored."""
+
+    device_id: int
+    key: NodeKey
+    stats: Stats
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class LegacyRow:
+    """One layer-signature measurement of a table made before node keys."""
 
     device_id: int
     sig: LayerSignature
@@ -71,7 +74,7 @@ def _stat_values(stats: Stats) -> dict:
 
 
 class LatencyTable:
-    """Measured latencies keyed by device fingerprint and layer signature.
+    """Measured latencies keyed by device fingerprint and node key.
 
     Args:
         url_or_path: a SQLite file path (its folder is created), any SQLAlchemy URL, or None for
@@ -100,6 +103,7 @@ class LatencyTable:
     def _create_schema(self) -> None:
         with self._engine.connect() as conn:
             present = set(inspect(conn).get_table_names())
+        self._tables = present
         if present >= set(Base.metadata.tables):
             return  # nothing to write: a read-only table stays usable
         try:
@@ -107,10 +111,14 @@ class LatencyTable:
                 conn.execution_options(write=True)  # several processes may create it at once
                 with conn.begin():
                     Base.metadata.create_all(conn)
+            self._tables = set(Base.metadata.tables)
         except OperationalError as exc:
             # A read-only table made by an earlier version lacks a newer table: it stays readable.
             if "readonly" not in str(exc.orig).replace("-", "") or not present:
                 raise
+
+    def _has(self, table_name: str) -> bool:
+        return table_name in self._tables
 
     @contextmanager
     def _write(self):
@@ -156,19 +164,6 @@ class LatencyTable:
         # Not cached: this transaction may still roll back.
         return self._find_device(conn, fp, cache=False)
 
-    def _comparable(self, conn, device_id: int, sig: LayerSignature) -> list[tuple[LayerSignature, float]]:
-        m = MeasurementRow
-        query = select(m.__table__).where(
-            m.device_id == device_id, m.op == sig.op, m.kernel == sig.kernel, m.stride == sig.stride,
-            m.padding == sig.padding, m.h == sig.h, m.w == sig.w, m.activation == sig.activation,
-            m.batch == sig.batch, m.dtype == sig.dtype)
-        depthwise = sig.groups > 1 and sig.groups == sig.cin
-        query = query.where(m.groups == m.cin, m.groups > 1) if depthwise else query.where(m.groups == sig.groups)
-        rows = [(_sig_of(r), r.median_ms) for r in conn.execute(query)]
-        if depthwise:  # keep the same channel multiplier
-            rows = [(s, ms) for s, ms in rows if s.cout * sig.cin == sig.cout * s.cin]
-        return rows
-
     # -- devices --------------------------------------------------------------------------------
 
     def device_id(self, device_or_fingerprint) -> int:
@@ -182,61 +177,59 @@ class LatencyTable:
             return self._ensure_device(conn, fp)
 
     def devices(self) -> list[tuple[int, str, dict, int]]:
-        """Every device as (id, name, fingerprint, number of measurements)."""
-        query = (select(DeviceRow.id, DeviceRow.name, DeviceRow.fingerprint, func.count(MeasurementRow.id))
-                 .outerjoin(MeasurementRow, MeasurementRow.device_id == DeviceRow.id)
+        """Every device as (id, name, fingerprint, number of node measurements)."""
+        if not self._has("node_measurements"):
+            query = select(DeviceRow.id, DeviceRow.name, DeviceRow.fingerprint).order_by(DeviceRow.id)
+            with self._read() as conn:
+                return [(i, name, json.loads(fp), 0) for i, name, fp in conn.execute(query)]
+        query = (select(DeviceRow.id, DeviceRow.name, DeviceRow.fingerprint, func.count(NodeMeasurementRow.id))
+                 .outerjoin(NodeMeasurementRow, NodeMeasurementRow.device_id == DeviceRow.id)
                  .group_by(DeviceRow.id).order_by(DeviceRow.id))
         with self._read() as conn:
             return [(i, name, json.loads(fp), n) for i, name, fp, n in conn.execute(query)]
 
     # -- measurements ---------------------------------------------------------------------------
 
-    def lookup(self, fingerprint, sig: LayerSignature) -> Stats | None:
-        """The stored statistics of one signature, or None."""
-        return self.lookup_many(fingerprint, [sig]).get(sig)
+    def lookup(self, fingerprint, key: NodeKey) -> Stats | None:
+        """The stored statistics of one node key, or None."""
+        return self.lookup_many(fingerprint, [key]).get(key)
 
-    def lookup_many(self, fingerprint, sigs: Iterable[LayerSignature]) -> dict[LayerSignature, Stats]:
-        """Stored statistics of those signatures that are measured (one query per shape group)."""
+    def lookup_many(self, fingerprint, keys: Iterable[NodeKey]) -> dict[NodeKey, Stats]:
+        """Stored statistics of those keys that are measured."""
         fp = _fingerprint(fingerprint)
-        groups: dict[tuple, list[LayerSignature]] = defaultdict(list)
-        for sig in dict.fromkeys(sigs):
-            key = tuple((c, getattr(sig, c)) for c in SIGNATURE_COLUMNS if c not in ("cin", "cout"))
-            groups[key].append(sig)
-        found: dict[LayerSignature, Stats] = {}
+        by_id = {k.key_id: k for k in keys}
+        found: dict[NodeKey, Stats] = {}
+        if not self._has("node_measurements"):
+            return found
         with self._read() as conn:
             device_id = self._find_device(conn, fp)
             if device_id is None:
                 return found
-            m = MeasurementRow
-            for key, members in groups.items():
-                for start in range(0, len(members), _CHUNK):
-                    chunk = members[start:start + _CHUNK]
-                    wanted = set(chunk)
-                    query = select(m.__table__).where(
-                        m.device_id == device_id, *(getattr(m, c) == v for c, v in key),
-                        m.cin.in_({s.cin for s in chunk}), m.cout.in_({s.cout for s in chunk}))
-                    for row in conn.execute(query):
-                        sig = _sig_of(row)
-                        if sig in wanted:
-                            found[sig] = _stats_of(row)
+            m = NodeMeasurementRow
+            ids = list(by_id)
+            for start in range(0, len(ids), _CHUNK):
+                query = select(m.__table__).where(m.device_id == device_id,
+                                                  m.key_id.in_(ids[start:start + _CHUNK]))
+                for row in conn.execute(query):
+                    found[by_id[row.key_id]] = _stats_of(row)
         return found
 
-    def missing(self, fingerprint, sigs: Iterable[LayerSignature]) -> list[LayerSignature]:
-        """The signatures not yet measured on this device, without repeats, in first-seen order."""
-        unique = list(dict.fromkeys(sigs))
+    def missing(self, fingerprint, keys: Iterable[NodeKey]) -> list[NodeKey]:
+        """The keys not yet measured on this device, without repeats, in first-seen order."""
+        unique = list(dict.fromkeys(keys))
         present = self.lookup_many(fingerprint, unique)
-        return [s for s in unique if s not in present]
+        return [k for k in unique if k not in present]
 
-    def _record(self, conn, device_id: int, sig: LayerSignature, stats: Stats, force: bool) -> bool:
-        return upsert(conn, MeasurementRow.__table__, {"device_id": device_id, **sig.to_dict()},
-                      _stat_values(stats), replace=force)
+    def _record(self, conn, device_id: int, key: NodeKey, stats: Stats, force: bool) -> bool:
+        return upsert(conn, NodeMeasurementRow.__table__, {"device_id": device_id, "key_id": key.key_id},
+                      {"op": key.op, "key": key.text, **_stat_values(stats)}, replace=force)
 
-    def record(self, fingerprint, sig: LayerSignature, stats: Stats, force: bool = False) -> bool:
+    def record(self, fingerprint, key: NodeKey, stats: Stats, force: bool = False) -> bool:
         """Store one measurement in its own transaction.
 
         Args:
             fingerprint: a Device or its fingerprint dict.
-            sig: the signature measured.
+            key: the node measured.
             stats: its statistics.
             force: replace a stored measurement instead of keeping it.
 
@@ -245,47 +238,31 @@ class LatencyTable:
         """
         fp = _fingerprint(fingerprint)
         with self._write() as conn:
-            return self._record(conn, self._ensure_device(conn, fp), sig, stats, force)
+            return self._record(conn, self._ensure_device(conn, fp), key, stats, force)
 
-    def record_many(self, fingerprint, items: Iterable[tuple[LayerSignature, Stats]],
-                    force: bool = False) -> int:
+    def record_many(self, fingerprint, items: Iterable[tuple[NodeKey, Stats]], force: bool = False) -> int:
         """Store many measurements in one transaction; returns how many rows were written."""
         fp = _fingerprint(fingerprint)
         with self._write() as conn:
             device_id = self._ensure_device(conn, fp)
-            return sum(self._record(conn, device_id, sig, stats, force) for sig, stats in items)
+            return sum(self._record(conn, device_id, key, stats, force) for key, stats in items)
 
-    def estimate(self, fingerprint, sig: LayerSignature) -> tuple[float, str]:
-        """The median latency of a signature, measured or interpolated from comparable rows.
-
-        Comparable rows share op, kernel, stride, padding, h, w, activation, batch, dtype and the kind
-        of grouping (depthwise with the same multiplier, or the same group count).
-
-        Returns:
-            (median ms, method): method is ``exact``, or starts with ``bilinear`` or ``linear-macs``
-            and names the rows used; ``extrapolated`` appears when the target lies outside them.
-
-        Raises:
-            NotInTable: nothing comparable is stored.
-        """
-        fp = _fingerprint(fingerprint)
-        with self._read() as conn:
-            device_id = self._find_device(conn, fp)
-            rows = self._comparable(conn, device_id, sig) if device_id is not None else []
-        found = estimate_from(rows, sig)
-        if found is None:
-            raise NotInTable(f"no measurement on device {fingerprint_id_of(fp)} can estimate {sig.short()} "
-                             f"({len(rows)} comparable row(s)); profile it first")
-        return found
+    def _device_filter(self, conn, fingerprint):
+        """The device id for a Device, fingerprint dict or id; None when it has no rows at all."""
+        if fingerprint is None or isinstance(fingerprint, int):
+            return fingerprint
+        return self._find_device(conn, _fingerprint(fingerprint))
 
     def rows(self, fingerprint=None, op: str | None = None, limit: int | None = None) -> list[StoredRow]:
-        """Stored measurements, optionally of one device (Device, fingerprint dict or device id) and op."""
-        m = MeasurementRow
-        query = select(m.__table__).order_by(m.device_id, *(getattr(m, c) for c in SIGNATURE_COLUMNS))
+        """Stored node measurements, optionally of one device (Device, fingerprint dict or device id) and
+        op (as ``NodeKey.op`` names it, e.g. ``nchwc.Conv``)."""
+        m = NodeMeasurementRow
+        query = select(m.__table__).order_by(m.device_id, m.op, m.id)
+        if not self._has("node_measurements"):
+            return []
         with self._read() as conn:
             if fingerprint is not None:
-                device_id = fingerprint if isinstance(fingerprint, int) else self._find_device(
-                    conn, _fingerprint(fingerprint))
+                device_id = self._device_filter(conn, fingerprint)
                 if device_id is None:
                     return []
                 query = query.where(m.device_id == device_id)
@@ -293,17 +270,39 @@ class LatencyTable:
                 query = query.where(m.op == op)
             if limit is not None:
                 query = query.limit(limit)
-            return [StoredRow(r.device_id, _sig_of(r), _stats_of(r), r.created_at)
+            return [StoredRow(r.device_id, NodeKey.from_json(r.key), _stats_of(r), r.created_at)
                     for r in conn.execute(query)]
 
-    def stats(self) -> dict[int, dict[str, int]]:
-        """Measurement counts: device id -> op -> rows."""
+    def legacy_rows(self, fingerprint=None, limit: int | None = None) -> list[LegacyRow]:
+        """Layer-signature measurements of tables made before node keys (read only; not used to estimate)."""
         m = MeasurementRow
+        query = select(m.__table__).order_by(m.device_id, *(getattr(m, c) for c in SIGNATURE_COLUMNS))
+        if not self._has("measurements"):
+            return []
+        with self._read() as conn:
+            if fingerprint is not None:
+                device_id = self._device_filter(conn, fingerprint)
+                if device_id is None:
+                    return []
+                query = query.where(m.device_id == device_id)
+            if limit is not None:
+                query = query.limit(limit)
+            return [LegacyRow(r.device_id, _sig_of(r), _stats_of(r), r.created_at) for r in conn.execute(query)]
+
+    def stats(self) -> dict[int, dict[str, int]]:
+        """Measurement counts: device id -> op -> rows (legacy layer-signature rows under ``legacy:<op>``)."""
         counts: dict[int, dict[str, int]] = defaultdict(dict)
         with self._read() as conn:
-            for device_id, op, n in conn.execute(
-                    select(m.device_id, m.op, func.count()).group_by(m.device_id, m.op)):
-                counts[device_id][op] = n
+            n = NodeMeasurementRow
+            if self._has("node_measurements"):
+                for device_id, op, k in conn.execute(
+                        select(n.device_id, n.op, func.count()).group_by(n.device_id, n.op)):
+                    counts[device_id][op] = k
+            if self._has("measurements"):
+                m = MeasurementRow
+                for device_id, op, k in conn.execute(
+                        select(m.device_id, m.op, func.count()).group_by(m.device_id, m.op)):
+                    counts[device_id][f"legacy:{op}"] = k
         return dict(counts)
 
     # -- calibration ----------------------------------------------------------------------------

@@ -11,6 +11,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from netadapt.pruning.dependency import main_output
+
 
 class OnnxMismatchError(RuntimeError):
     """ONNX Runtime's outputs differ from PyTorch's beyond the tolerance."""
@@ -60,7 +62,23 @@ def export_onnx(model: nn.Module, path: str | os.PathLike, input_shape: tuple[in
     return path
 
 
-def _torch_export(model: nn.Module, dummy: torch.Tensor, path: str, opset: int) -> None:
+def export_bytes(model: nn.Module, input_shape: tuple[int, ...], opset: int = 17) -> bytes:
+    """The model exported to ONNX in memory (eval mode, constant folding; its mode is restored)."""
+    import io
+
+    buffer = io.BytesIO()
+    was_training = model.training
+    model.eval()
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            _torch_export(model, torch.zeros(*input_shape), buffer, opset)
+    finally:
+        model.train(was_training)
+    return buffer.getvalue()
+
+
+def _torch_export(model: nn.Module, dummy: torch.Tensor, path, opset: int) -> None:
     kwargs = dict(input_names=["input"], output_names=["output"], opset_version=opset, do_constant_folding=True)
     try:
         torch.onnx.export(model, (dummy,), path, dynamo=False, **kwargs)
@@ -95,7 +113,7 @@ def verify_onnx(model: nn.Module, path: str | os.PathLike, input_shape: tuple[in
     model.eval()
     try:
         with torch.inference_mode():
-            expected = model(x).numpy()
+            expected = main_output(model(x)).numpy()
     finally:
         model.train(was_training)
     options = ort.SessionOptions()

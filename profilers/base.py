@@ -5,7 +5,7 @@ from __future__ import annotations
 import abc
 from dataclasses import dataclass, field
 
-from lut.signature import LayerSignature
+from lut.nodekey import NodeKey
 from netadapt.errors import UserError
 from profilers.stats import Stats
 
@@ -20,7 +20,7 @@ class ProfileConfig:
         "help": "Keep adding timed runs past --repeats until their sum reaches this many milliseconds."})
     subtract_overhead: bool = field(default=False, metadata={
         "help": "Subtract the median time of an identity graph of the same input size (the per-call "
-                "cost of a session) from every layer sample, clamped at zero."})
+                "cost of a session) from every node sample, clamped at zero."})
 
     def __post_init__(self):
         if self.warmup < 0:
@@ -32,7 +32,7 @@ class ProfileConfig:
 
 
 class Profiler(abc.ABC):
-    """Times layers and models on one device.
+    """Times nodes and models on one device.
 
     Attributes:
         device: the device timed on.
@@ -46,8 +46,8 @@ class Profiler(abc.ABC):
         self.timed_seconds = 0.0
 
     @abc.abstractmethod
-    def measure_layer(self, sig: LayerSignature) -> Stats:
-        """Latency of one layer signature, in milliseconds."""
+    def measure_node(self, key: NodeKey) -> Stats:
+        """Latency of one node (timed alone, as the device's optimiser left it), in milliseconds."""
 
     @abc.abstractmethod
     def measure_model(self, model, input_shape: tuple[int, ...]) -> Stats:

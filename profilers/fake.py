@@ -3,21 +3,20 @@
 from __future__ import annotations
 
 from devices.base import Device
-from lut.signature import LayerSignature
+from lut.nodekey import NodeKey
 from profilers.base import Profiler
 from profilers.stats import Stats
 
 
 class FakeProfiler(Profiler):
-    """Latency = ``per_node_ms + ms_per_mmac * macs / 1e6`` per layer.
+    """Latency = ``per_node_ms + ms_per_mmac * macs / 1e6`` per node.
 
-    A whole model is the sum over its layers (read from the ONNX graph the way the layer graphs are
-    built) plus ``per_node_ms`` for every node that maps to no layer, so the fake model latency equals
-    the sum of its fake layer latencies.
+    A whole model is the sum over the nodes of the graph the fake device runs (``FakeDevice.optimize``),
+    so the fake model latency equals the sum of its fake node latencies.
 
     Args:
         device: the device recorded in the table (a ``FakeDevice`` by default).
-        per_node_ms: fixed cost of one timed unit.
+        per_node_ms: fixed cost of one node.
         ms_per_mmac: cost per million multiply-accumulates (or elements, for ops without MACs).
     """
 
@@ -30,21 +29,20 @@ class FakeProfiler(Profiler):
         self.per_node_ms = float(per_node_ms)
         self.ms_per_mmac = float(ms_per_mmac)
 
-    def latency_ms(self, sig: LayerSignature) -> float:
-        """The fake latency of one layer."""
-        return self.per_node_ms + self.ms_per_mmac * sig.macs / 1e6
+    def latency_ms(self, key: NodeKey) -> float:
+        """The fake latency of one node."""
+        return self.per_node_ms + self.ms_per_mmac * key.macs / 1e6
 
-    def measure_layer(self, sig: LayerSignature) -> Stats:
-        ms = self.latency_ms(sig)
+    def _charge(self, ms: float) -> Stats:
         self.timed_seconds += ms / 1e3
         self.wall_seconds += ms / 1e3
         return Stats.constant(ms)
+
+    def measure_node(self, key: NodeKey) -> Stats:
+        return self._charge(self.latency_ms(key))
 
     def measure_model(self, model, input_shape: tuple[int, ...]) -> Stats:
-        from profilers.onnx_layers import model_signatures
+        from profilers.units import load_model_bytes, model_units
 
-        layers = model_signatures(model, input_shape)
-        ms = sum(self.latency_ms(s) for s in layers.signatures) + self.per_node_ms * len(layers.other_nodes)
-        self.timed_seconds += ms / 1e3
-        self.wall_seconds += ms / 1e3
-        return Stats.constant(ms)
+        units = model_units(load_model_bytes(model), self.device, input_shape)
+        return self._charge(sum(self.latency_ms(u.key) for u in units))

@@ -8,7 +8,7 @@ import time
 
 import numpy as np
 
-from lut.signature import LayerSignature
+from lut.nodekey import NodeKey
 from netadapt.errors import UserError
 from profilers.base import ProfileConfig, Profiler
 from profilers.stats import Stats
@@ -56,7 +56,7 @@ class OrtProfiler(Profiler):
         """Median time of an identity graph on one input shape: the per-call cost of a session."""
         key = (tuple(shape), dtype)
         if key not in self._overhead:
-            from profilers.graphs import build_identity_model
+            from profilers.node_graphs import build_identity_model
 
             start = time.perf_counter()
             session = self.device.create_session(build_identity_model(shape, dtype).SerializeToString())
@@ -66,15 +66,16 @@ class OrtProfiler(Profiler):
             self.wall_seconds += time.perf_counter() - start
         return self._overhead[key]
 
-    def measure_layer(self, sig: LayerSignature) -> Stats:
-        from profilers.graphs import build_layer_model, input_feeds
+    def measure_node(self, key: NodeKey) -> Stats:
+        from profilers.node_graphs import build_node_model
 
         start = time.perf_counter()
-        session = self.device.create_session(build_layer_model(sig).SerializeToString())
-        samples = self._time(session, input_feeds(sig))
+        model, feeds = build_node_model(key)
+        session = self.device.create_session(model.SerializeToString(), optimization="disable")
+        samples = self._time(session, feeds)
         self.wall_seconds += time.perf_counter() - start
-        if self.config.subtract_overhead:
-            cost = self.overhead_ms(sig.input_shape, sig.dtype)
+        if self.config.subtract_overhead and key.data is not None:
+            cost = self.overhead_ms(key.data.shape, key.data.dtype)
             samples = [max(0.0, s - cost) for s in samples]
         return Stats.from_samples(samples)
 

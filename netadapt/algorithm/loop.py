@@ -18,7 +18,7 @@ import torch
 
 from netadapt.algorithm.budget import parse_budget
 from netadapt.algorithm.config import RESUMABLE_KEYS, RunConfig
-from netadapt.algorithm.search import largest_count_meeting, smallest_network_ms
+from netadapt.algorithm.search import CandidateEstimates, largest_count_meeting, smallest_network_ms
 from netadapt.checkpoint import load_checkpoint, save_checkpoint
 from netadapt.criteria import create_criterion
 from netadapt.errors import UserError
@@ -107,19 +107,19 @@ class NetAdaptRun:
             from netadapt.checkpoint import read_checkpoint
 
             read_checkpoint(cfg.checkpoint)
-        elif ":" in cfg.model:
-            ModelSpec(cfg.model, dict(cfg.model_kwargs or {})).build()
-        else:
+        elif ":" not in cfg.model:
             from netadapt.models import model_info
 
             model_info(cfg.model)
-        rf.prepare_run_dir(self.out, cfg.to_dict(), ignore=RESUMABLE_KEYS)
         self.input_shape = (cfg.batch, *self.data.input_shape)
+        if not (self.out / "iter_000" / "info.json").exists():
+            # what cannot be pruned is said before any work (training a base model included)
+            self.frozen = self._check_prunable()
+        rf.prepare_run_dir(self.out, cfg.to_dict(), ignore=RESUMABLE_KEYS)
         self.layer_profiler = get_profiler(self.device, ProfileConfig(warmup=cfg.warmup, repeats=cfg.repeats))
         self.model_profiler = get_profiler(self.device, ProfileConfig(warmup=cfg.warmup,
                                                                       repeats=cfg.model_repeats))
-        self.estimator = LatencyEstimator(self.table, self.device.fingerprint(), self.layer_profiler,
-                                          progress=False)
+        self.estimator = LatencyEstimator(self.table, self.device, self.layer_profiler, progress=False)
         self.calibration = calibration.Calibration.load(self.table, self.device.fingerprint())
         self._record_models = True
         self.criterion = create_criterion(cfg.criterion, seed=cfg.seed)
@@ -128,6 +128,25 @@ class NetAdaptRun:
             # a random subset: the holdout is in class order for image folders
             holdout = limit(holdout, cfg.eval_limit, cfg.seed)
         self.holdout = holdout
+
+    def _check_prunable(self) -> dict[str, str]:
+        """Analyse the (untrained or given) model: refuse it when nothing can be pruned, and list the
+        groups that are frozen. Returns the frozen groups with their reasons."""
+        cfg = self.config
+        if cfg.checkpoint:
+            model = load_checkpoint(cfg.checkpoint).model
+        else:
+            model = self._data_spec().build()
+        graph = analyze(model, self.input_shape)
+        for name, why in graph.frozen.items():
+            self.log(f"Frozen (not pruned): {name}: {why}")
+        return graph.frozen
+
+    def _data_spec(self) -> ModelSpec:
+        from netadapt.models.spec import spec_for_data
+
+        return spec_for_data(self.config.model, dict(self.config.model_kwargs or {}), self.data.num_classes,
+                             self.data.input_shape[0])
 
     def _base_model(self):
         """The starting model: the given checkpoint, or a base model trained once in ``base/``."""
@@ -145,9 +164,7 @@ class NetAdaptRun:
             return loaded.spec, loaded.model
         from netadapt.training import TrainConfig, train
 
-        kwargs = {"num_classes": self.data.num_classes, "in_channels": self.data.input_shape[0],
-                  **spec.kwargs}
-        spec = ModelSpec(spec.name, kwargs)
+        spec = self._data_spec()
         torch.manual_seed(cfg.seed)  # the base model's initial weights follow the run's seed
         model = spec.build()
         self.log(f"No checkpoint given: training {spec.name} on {self.data.name} "
@@ -181,6 +198,7 @@ class NetAdaptRun:
         from netadapt.export import export_onnx
 
         onnx_path = export_onnx(model, folder / "model.onnx", self.input_shape, verify=True)
+        self._exported = onnx_path
         start = rf.iteration_dir(self.out, 0)
         measure = lambda p: float(self.model_profiler.measure_model(str(p), self.input_shape).median)  # noqa: E731
         if not (start / "info.json").exists():
@@ -210,7 +228,7 @@ class NetAdaptRun:
     def _note_table_estimates(self, model, info: dict) -> None:
         """Add the table's estimate (and the calibrated one, when the device has a calibration) of a
         measured model to ``info``, and store the measurement for the device's calibration."""
-        breakdown = self.estimator.breakdown(analyze(model, self.input_shape))
+        breakdown = self.estimator.breakdown_of(self.estimator.onnx_units(self._exported, self.input_shape))
         info["table_ms"] = sum(ms for *_, ms in breakdown)
         if self.calibration is not None:
             info["calibrated_ms"] = self.calibration.apply_breakdown(breakdown)
@@ -231,12 +249,13 @@ class NetAdaptRun:
         last = rf.last_iteration(self.out)
         if last is None:
             spec, model = self._base_model()
-            graph = analyze(model, self.input_shape)
+            graph = analyze(model, self.input_shape, validate=False, frozen=self.frozen)
             from netadapt.training import evaluate
 
             t0 = time.perf_counter()
             acc = evaluate(model, self.holdout)
             info = {"iteration": 0, "channels": graph.sizes(), "original_channels": graph.sizes(),
+                    "frozen_groups": graph.frozen,
                     "origin": {g: list(range(n)) for g, n in graph.sizes().items()},
                     "holdout_accuracy": acc, "pruned_group": None, "predicted_ms": None,
                     "target_ms": None, "seconds": {"evaluate": time.perf_counter() - t0}}
@@ -244,6 +263,7 @@ class NetAdaptRun:
             self._write_iteration(0, model, spec, info)
             last = 0
         first = rf.read_json(rf.iteration_dir(self.out, 0) / "info.json")
+        self.frozen = first.get("frozen_groups", {})
         start_ms = first["measured_ms"]
         budget_ms = self.budget.resolve(start_ms)
         original = first["original_channels"]
@@ -252,8 +272,9 @@ class NetAdaptRun:
         loaded = load_checkpoint(rf.iteration_dir(self.out, last) / "model.pt")
         model, spec = loaded.model, loaded.spec
         if last == 0:
-            graph = analyze(model, self.input_shape)
-            lowest = smallest_network_ms(self.estimator, graph, original, cfg.channel_step, start_ms)
+            graph = analyze(model, self.input_shape, validate=False, frozen=self.frozen)
+            lowest = smallest_network_ms(CandidateEstimates(self.estimator, model, graph, start_ms), original,
+                                         cfg.channel_step)
             if budget_ms < lowest:
                 raise UserError(f"budget {self.budget} ({budget_ms:.3f} ms) is below what the smallest "
                                 f"network on the channel grid reaches (about {lowest:.3f} ms estimated; "
@@ -294,7 +315,7 @@ class NetAdaptRun:
 
         cfg = self.config
         timer = _Timer()
-        graph = analyze(model, self.input_shape)
+        graph = analyze(model, self.input_shape, validate=False, frozen=self.frozen)
         reduction = cfg.schedule.reduction_ms(i, start_ms)
         target = max(state["measured_ms"] - reduction, budget_ms)
         partial = rf.partial_dir(self.out, i + 1)
@@ -303,6 +324,7 @@ class NetAdaptRun:
                                    run_dir=self.out, config=cfg, rewind=self._rewind_file())
         candidates = []
         groups = sorted(graph.groups)
+        estimates = CandidateEstimates(self.estimator, model, graph, state["measured_ms"])
         if hasattr(self.criterion, "prepare"):  # data-aware criteria (e.g. taylor) see the current model
             from netadapt.iterative.prune import prepare_criterion
 
@@ -314,10 +336,18 @@ class NetAdaptRun:
                 candidates.append(rf.read_json(done))
                 continue
             with timer.phase("search"):
-                found = largest_count_meeting(self.estimator, graph, g, original[g], cfg.channel_step,
-                                              state["measured_ms"], target)
+                try:
+                    found = largest_count_meeting(estimates, g, original[g], cfg.channel_step, target)
+                    error = None
+                except UserError:
+                    raise
+                except Exception as exc:  # e.g. a pruned copy that cannot be exported: this group only
+                    found, error = None, (str(exc).strip().splitlines() or [type(exc).__name__])[0][:300]
             if found is None:
                 cand = {"group": g, "feasible": False}
+                if error:
+                    cand["error"] = error
+                    self.log(f"iteration {i + 1}: group {g} cannot be estimated and is skipped: {error}")
                 rf.write_json(done, cand)
                 candidates.append(cand)
                 continue
@@ -352,7 +382,8 @@ class NetAdaptRun:
                 "holdout_accuracy": best["holdout_accuracy"], "predicted_ms": best["predicted_ms"],
                 "target_ms": target, "reduction_ms": reduction,
                 "candidates": [{k: v for k, v in c.items() if k != "origin"} for c in candidates],
-                "layers_measured_on_the_spot": self.estimator.measured_on_the_spot,
+                "nodes_measured_on_the_spot": self.estimator.measured_on_the_spot,
+                "search_probes": estimates.probes,
                 "seconds": timer.seconds}
         info = self._write_iteration(i + 1, best_model, spec, info)
         self.log(f"iteration {i + 1}: pruned {best['group']} to {best['channels']} channels; "

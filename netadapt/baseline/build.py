@@ -97,8 +97,10 @@ class _Builder:
         from netadapt.pruning import analyze
 
         self.step = cfg.channel_step if step is None else step
-        self.search = WidthSearch(analyze(self.base, self.input_shape).sizes(), self.measure_width, step=self.step,
-                                  rtol=rtol)
+        self.frozen = rf.read_json(rf.iteration_dir(run, 0) / "info.json").get("frozen_groups")
+        self.graph = analyze(self.base, self.input_shape, validate=self.frozen is None, frozen=self.frozen)
+        self.frozen = self.graph.frozen
+        self.search = WidthSearch(self.graph.groups, self.measure_width, step=self.step, rtol=rtol)
 
     def close(self):
         shutil.rmtree(self.scratch, ignore_errors=True)
@@ -106,7 +108,7 @@ class _Builder:
     def prune(self, width: float):
         from netadapt.baseline.uniform import uniform_prune
 
-        return uniform_prune(self.base, self.input_shape, width, self.criterion, self.step)
+        return uniform_prune(self.base, self.input_shape, width, self.criterion, self.step, frozen=self.frozen)
 
     def measure(self, model, folder: Path) -> float:
         from netadapt.export import export_onnx
@@ -154,7 +156,7 @@ class _Builder:
         seconds["export_measure"] = time.perf_counter() - t0
         from netadapt.pruning import analyze
 
-        channels = analyze(model, self.input_shape).sizes()
+        channels = analyze(model, self.input_shape, validate=False, frozen=self.frozen).sizes()
         info = {"iteration": k, "width": width, "target_ms": target_ms, "measured_ms": measured,
                 "search_ms": search_ms, "test_accuracy": test_acc, "holdout_accuracy": holdout_acc,
                 "channels": channels, "channel_step": self.step, "finetune_steps": k * ft.short_steps,

@@ -16,7 +16,7 @@ class WidthSearch:
     from a tight bracket. Latency is assumed to grow with width (true up to measurement noise).
 
     Args:
-        sizes: the base network's channel count per group.
+        sizes: the base network's groups (name -> ChannelGroup, or -> channel count).
         measure: width -> measured latency in ms of the network uniformly pruned to that width.
         step: the channel grid step (see ``uniform_channels``).
         rtol: stop once a width's latency is within this fraction of the target.

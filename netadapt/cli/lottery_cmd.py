@@ -39,7 +39,7 @@ def lottery(model, model_args, data, rounds, rate, rewind_iter, scope, control, 
     from netadapt.data import load_data
     from netadapt.errors import UserError
     from netadapt.lottery import LotteryConfig, run_lottery
-    from netadapt.models.spec import ModelSpec
+    from netadapt.models.spec import spec_for_data
     from netadapt.training import TrainConfig
 
     try:
@@ -49,7 +49,7 @@ def lottery(model, model_args, data, rounds, rate, rewind_iter, scope, control, 
     if not isinstance(kwargs, dict):
         raise UserError("--model-args must be a JSON object")
     bundle = load_data(data, holdout=0, seed=seed, train_limit=train_limit)
-    spec = ModelSpec(model, {"num_classes": bundle.num_classes, "in_channels": bundle.input_shape[0], **kwargs})
+    spec = spec_for_data(model, kwargs, bundle.num_classes, bundle.input_shape[0])
     config = LotteryConfig(rounds=rounds, rate=rate, rewind_iteration=rewind_iter, scope=scope, control=control,
                            train=TrainConfig(epochs=epochs, lr=lr, batch_size=batch_size, seed=seed))
     rows = run_lottery(spec, bundle, config, out, log=click.echo)

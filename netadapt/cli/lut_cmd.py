@@ -6,7 +6,6 @@ import click
 
 from netadapt.cli.devices_cmd import format_columns
 from netadapt.cli.options import device_options, lut_option
-from lut.signature import OPS
 
 
 def _open(ctx, lut_url):
@@ -52,21 +51,28 @@ def stats(ctx, lut_url):
 @lut.command()
 @lut_option
 @click.option("--device-id", type=int, default=None, help="Only this device (ids from `netadapt lut stats`).")
-@click.option("--op", type=click.Choice(OPS), default=None, help="Only this layer op.")
+@click.option("--op", default=None, help="Only this node op, as `lut stats` names it (e.g. nchwc.Conv, Gemm).")
+@click.option("--legacy", is_flag=True, help="Show the layer-signature rows of a table made before node keys.")
 @click.option("--limit", type=click.IntRange(0), default=50, show_default=True, help="At most this many rows (0: all).")
 @click.pass_context
-def show(ctx, lut_url, device_id, op, limit):
-    """Stored measurements: signature and latency statistics in milliseconds."""
+def show(ctx, lut_url, device_id, op, legacy, limit):
+    """Stored measurements: the node and its latency statistics in milliseconds."""
     from netadapt.cli.devices_cmd import format_columns
 
     table = _open(ctx, lut_url)
-    found = table.rows(device_id, op=op, limit=limit or None)
+    if legacy:
+        found = table.legacy_rows(device_id, limit=limit or None)
+        rows = [[str(r.device_id), r.sig.short(), f"{r.stats.median:.4f}", f"{r.stats.p10:.4f}",
+                 f"{r.stats.p90:.4f}", str(r.stats.count)] for r in found]
+    else:
+        found = table.rows(device_id, op=op, limit=limit or None)
+        rows = [[str(r.device_id), r.key.short(), f"{r.stats.median:.4f}", f"{r.stats.p10:.4f}",
+                 f"{r.stats.p90:.4f}", str(r.stats.count)] for r in found]
     if not found:
         click.echo("No rows.")
         return
-    rows = [[str(r.device_id), r.sig.short(), f"{r.stats.median:.4f}", f"{r.stats.p10:.4f}",
-             f"{r.stats.p90:.4f}", str(r.stats.count)] for r in found]
-    click.echo(format_columns(["device", "signature", "median_ms", "p10_ms", "p90_ms", "count"], rows))
+    click.echo(format_columns(["device", "layer signature" if legacy else "node", "median_ms", "p10_ms",
+                               "p90_ms", "count"], rows))
     if limit and len(found) == limit:
         click.echo(f"(first {limit} rows; --limit 0 shows all)")
 
@@ -102,13 +108,13 @@ def inversions(ctx, lut_url, device_id, tolerance, limit):
         device_id = devices[0][0]
     elif device_id not in {d[0] for d in devices}:
         raise UserError(f"no device {device_id} in {table.label} (ids: {', '.join(str(d[0]) for d in devices)})")
-    found, compared = find_inversions(((r.sig, r.stats.median) for r in table.rows(device_id)), tolerance)
+    found, compared = find_inversions(((r.key, r.stats.median) for r in table.rows(device_id)), tolerance)
     click.echo(f"{len(found)} of {compared} measured channel counts are slower than a larger count of the same "
                f"layer by more than {tolerance:.0%} (device {device_id}).")
     if found:
         shown = found[:limit] if limit else found
         click.echo(format_columns(
-            ["axis", "layer", "count", "ms", "larger count", "ms", "slower by"],
+            ["axis", "node", "count", "ms", "larger count", "ms", "slower by"],
             [[inv.axis, inv.smaller.short(), str(inv.count(inv.smaller)), f"{inv.smaller_ms:.4f}",
               str(inv.count(inv.larger)), f"{inv.larger_ms:.4f}", f"{100 * (inv.ratio - 1):.1f}%"]
              for inv in shown]))
@@ -126,15 +132,16 @@ def inversions(ctx, lut_url, device_id, tolerance, limit):
 @device_options
 @click.option("--warmup", type=click.IntRange(0), default=10, show_default=True)
 @click.option("--repeats", type=click.IntRange(1), default=50, show_default=True,
-              help="Timed runs per layer (and 4x this for the whole model).")
-@click.option("--layers/--no-layers", default=True, show_default=True, help="Print the per-layer breakdown.")
+              help="Timed runs per node (and 4x this for the whole model).")
+@click.option("--layers/--no-layers", default=True, show_default=True, help="Print the per-node breakdown.")
 @lut_option
 @click.pass_context
 def check(ctx, model, model_args, checkpoint, input_shape, device_name, threads, gpu_id, warmup, repeats,
           layers, lut_url):
-    """Table estimate vs a measurement of the whole model, with the per-layer breakdown.
+    """Table estimate vs a measurement of the whole model, with the per-node breakdown.
 
-    Layers missing from the table are measured first. When the device has a calibration (fitted on the
+    The model is exported and optimised for the device; the nodes it runs that the table lacks are
+    measured first. When the device has a calibration (fitted on the
     whole models measured by `netadapt run`, earlier checks and bench/fidelity.py), the calibrated
     estimate is shown too. The measurement is stored and the calibration refitted.
 
@@ -173,17 +180,17 @@ def check(ctx, model, model_args, checkpoint, input_shape, device_name, threads,
         raise UserError("--input-shape is required for a model given as module:factory")
     table = _open(ctx, lut_url)
     fp = dev.fingerprint()
-    estimator = LatencyEstimator(table, fp, get_profiler(dev, ProfileConfig(warmup=warmup, repeats=repeats)),
+    estimator = LatencyEstimator(table, dev, get_profiler(dev, ProfileConfig(warmup=warmup, repeats=repeats)),
                                  progress=True)
     model_profiler = get_profiler(dev, ProfileConfig(warmup=warmup, repeats=4 * repeats))
     calibration = Calibration.load(table, fp)
     result = check_model(net.eval(), shape, estimator, model_profiler, calibration)
     if layers:
         total = result.table_ms
-        click.echo(format_columns(["layer", "signature", "ms", "share"],
-                                  [[name, sig.short(), f"{ms:.4f}", f"{100 * ms / total:.1f}%"]
-                                   for name, sig, ms in result.breakdown]))
-    click.echo(f"table estimate {result.table_ms:.4f} ms ({result.units} layers), measured "
+        click.echo(format_columns(["node", "kind", "ms", "share"],
+                                  [[name, key.short(), f"{ms:.4f}", f"{100 * ms / total:.1f}%"]
+                                   for name, key, ms in result.breakdown]))
+    click.echo(f"table estimate {result.table_ms:.4f} ms ({result.units} nodes), measured "
                f"{result.measured_ms:.4f} ms: error {100 * result.error:+.1f}%")
     if result.calibrated_ms is not None:
         click.echo(f"calibrated estimate {result.calibrated_ms:.4f} ms: error "

@@ -1,4 +1,4 @@
-"""``netadapt profile``: measure every layer signature a NetAdapt run on a model can visit."""
+"""``netadapt profile``: measure every node the first NetAdapt iteration on a model can visit."""
 
 from __future__ import annotations
 
@@ -24,15 +24,16 @@ from netadapt.cli.options import device_options, lut_option, parse_input_shape
 @click.option("--repeats", type=click.IntRange(1, 100_000), default=50, show_default=True)
 @click.option("--force", is_flag=True, help="Measure again what the table already holds.")
 @click.option("--limit", type=click.IntRange(1), default=None,
-              help="Measure at most this many missing signatures (the rest on a later run).")
+              help="Measure at most this many missing nodes (the rest on a later run).")
 @click.option("--no-progress", is_flag=True, help="Hide the progress bar.")
 @lut_option
 def profile(device_name, threads, gpu_id, model, checkpoint, input_shape, channel_step, warmup, repeats,
             force, limit, no_progress, lut_url):
     """Fill the lookup table for MODEL on a device.
 
-    Every prunable layer at every channel count on the step grid is measured, together with the
-    neighbouring layers whose input channels change with it. What is stored is skipped.
+    The model is cut to every channel count on the step grid, one group at a time; each such network
+    is exported and optimised for the device, and every node it runs is measured. What is stored is
+    skipped; nodes of later iterations (several groups cut at once) are measured when a run needs them.
 
     Example: netadapt profile --device cpu --model mobilenet_v1 --input-shape 1x3x32x32
     """
@@ -40,10 +41,10 @@ def profile(device_name, threads, gpu_id, model, checkpoint, input_shape, channe
     from lut.measure import measure_missing
     from lut.table import LatencyTable
     from netadapt.errors import DeviceUnavailable
-    from netadapt.latency import visitable_signatures
+    from netadapt.latency import LatencyEstimator, visitable_configs
     from netadapt.models import model_info
     from netadapt.models.spec import ModelSpec
-    from netadapt.pruning import analyze
+    from netadapt.pruning import analyze, shrunk_copy
     from profilers import ProfileConfig, get_profiler
 
     dev = get_device(device_name, threads=threads, gpu_id=gpu_id)
@@ -70,21 +71,40 @@ def profile(device_name, threads, gpu_id, model, checkpoint, input_shape, channe
         from netadapt.errors import UserError
 
         raise UserError("--input-shape is required for a model given as module:factory")
+    from tqdm import tqdm
+
     table = LatencyTable(lut_url)
     started = time.perf_counter()
+    net.eval()
     graph = analyze(net, shape)
-    sigs = visitable_signatures(graph, channel_step)
-    fp = dev.fingerprint()
-    todo = sigs if force else table.missing(fp, sigs)
-    stored = len(sigs) - len(todo)
-    if limit is not None:
-        todo = todo[:limit]
+    for name, why in graph.frozen.items():
+        click.echo(f"Frozen (not pruned): {name}: {why}", err=True)
+    configs = [{}] + visitable_configs(graph, channel_step)
     click.echo(f"{model if not checkpoint else checkpoint} at {'x'.join(map(str, shape))}: "
-               f"{len(graph.groups)} prunable groups, {len(sigs)} signatures on the step-{channel_step} grid, "
-               f"{stored} already stored.")
+               f"{len(graph.groups)} prunable groups ({len(graph.frozen)} frozen), {len(configs)} networks on the "
+               f"step-{channel_step} grid.")
+    reader = LatencyEstimator(table, dev)
     profiler = get_profiler(dev, ProfileConfig(warmup=warmup, repeats=repeats))
-    summary = measure_missing(table, profiler, todo, force=force, progress=not no_progress)
-    skipped = len(sigs) - summary.measured
-    click.echo(f"Measured {summary.measured}, skipped {skipped} (already stored), "
+    fp = dev.fingerprint()
+    seen: set[str] = set()
+    measured = stored = 0
+    timed = 0.0
+    bar = tqdm(configs, desc=f"profiling on {device_name}", unit="net", disable=no_progress, dynamic_ncols=True)
+    for sizes in bar:  # each network's nodes are measured before the next is read: a stop loses nothing
+        keys = [u.key for u in reader.units(shrunk_copy(net, graph, sizes), shape) if u.key.key_id not in seen]
+        keys = list(dict.fromkeys(keys))
+        seen.update(k.key_id for k in keys)
+        todo = keys if force else table.missing(fp, keys)
+        stored += len(keys) - len(todo)
+        if limit is not None:
+            todo = todo[:max(0, limit - measured)]
+        done = measure_missing(table, profiler, todo, force=force, progress=False)
+        measured += done.measured
+        timed += done.timed_seconds
+        bar.set_postfix_str(f"{len(seen)} nodes, {measured} measured", refresh=False)
+        if limit is not None and measured >= limit:
+            break
+    bar.close()
+    click.echo(f"{len(seen)} distinct nodes: measured {measured}, {stored} already stored; "
                f"{time.perf_counter() - started:.1f} s on {device_name} "
-               f"(timed runs {summary.timed_seconds:.1f} s). Table: {table.url}")
+               f"(timed runs {timed:.1f} s). Table: {table.url}")

@@ -113,8 +113,9 @@ def sensitivity(model, checkpoint, data, holdout, seed, ratios, criterion, finet
         from netadapt.iterative.ratios import count_params, counts_for, params_at
         from netadapt.pruning import analyze
 
-        counts = counts_for(analyze(net, shape), chosen)
-        params = params_at(net, shape, counts)
+        graph = analyze(net, shape)
+        counts = counts_for(graph, chosen)
+        params = params_at(net, graph, counts)
         path = write_ratios(out / "ratios.json", chosen, threshold=threshold, criterion=criterion,
                             checkpoint=settings["checkpoint"], channels=counts, params=params,
                             original_params=count_params(net), **info)

@@ -56,7 +56,7 @@ def train(model, model_args, width_mult, data, image_size, holdout, train_limit,
     from netadapt.checkpoint import save_checkpoint
     from netadapt.data import load_data
     from netadapt.errors import UserError
-    from netadapt.models import ModelSpec
+    from netadapt.models.spec import spec_for_data
     from netadapt.training import train as run_training
     from netadapt.training.state import atomic_write_json
 
@@ -69,10 +69,10 @@ def train(model, model_args, width_mult, data, image_size, holdout, train_limit,
     train_config = TrainConfig(**config)
     bundle = load_data(data, image_size=image_size, holdout=int(holdout) if holdout >= 1 else holdout,
                        seed=train_config.seed, train_limit=train_limit, test_limit=test_limit)
-    kwargs = {"num_classes": bundle.num_classes, "in_channels": bundle.input_shape[0], **kwargs}
     if width_mult is not None:
         kwargs["width_mult"] = width_mult
-    spec = ModelSpec(model, kwargs)
+    spec = spec_for_data(model, kwargs, bundle.num_classes, bundle.input_shape[0])
+    kwargs = spec.kwargs
     net = spec.build()
     out = Path(out)
     click.echo(f"Training {model} {kwargs} on {data}: {len(bundle.train)} training, {len(bundle.holdout)} "

@@ -8,6 +8,7 @@ import torch
 import torch.nn as nn
 
 from netadapt.pruning.graph import ChannelGroup
+from netadapt.pruning.remove import expand_positions
 
 
 class Criterion(ABC):
@@ -20,11 +21,16 @@ class Criterion(ABC):
         """One score per channel of ``group`` (higher is more important)."""
 
     def select(self, model: nn.Module, group: ChannelGroup, n: int) -> list[int]:
+        """The ``n`` channels to keep. In a group whose blocks shrink alike (grouped convolutions,
+        attention heads) the same positions are kept in every block, ranked by their mean score."""
         s = self.scores(model, group).detach().double().cpu()
         if s.shape != (group.size,):
             raise RuntimeError(f"criterion {self.name} gave {tuple(s.shape)} scores for {group.size} channels")
-        order = sorted(range(group.size), key=lambda i: (-float(s[i]), i))
-        return sorted(order[:n])
+        if n % group.multiple:
+            raise ValueError(f"group {group.name} keeps multiples of {group.multiple} channels, not {n}")
+        per_position = s.view(group.multiple, -1).mean(dim=0)
+        order = sorted(range(len(per_position)), key=lambda i: (-float(per_position[i]), i))
+        return expand_positions(group, sorted(order[:n // group.multiple]))
 
 
 def producer_weights(model: nn.Module, group: ChannelGroup) -> list[torch.Tensor]:

@@ -58,7 +58,8 @@ def taylor_scores(model: nn.Module, groups: dict[str, ChannelGroup],
             loss = nn.functional.cross_entropy(model(images), labels, reduction="sum")
             loss.backward()
             for name, out in outputs.items():
-                dims = [0] + list(range(2, out.dim()))
+                channel = out.dim() - 1 if isinstance(modules[name], (nn.Linear, nn.LayerNorm)) else 1
+                dims = [d for d in range(out.dim()) if d != channel]
                 sums[name] += (out.detach() * out.grad).sum(dim=dims).double()
             seen += 1
     finally:
@@ -102,7 +103,7 @@ class TaylorCriterion(Criterion):
         if not batches:
             raise UserError("the Taylor criterion got no batches to compute gradients on")
         shape = input_shape or self.input_shape or (1, *batches[0][0].shape[1:])
-        graph = analyze(model, tuple(shape))
+        graph = analyze(model, tuple(shape), validate=False)
         self._scores = taylor_scores(model, graph.groups, batches)
         self._key = _fingerprint(model)
 

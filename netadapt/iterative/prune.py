@@ -1,6 +1,6 @@
 """Apply per-group prune ratios physically: in one shot, or in k rounds of prune + short fine-tune.
 
-Round r of k brings every group to ``kept_count(original size, ratio * r / k)`` channels, so each
+Round r of k brings every group to ``kept_for(original group, ratio * r / k)`` channels, so each
 round removes an equal share of what is to go; the criterion ranks channels in the network as it is
 after the previous round's fine-tune.
 """
@@ -13,7 +13,7 @@ from typing import Callable
 
 import torch.nn as nn
 
-from netadapt.iterative.ratios import count_params, counts_for, kept_count
+from netadapt.iterative.ratios import count_params, counts_for, kept_for
 from netadapt.pruning import analyze, keep_channels
 from netadapt.pruning.graph import NetworkGraph
 
@@ -45,10 +45,11 @@ def prepare_criterion(criterion, model, dataset, batches: int = 4, batch_size: i
 
 
 def prune_to_counts(model: nn.Module, input_shape: tuple[int, ...], counts: dict[str, int], criterion,
-                    data=None, seed: int = 0) -> NetworkGraph:
+                    data=None, seed: int = 0, graph: NetworkGraph | None = None) -> NetworkGraph:
     """Shrink ``model`` in place so each group has ``counts[group]`` channels, keeping the ones
-    ``criterion`` ranks highest; ``data`` feeds a data-aware criterion."""
-    graph = analyze(model, input_shape)
+    ``criterion`` ranks highest; ``data`` feeds a data-aware criterion. ``graph`` is the model's analysis
+    when the caller has it."""
+    graph = graph or analyze(model, input_shape)
     prepare_criterion(criterion, model, data, seed=seed)
     keep = {g: criterion.select(model, graph.groups[g], n) for g, n in counts.items()
             if n < graph.groups[g].size}
@@ -86,7 +87,8 @@ def iterative_prune(model: nn.Module, input_shape: tuple[int, ...], ratios: dict
     counts_for(original, ratios)  # checks the group names and ratio range up front
 
     def evaluated(r, loss, began):
-        result = PruneRound(round=r, channels=analyze(model, input_shape).sizes(), params=count_params(model),
+        channels = analyze(model, input_shape, validate=False, frozen=original.frozen).sizes()
+        result = PruneRound(round=r, channels=channels, params=count_params(model),
                             finetune_loss=loss,
                             holdout_accuracy=evaluate(model, holdout) if holdout is not None else float("nan"),
                             test_accuracy=evaluate(model, test) if test is not None else float("nan"),
@@ -98,8 +100,9 @@ def iterative_prune(model: nn.Module, input_shape: tuple[int, ...], ratios: dict
     rounds = [evaluated(0, float("nan"), time.perf_counter())]
     for r in range(1, steps + 1):
         began = time.perf_counter()
-        counts = {g: kept_count(grp.size, ratios.get(g, 0.0) * r / steps) for g, grp in original.groups.items()}
-        prune_to_counts(model, input_shape, counts, criterion, data=train, seed=seed + r)
+        counts = {g: kept_for(grp, ratios.get(g, 0.0) * r / steps) for g, grp in original.groups.items()}
+        current = analyze(model, input_shape, validate=False, frozen=original.frozen)
+        prune_to_counts(model, input_shape, counts, criterion, data=train, seed=seed + r, graph=current)
         loss = float("nan")
         if finetune_steps > 0 and train is not None:
             loss = fine_tune(model, train, finetune_steps, seed=seed + r, **(finetune or {}))

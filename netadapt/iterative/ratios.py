@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import json
 import math
 from pathlib import Path
@@ -20,6 +19,16 @@ def kept_count(size: int, ratio: float) -> int:
     return max(1, int(math.floor(size * (1.0 - ratio) + 0.5)))
 
 
+def kept_for(group, ratio: float) -> int:
+    """Channels a group keeps after removing the fraction ``ratio``: rounded to the group's block multiple
+    (grouped convolutions, attention heads), within its smallest size and its size."""
+    if not 0.0 <= ratio < 1.0:
+        raise UserError(f"prune ratio must be in [0, 1), got {ratio}")
+    m = group.multiple
+    n = int(math.floor(group.size * (1.0 - ratio) / m + 0.5)) * m
+    return min(group.size, max(group.min_size, n))
+
+
 def uniform_ratios(graph: NetworkGraph, ratio: float) -> dict[str, float]:
     """The same ratio for every group (the width-multiplier-like baseline)."""
     return {g: float(ratio) for g in graph.groups}
@@ -35,20 +44,19 @@ def counts_for(graph: NetworkGraph, ratios: dict[str, float]) -> dict[str, int]:
     if unknown:
         raise UserError(f"ratios name unknown channel group(s) {', '.join(unknown)}; "
                         f"groups: {', '.join(graph.groups)}")
-    return {g: kept_count(grp.size, float(ratios.get(g, 0.0))) for g, grp in graph.groups.items()}
+    return {g: kept_for(grp, float(ratios.get(g, 0.0))) for g, grp in graph.groups.items()}
 
 
 def count_params(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters())
 
 
-def params_at(model: nn.Module, input_shape: tuple[int, ...], counts: dict[str, int]) -> int:
-    """Parameters of ``model`` shrunk to ``counts`` (on a copy; which channels stay does not matter)."""
-    from netadapt.pruning import apply_channels
+def params_at(model: nn.Module, graph: NetworkGraph, counts: dict[str, int]) -> int:
+    """Parameters of ``model`` (analysed as ``graph``) shrunk to ``counts`` (which channels stay does not
+    matter)."""
+    from netadapt.pruning import shrunk_copy
 
-    shrunk = copy.deepcopy(model)
-    apply_channels(shrunk, input_shape, counts)
-    return count_params(shrunk)
+    return count_params(shrunk_copy(model, graph, counts))
 
 
 def read_ratios(path) -> dict[str, float]:

@@ -32,7 +32,6 @@ from typing import Iterable, Mapping, Sequence
 
 import numpy as np
 
-from lut.signature import LayerSignature
 
 SIMPLE = ("table_ms", "units", "one")
 FULL = ("conv_ms", "depthwise_ms", "other_ms", "units", "weight_mb", "one")
@@ -44,40 +43,26 @@ _SETS = (TABLE_ONLY, SIMPLE, FULL, TRAFFIC)  # stored as an index: append, never
 _PRIOR = {"table_ms": 1.0, "conv_ms": 1.0, "depthwise_ms": 1.0, "other_ms": 1.0}
 _RIDGE = 1e-4
 _BYTES = {"float32": 4, "float16": 2, "float64": 8}
+# Set in the features of every model measured since tables are keyed by the nodes the device runs:
+# models recorded before (summed from isolated layer signatures) are left out of fits.
+BASIS = "node_keys"
 # Names the first stored calibrations used for the SIMPLE coefficients.
 _OLD_NAMES = {"table_ms": "scale", "units": "per_unit_ms", "one": "offset_ms"}
 
 
-def weight_count(sig: LayerSignature) -> int:
-    """Parameters a layer reads per inference (weights and bias; folded batch-norm is a bias)."""
-    if sig.op == "conv":
-        return sig.cout * (sig.cin // sig.groups) * sig.kernel * sig.kernel + sig.cout
-    if sig.op == "linear":
-        return sig.cin * sig.cout + sig.cout
-    return 0
-
-
 def features(breakdown: Iterable[tuple]) -> dict[str, float]:
-    """Every feature of one model from its table breakdown: (unit name, signature, ms) per unit."""
+    """Every feature of one model from its table breakdown: (unit name, node key, ms) per node."""
     f = {"table_ms": 0.0, "conv_ms": 0.0, "depthwise_ms": 0.0, "other_ms": 0.0, "units": 0.0,
-         "weight_mb": 0.0, "act_mb": 0.0, "one": 1.0}
-    for _, sig, ms in breakdown:
+         "weight_mb": 0.0, "act_mb": 0.0, "one": 1.0, BASIS: 1.0}
+    for _, key, ms in breakdown:
         f["table_ms"] += ms
         f["units"] += 1
-        if sig.op == "conv" and sig.groups > 1:
-            f["depthwise_ms"] += ms
-        elif sig.op in ("conv", "linear"):
-            f["conv_ms"] += ms
-        else:
-            f["other_ms"] += ms
-        f["weight_mb"] += weight_count(sig) * _BYTES.get(sig.dtype, 4) / 1e6
-        elements = _elements(sig.input_shape) + _elements(sig.output_shape)
-        f["act_mb"] += elements * _BYTES.get(sig.dtype, 4) / 1e6
+        kind = {"dense": "conv_ms", "depthwise": "depthwise_ms"}.get(key.kind, "other_ms")
+        f[kind] += ms
+        size = _BYTES.get(key.dtype, 4) / 1e6
+        f["weight_mb"] += key.weight_count * size
+        f["act_mb"] += key.io_elements * size
     return f
-
-
-def _elements(shape) -> int:
-    return int(np.prod(shape))
 
 
 @dataclass(frozen=True)
@@ -180,11 +165,10 @@ def leave_one_out(samples: Sequence[Sample], feature_set: Sequence[str] | None =
 
 
 def model_key(breakdown) -> str:
-    """The identity of a network's architecture: a hash of its layer signatures in order."""
+    """The identity of a network's architecture as the device runs it: a hash of its node keys in order."""
     import hashlib
 
-    text = "|".join(sig.short() + f" k{sig.kernel} s{sig.stride} p{sig.padding} {sig.dtype}"
-                    for _, sig, _ in breakdown)
+    text = "|".join(key.key_id for _, key, _ in breakdown)
     return hashlib.sha256(text.encode()).hexdigest()[:32]
 
 
@@ -198,7 +182,7 @@ def refit(table, fingerprint) -> Calibration | None:
 
     None (and nothing stored) when the table holds no whole-model measurement for the device.
     """
-    samples = [Sample(f, ms) for f, ms in table.model_measurements(fingerprint)]
+    samples = [Sample(f, ms) for f, ms in table.model_measurements(fingerprint) if f.get(BASIS)]
     if not samples:
         return None
     calib = fit(samples)

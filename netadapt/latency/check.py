@@ -8,7 +8,6 @@ from pathlib import Path
 
 from netadapt.latency.calibration import Calibration
 from netadapt.latency.estimator import LatencyEstimator
-from netadapt.pruning import analyze
 
 
 @dataclass
@@ -16,7 +15,7 @@ class CheckResult:
     table_ms: float
     measured_ms: float
     units: int
-    breakdown: list  # (unit name, signature, ms)
+    breakdown: list  # (node name, node key, ms)
     calibrated_ms: float | None = None
     measured_stats: object | None = None  # profilers.Stats of the whole-model timing
 
@@ -31,18 +30,18 @@ class CheckResult:
 
 def check_model(model, input_shape, estimator: LatencyEstimator, model_profiler,
                 calibration: Calibration | None = None, onnx_path: Path | None = None) -> CheckResult:
-    """Table estimate (measuring missing layers) and whole-model measurement of ``model``.
+    """Table estimate (measuring missing nodes) and whole-model measurement of ``model``.
 
-    The model is exported to ``onnx_path`` when given (and kept there), else to a temporary file.
+    The model is exported once, to ``onnx_path`` when given (and kept there), else to a temporary file;
+    the same file is measured and split into the nodes its device runs.
     """
     from netadapt.export import export_onnx
 
-    graph = analyze(model, input_shape)
-    breakdown = estimator.breakdown(graph)
-    table_ms = sum(ms for _, _, ms in breakdown)
     with tempfile.TemporaryDirectory() as tmp:
         path = export_onnx(model, onnx_path or Path(tmp) / "model.onnx", input_shape, verify=False)
+        breakdown = estimator.breakdown_of(estimator.onnx_units(str(path), input_shape))
         stats = model_profiler.measure_model(str(path), input_shape)
+    table_ms = sum(ms for _, _, ms in breakdown)
     measured = float(getattr(stats, estimator.statistic))
     calibrated = calibration.apply_breakdown(breakdown) if calibration else None
-    return CheckResult(table_ms, measured, len(graph.units), breakdown, calibrated, stats)
+    return CheckResult(table_ms, measured, len(breakdown), breakdown, calibrated, stats)

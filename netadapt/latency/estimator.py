@@ -1,92 +1,128 @@
 """Model latency from the lookup table, measuring what is missing on the device (hardware in the loop).
 
-Two estimates are offered (see DESIGN.md): the table alone (the sum of the layer latencies), and the
+A model's latency from the table is the sum over the nodes of the graph its device really runs
+(``profilers.units``): the model is exported to ONNX and handed to the device's optimiser, so fused
+and re-laid-out nodes are what is looked up, whatever the architecture. Nodes the table lacks are timed
+on the spot and stored.
+
+Two estimates are offered (see DESIGN.md): the table alone (the sum of the node latencies), and the
 anchored estimate NetAdapt uses inside its loop, ``measured(current) + table(candidate) - table(current)``,
 which carries only the error of a difference.
 """
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from typing import Iterable
 
-from lut.signature import LayerSignature
+import torch.nn as nn
+
+from lut.nodekey import NodeKey
 from netadapt.errors import UserError
-from netadapt.pruning.graph import NetworkGraph
 
 STATISTICS = ("median", "p10")
 
 
+def architecture_key(model: nn.Module, input_shape: tuple[int, ...]) -> tuple:
+    """What decides a pruned network's graph: its class, every tensor's name and shape, and the input."""
+    return (type(model).__qualname__, tuple(input_shape),
+            tuple((name, tuple(t.shape)) for name, t in model.state_dict().items()))
+
+
 @dataclass
 class LatencyEstimator:
-    """Sums table latencies over a network's units for any channel configuration.
+    """Sums table latencies over the nodes a device runs for a network.
 
     Attributes:
         table: a ``lut.LatencyTable``.
-        fingerprint: the device's fingerprint (rows of other devices are never used).
-        profiler: measures missing signatures on the device; without one, a missing row is an error.
+        device: the device (its fingerprint keys the rows; its optimiser says what runs).
+        profiler: measures missing nodes on the device; without one, a missing row is an error.
         progress: show a progress bar while measuring missing rows.
-        statistic: which of a row's statistics is a layer's latency: ``"median"``, or ``"p10"`` (the
+        statistic: which of a row's statistics is a node's latency: ``"median"``, or ``"p10"`` (the
             10th percentile, less moved by other work on a shared machine; compare it with whole
             models measured with the same statistic).
+        measured_on_the_spot: nodes timed because the table lacked them.
+        seconds: wall time spent, by phase (``export``, ``units``, ``measure``).
     """
 
     table: object
-    fingerprint: dict
+    device: object
     profiler: object | None = None
     progress: bool = False
     statistic: str = "median"
-    _cache: dict = field(default_factory=dict, repr=False)
     measured_on_the_spot: int = 0
+    seconds: dict = field(default_factory=dict)
+    _ms: dict = field(default_factory=dict, repr=False)
+    _units: dict = field(default_factory=dict, repr=False)
 
     def __post_init__(self):
         if self.statistic not in STATISTICS:
             raise UserError(f"unknown latency statistic {self.statistic!r}; "
                             f"choose from {', '.join(STATISTICS)}")
+        self.fingerprint = self.device.fingerprint()
 
-    def ensure(self, sigs: Iterable[LayerSignature]) -> None:
-        """Make sure every signature is in the table and in the cache, measuring what is missing."""
-        wanted = [s for s in dict.fromkeys(sigs) if s not in self._cache]
+    def _clock(self, phase: str, since: float) -> None:
+        self.seconds[phase] = self.seconds.get(phase, 0.0) + time.perf_counter() - since
+
+    def units(self, model: nn.Module, input_shape: tuple[int, ...]) -> list:
+        """The ``profilers.units.Unit`` list of ``model`` on the device (cached per architecture)."""
+        from netadapt.export import export_bytes
+        from profilers.units import model_units
+
+        key = architecture_key(model, input_shape)
+        if key not in self._units:
+            t0 = time.perf_counter()
+            exported = export_bytes(model, input_shape)
+            self._clock("export", t0)
+            t0 = time.perf_counter()
+            self._units[key] = model_units(exported, self.device, input_shape)
+            self._clock("units", t0)
+        return self._units[key]
+
+    def onnx_units(self, onnx_model, input_shape: tuple[int, ...]) -> list:
+        """The units of an exported ONNX model (path, bytes or ModelProto)."""
+        from profilers.units import load_model_bytes, model_units
+
+        return model_units(load_model_bytes(onnx_model), self.device, input_shape)
+
+    def ensure(self, keys: Iterable[NodeKey]) -> None:
+        """Make sure every key is in the table and in the cache, measuring what is missing."""
+        wanted = [k for k in dict.fromkeys(keys) if k.key_id not in self._ms]
         if not wanted:
             return
         found = self.table.lookup_many(self.fingerprint, wanted)
-        missing = [s for s in wanted if s not in found]
+        missing = [k for k in wanted if k not in found]
         if missing:
             if self.profiler is None:
-                raise UserError(f"{len(missing)} layer signature(s) are not in the lookup table for this "
-                                f"device (first: {missing[0].short()}); run `netadapt profile` first")
+                raise UserError(f"{len(missing)} node(s) are not in the lookup table for this device "
+                                f"(first: {missing[0].short()}); run `netadapt profile` first")
             from lut.measure import measure_missing
 
+            t0 = time.perf_counter()
             measure_missing(self.table, self.profiler, missing, progress=self.progress)
+            self._clock("measure", t0)
             self.measured_on_the_spot += len(missing)
             found.update(self.table.lookup_many(self.fingerprint, missing))
-        for s in wanted:
-            if s not in found:
-                raise RuntimeError(f"signature {s.short()} was measured but is not in the table")
-            self._cache[s] = getattr(found[s], self.statistic)
+        for k in wanted:
+            if k not in found:
+                raise RuntimeError(f"node {k.short()} was measured but is not in the table")
+            self._ms[k.key_id] = getattr(found[k], self.statistic)
 
-    def layer(self, sig: LayerSignature) -> float:
-        if sig not in self._cache:
-            self.ensure([sig])
-        return self._cache[sig]
+    def node(self, key: NodeKey) -> float:
+        """Table latency (ms) of one node."""
+        self.ensure([key])
+        return self._ms[key.key_id]
 
-    def total(self, graph: NetworkGraph, sizes: dict[str, int] | None = None) -> float:
-        """Table-only latency (ms) of ``graph`` at ``sizes`` (default: its current sizes)."""
-        sigs = graph.signatures(sizes)
-        self.ensure(sigs)
-        return sum(self._cache[s] for s in sigs)
+    def breakdown_of(self, units) -> list[tuple[str, NodeKey, float]]:
+        """(unit name, key, ms) for every unit."""
+        self.ensure(u.key for u in units)
+        return [(u.name, u.key, self._ms[u.key.key_id]) for u in units]
 
-    def breakdown(self, graph: NetworkGraph, sizes: dict[str, int] | None = None) -> list[tuple]:
-        """(unit name, signature, ms) for every unit."""
-        sigs = graph.signatures(sizes)
-        self.ensure(sigs)
-        return [(u.name, s, self._cache[s]) for u, s in zip(graph.units, sigs)]
+    def breakdown(self, model: nn.Module, input_shape: tuple[int, ...]) -> list[tuple[str, NodeKey, float]]:
+        """(unit name, key, ms) for every node ``model`` runs on the device."""
+        return self.breakdown_of(self.units(model, input_shape))
 
-    def delta(self, graph: NetworkGraph, group: str, count: int) -> float:
-        """Table latency change (ms, negative when faster) of setting ``group`` to ``count`` channels."""
-        sizes = graph.sizes()
-        units = graph.units_touching(group)
-        before = [u.signature(sizes) for u in units]
-        after = [u.signature({**sizes, group: count}) for u in units]
-        self.ensure(before + after)
-        return sum(self._cache[s] for s in after) - sum(self._cache[s] for s in before)
+    def total(self, model: nn.Module, input_shape: tuple[int, ...]) -> float:
+        """Table-only latency (ms) of ``model``."""
+        return sum(ms for *_, ms in self.breakdown(model, input_shape))

@@ -1,36 +1,44 @@
-"""The channel counts a NetAdapt run may visit, and the layer signatures they lead to."""
+"""The channel counts a NetAdapt run may visit."""
 
 from __future__ import annotations
 
-from itertools import product
+import math
 
-from lut.signature import LayerSignature
-from netadapt.pruning.graph import NetworkGraph
+from netadapt.pruning.graph import ChannelGroup, NetworkGraph
 
 
-def channel_grid(size: int, step: int) -> list[int]:
-    """Counts a group of ``size`` channels may be pruned to: multiples of ``step`` below it, and itself.
+def channel_grid(size: int, step: int, multiple: int = 1, minimum: int = 1) -> list[int]:
+    """Counts a group of ``size`` channels may be pruned to: multiples of ``step`` (and of ``multiple``,
+    for groups whose blocks shrink alike) below it, at least ``minimum``, and itself.
+
+    Where ``step`` and ``multiple`` > 1 together leave no count below ``size``, the multiples of ``multiple``
+    are used.
 
     >>> channel_grid(20, 8)
     [8, 16, 20]
+    >>> channel_grid(32, 8, multiple=16)
+    [16, 32]
     """
     if step < 1:
         raise ValueError("channel step must be >= 1")
-    return sorted({*range(step, size, step), size})
+    unit = math.lcm(step, multiple)
+    counts = {c for c in range(unit, size, unit) if c >= minimum}
+    if not counts and multiple > 1:
+        counts = {c for c in range(multiple, size, multiple) if c >= minimum}
+    return sorted(counts | {size})
 
 
-def visitable_signatures(graph: NetworkGraph, step: int) -> list[LayerSignature]:
-    """Every signature any unit can take while each group moves on its step grid.
+def group_grid(group: ChannelGroup, original_size: int, step: int) -> list[int]:
+    """The grid of one group, from its size at the start of the run."""
+    return channel_grid(original_size, step, group.multiple, group.min_size)
 
-    A unit whose input and output belong to different groups varies over the product of both grids
-    (NetAdapt may prune either side); units on one group (depthwise, add, pooling) over its grid.
-    """
-    sizes = graph.sizes()
-    grids = {name: channel_grid(size, step) for name, size in sizes.items()}
-    seen: dict[LayerSignature, None] = {}
-    for unit in graph.units:
-        names = sorted(unit.groups())
-        for values in product(*(grids[n] for n in names)):
-            sig = unit.signature({**sizes, **dict(zip(names, values))})
-            seen.setdefault(sig, None)
-    return list(seen)
+
+def visitable_configs(graph: NetworkGraph, step: int) -> list[dict[str, int]]:
+    """One configuration per (group, smaller count on its grid), the other groups as they are: every
+    network the first NetAdapt iteration can propose."""
+    configs = []
+    for name, group in graph.groups.items():
+        for count in group_grid(group, group.size, step):
+            if count < group.size:
+                configs.append({name: count})
+    return configs

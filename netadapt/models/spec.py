@@ -36,6 +36,31 @@ class ModelSpec:
         return create_model(self.name, **self.kwargs)
 
 
+def spec_for_data(name: str, kwargs: dict, num_classes: int, in_channels: int) -> ModelSpec:
+    """The spec of model ``name`` for a data set: its classes and input channels passed as ``num_classes``
+    and ``in_channels``, except where a factory takes no such argument (torchvision's models take
+    ``num_classes`` but not ``in_channels``): then the argument is left out, and a model that does not fit
+    the data says so when it first runs on it. Arguments the user gave are always passed.
+
+    Raises:
+        UserError: the factory fails for another reason.
+    """
+    candidate = {"num_classes": num_classes, "in_channels": in_channels, **kwargs}
+    if ":" not in name:
+        return ModelSpec(name, candidate)
+    while True:
+        try:
+            ModelSpec(name, candidate).build()
+            return ModelSpec(name, candidate)
+        except UserError as exc:
+            cause = str(exc.__cause__) if isinstance(exc.__cause__, TypeError) else ""
+            rejected = [k for k in ("in_channels", "num_classes")
+                        if k in candidate and k not in kwargs and f"'{k}'" in cause]
+            if not rejected:
+                raise
+            del candidate[rejected[0]]
+
+
 def build_from_factory(target: str, **kwargs):
     """Import ``package.module:factory`` and call it."""
     module_name, _, attr = target.partition(":")

@@ -8,13 +8,13 @@ import torch.nn as nn
 
 from netadapt.errors import UserError
 from netadapt.iterative.ratios import count_params, counts_for, params_at
-from netadapt.pruning import analyze
+from netadapt.pruning import analyze, shrunk_copy
 
 
 def params_cost(model: nn.Module, input_shape: tuple[int, ...]) -> Callable[[dict[str, float]], float]:
     """ratios -> parameter count of the pruned network."""
     graph = analyze(model, input_shape)
-    return lambda ratios: float(params_at(model, input_shape, counts_for(graph, ratios)))
+    return lambda ratios: float(params_at(model, graph, counts_for(graph, ratios)))
 
 
 def params_target(model: nn.Module, fraction: float) -> float:
@@ -26,7 +26,7 @@ def params_target(model: nn.Module, fraction: float) -> float:
 
 def latency_cost(model: nn.Module, input_shape: tuple[int, ...], device: str = "cpu", lut: str | None = None,
                  threads: int = 1, warmup: int = 10, repeats: int = 50):
-    """ratios -> table latency (ms) of the pruned network on ``device``, measuring missing layers there.
+    """ratios -> table latency (ms) of the pruned network on ``device``, measuring missing nodes there.
 
     Returns:
         (cost function, the unpruned network's table latency in ms).
@@ -41,7 +41,11 @@ def latency_cost(model: nn.Module, input_shape: tuple[int, ...], device: str = "
     ok, why = dev.available()
     if not ok:
         raise DeviceUnavailable(f"device {device!r} is not available here: {why}")
-    estimator = LatencyEstimator(LatencyTable(lut), dev.fingerprint(),
-                                 get_profiler(dev, ProfileConfig(warmup=warmup, repeats=repeats)))
+    estimator = LatencyEstimator(LatencyTable(lut), dev, get_profiler(dev, ProfileConfig(warmup=warmup,
+                                                                                         repeats=repeats)))
     graph = analyze(model, input_shape)
-    return (lambda ratios: estimator.total(graph, counts_for(graph, ratios))), estimator.total(graph)
+
+    def cost(ratios):
+        return estimator.total(shrunk_copy(model, graph, counts_for(graph, ratios)), input_shape)
+
+    return cost, estimator.total(model, input_shape)

@@ -9,7 +9,7 @@ from dataclasses import asdict, dataclass
 import torch.nn as nn
 
 from netadapt.iterative.prune import prepare_criterion, prune_to_counts
-from netadapt.iterative.ratios import kept_count
+from netadapt.iterative.ratios import kept_for
 from netadapt.pruning import analyze
 
 
@@ -58,12 +58,12 @@ def scan(model: nn.Module, input_shape: tuple[int, ...], holdout, ratios: list[f
     points = [(g, r) for g in graph.groups for r in sorted(set(ratios))]
     for g, r in tqdm(points, desc="sensitivity", disable=not progress, leave=False):
         size = graph.groups[g].size
-        n = kept_count(size, r)
+        n = kept_for(graph.groups[g], r)
         if n == size:
             rows.append(SensitivityRow(g, r, n, baseline, 0.0))
             continue
         pruned = copy.deepcopy(model)
-        prune_to_counts(pruned, input_shape, {g: n}, criterion)
+        prune_to_counts(pruned, input_shape, {g: n}, criterion, graph=graph)
         if finetune_steps > 0 and train is not None:
             fine_tune(pruned, train, finetune_steps, seed=seed, **(finetune or {}))
         acc = evaluate(pruned, holdout)

@@ -5,13 +5,13 @@ import pytest
 from click.testing import CliRunner
 
 from devices.fake import FakeDevice
-from lut.signature import LayerSignature
 from lut.table import LatencyTable
 from netadapt.cli import cli, main
 from profilers.stats import Stats
 
-SIGS = [LayerSignature("conv", 1, 8, 16, 16, 16, kernel=3, padding=1, activation="relu"),
-        LayerSignature("add", 1, 16, 16, 16, 16, activation="relu")]
+from nodekeys import conv_key, relu_key
+
+SIGS = [conv_key(8, 16, hw=16, activation="Relu", domain="com.microsoft.nchwc"), relu_key((1, 16, 16, 16))]
 
 
 @pytest.fixture
@@ -49,18 +49,18 @@ def test_lut_stats(filled):
     assert f"Table: {filled}" in result.output
     row = result.output.splitlines()[-1]
     assert row.split()[:3] == ["1", FakeDevice().fingerprint_id(), "fake"]
-    assert row.endswith("add 1, conv 1") and " 2 " in row
+    assert row.endswith("Relu 1, nchwc.Conv 1") and " 2 " in row
 
 
 def test_lut_show_columns_and_filters(filled):
     result = CliRunner().invoke(cli, ["lut", "show", "--lut", filled])
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
-    assert lines[0].split() == ["device", "signature", "median_ms", "p10_ms", "p90_ms", "count"]
+    assert lines[0].split() == ["device", "node", "median_ms", "p10_ms", "p90_ms", "count"]
     assert lines[3].split()[-4:] == ["0.2000", "0.1200", "0.2800", "3"]
     assert SIGS[0].short() in lines[3] and SIGS[1].short() in lines[2]
-    only_add = CliRunner().invoke(cli, ["lut", "show", "--lut", filled, "--op", "add"]).output
-    assert "conv3x3" not in only_add and "0.0500" in only_add
+    only_relu = CliRunner().invoke(cli, ["lut", "show", "--lut", filled, "--op", "Relu"]).output
+    assert "nchwc.Conv" not in only_relu and "0.0500" in only_relu
     assert "No rows." in CliRunner().invoke(cli, ["lut", "show", "--lut", filled, "--device-id", "9"]).output
     limited = CliRunner().invoke(cli, ["lut", "show", "--lut", filled, "--limit", "1"]).output
     assert "first 1 rows" in limited

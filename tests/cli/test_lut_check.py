@@ -12,17 +12,19 @@ def test_lut_check_on_the_fake_device(tmp_path):
     result = CliRunner().invoke(cli, ["lut", "check", "--device", "fake", "--model", "resnet20",
                                       "--input-shape", "1x3x16x16", "--lut", str(db)])
     assert result.exit_code == 0, result.output
-    m = re.search(r"table estimate ([\d.]+) ms \((\d+) layers\), measured ([\d.]+) ms: error ([+-][\d.]+)%",
+    m = re.search(r"table estimate ([\d.]+) ms \((\d+) nodes\), measured ([\d.]+) ms: error ([+-][\d.]+)%",
                   result.output)
     assert m, result.output
-    table_ms, layers, measured = float(m.group(1)), int(m.group(2)), float(m.group(3))
-    assert layers == 33
+    table_ms, nodes, measured = float(m.group(1)), int(m.group(2)), float(m.group(3))
+    # the nodes the fake device runs: 21 convolutions (10 with their ReLU fused), 9 additions with their
+    # ReLU, pooling, flatten and the classifier
+    assert nodes == 42
     assert float(m.group(4)) == pytest.approx(100 * (table_ms / measured - 1), abs=0.1)
-    per_layer = [float(x) for x in re.findall(r"^\S+\s+.+?\s+([\d.]+)\s+[\d.]+%$", result.output, re.M)]
-    assert len(per_layer) == 33
-    assert sum(per_layer) == pytest.approx(table_ms, abs=1e-3)
-    # the fake device also charges the exported graph's extra nodes: the table sum is below it
-    assert 0.5 < table_ms / measured < 1.0
+    per_node = [float(x) for x in re.findall(r"^\S+\s+.+?\s+([\d.]+)\s+[\d.]+%$", result.output, re.M)]
+    assert len(per_node) == 42 and "FusedConv" in result.output
+    assert sum(per_node) == pytest.approx(table_ms, abs=1e-3)
+    # the fake device's whole model is the sum of its nodes
+    assert table_ms == pytest.approx(measured, abs=1e-3)
 
 
 def test_lut_check_shows_the_stored_calibration(tmp_path):
@@ -46,6 +48,6 @@ def test_lut_check_shows_the_stored_calibration(tmp_path):
     table = LatencyTable(str(db))
     fp = get_device("fake").fingerprint()
     [(feats, measured)] = table.model_measurements(fp)
-    assert feats["table_ms"] == pytest.approx(table_ms, abs=2e-4) and feats["units"] == 33
+    assert feats["table_ms"] == pytest.approx(table_ms, abs=2e-4) and feats["units"] == 42
     assert Calibration.load(table, fp).models == 1
     table.close()

@@ -2,14 +2,15 @@ import re
 
 from click.testing import CliRunner
 
-from lut.signature import LayerSignature
 from lut.table import LatencyTable
 from netadapt.cli import cli, main
 from profilers.stats import Stats
 
+from nodekeys import conv_key
+
 
 def _conv(cout):
-    return LayerSignature("conv", 1, 16, 8, 8, cout, kernel=3, padding=1)
+    return conv_key(16, cout, domain="com.microsoft.nchwc")
 
 
 def test_lut_inversions_lists_slower_smaller_counts(tmp_path):

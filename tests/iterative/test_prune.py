@@ -29,7 +29,7 @@ def test_iterative_rounds_follow_the_ratio_schedule(checkpoint):
     model = load_checkpoint(checkpoint).model
     graph = analyze(model, SHAPE)
     ratios = {"features.0.0": 0.5, "features.4.0": 0.75}
-    assert params_at(model, SHAPE, counts_for(graph, ratios)) < sum(p.numel() for p in model.parameters())
+    assert params_at(model, graph, counts_for(graph, ratios)) < sum(p.numel() for p in model.parameters())
     rounds = iterative_prune(model, SHAPE, ratios, create_criterion("l2"), steps=3)
     got = [(r.channels["features.0.0"], r.channels["features.4.0"], r.channels["features.6.0"]) for r in rounds]
     assert got == [(8, 16, 32), (7, 12, 32), (5, 8, 32), (4, 4, 32)]

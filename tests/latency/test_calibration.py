@@ -2,15 +2,17 @@ import math
 
 import pytest
 
-from lut.signature import LayerSignature
+from lut.nodekey import NodeKey, TensorSpec
 from lut.table import LatencyTable
-from netadapt.latency.calibration import (FULL, SIMPLE, TRAFFIC, Calibration, Sample, features, fit,
-                                          leave_one_out, weight_count)
+from netadapt.latency.calibration import FULL, SIMPLE, TRAFFIC, Calibration, Sample, features, fit, leave_one_out
 
-CONV = LayerSignature("conv", 1, 16, 8, 8, 32, kernel=3, padding=1, activation="relu")
-DW = LayerSignature("conv", 1, 32, 8, 8, 32, kernel=3, padding=1, groups=32, activation="relu")
-ADD = LayerSignature("add", 1, 32, 8, 8, 32)
-FC = LayerSignature("linear", 1, 32, 1, 1, 10)
+from nodekeys import conv_key, gemm_key
+
+CONV = conv_key(16, 32, activation="Relu", domain="com.microsoft.nchwc")
+DW = conv_key(32, 32, groups=32, activation="Relu", domain="com.microsoft.nchwc")
+_T = TensorSpec((1, 32, 8, 8), "float32")
+ADD = NodeKey.make("", "Add", 17, {}, [_T, _T], [_T])
+FC = gemm_key(32, 10)
 
 
 def _simple(t, n):
@@ -29,14 +31,14 @@ def test_features_split_the_table_by_layer_kind_and_count_weight_bytes():
     assert f["conv_ms"] == pytest.approx(0.5625)  # dense conv + linear
     assert f["depthwise_ms"] == pytest.approx(0.25)
     assert f["other_ms"] == pytest.approx(0.125)
-    assert f["units"] == 4 and f["one"] == 1.0
-    assert weight_count(CONV) == 32 * 16 * 9 + 32
-    assert weight_count(DW) == 32 * 9 + 32
-    assert weight_count(FC) == 330 and weight_count(ADD) == 0
+    assert f["units"] == 4 and f["one"] == 1.0 and f["node_keys"] == 1.0
+    assert CONV.weight_count == 32 * 16 * 9 + 32
+    assert DW.weight_count == 32 * 9 + 32
+    assert FC.weight_count == 330 and ADD.weight_count == 0
     assert f["weight_mb"] == pytest.approx((4640 + 320 + 330) * 4 / 1e6)
-    # activations read and written: conv 16x8x8 in, 32x8x8 out; depthwise and add 32x8x8 each way;
-    # linear 32 in, 10 out
-    assert f["act_mb"] == pytest.approx((1024 + 2048 + 2048 + 2048 + 2048 + 2048 + 32 + 10) * 4 / 1e6)
+    # activations read and written: conv 16x8x8 in, 32x8x8 out; depthwise 32x8x8 each way; add two
+    # 32x8x8 in, one out; linear 32 in, 10 out
+    assert f["act_mb"] == pytest.approx((1024 + 2048 + 2048 + 2048 + 3 * 2048 + 32 + 10) * 4 / 1e6)
 
 
 def _traffic_samples(n, seed=0):
@@ -169,3 +171,16 @@ def test_whole_model_measurements_are_stored_once_per_architecture_and_refitted(
     # one scale, least squares on relative error over (0.6 -> 1.0) and (0.9 -> 2.0)
     assert calib.coef["table_ms"] == pytest.approx((0.6 / 1.0 + 0.9 / 2.0) / ((0.6 / 1.0) ** 2 + (0.9 / 2.0) ** 2),
                                                    rel=1e-3)
+
+
+def test_models_recorded_before_node_keys_are_left_out_of_fits(tmp_path):
+    from netadapt.latency.calibration import refit
+
+    table = LatencyTable(str(tmp_path / "t.db"))
+    fp = {"kind": "fake"}
+    table.record_model(fp, "old", {"table_ms": 3.0, "units": 5, "one": 1.0}, 1.0, "an older version")
+    assert refit(table, fp) is None
+    from netadapt.latency.calibration import record
+
+    record(table, fp, [("a", CONV, 0.5)], 1.0, "test")
+    assert refit(table, fp).coef["table_ms"] == pytest.approx(2.0, rel=1e-3)

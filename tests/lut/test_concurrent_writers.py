@@ -7,14 +7,15 @@ from lut.table import LatencyTable
 
 def _writer(path: str, worker: int, n: int, barrier) -> None:
     from devices.fake import FakeDevice
-    from lut.signature import LayerSignature
     from profilers.stats import Stats
+
+    from nodekeys import conv_key
 
     fp = FakeDevice().fingerprint()
     barrier.wait(timeout=60)  # both create the schema and write at the same moment
     table = LatencyTable(path)
     for i in range(n):
-        sig = LayerSignature("conv", 1, 1 + worker * 1000 + i, 8, 8, 8)
+        sig = conv_key(1 + worker * 1000 + i, 8)
         assert table.record(fp, sig, Stats.constant(float(i)))
     table.close()
 
@@ -31,6 +32,6 @@ def test_two_processes_write_concurrently(tmp_path):
     assert [p.exitcode for p in procs] == [0, 0]
     table = LatencyTable(path)
     with table._engine.connect() as conn:
-        assert conn.scalar(text("SELECT count(*) FROM measurements")) == 400
+        assert conn.scalar(text("SELECT count(*) FROM node_measurements")) == 400
         assert conn.scalar(text("SELECT count(*) FROM devices")) == 1
     table.close()

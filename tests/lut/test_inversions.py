@@ -1,11 +1,12 @@
 import pytest
 
 from lut.inversions import find_inversions
-from lut.signature import LayerSignature
+
+from nodekeys import conv_key, relu_key
 
 
-def conv(cin, cout, groups=1):
-    return LayerSignature("conv", 1, cin, 8, 8, cout, kernel=3, padding=1, groups=groups)
+def conv(cin, cout, groups=1, hw=8):
+    return conv_key(cin, cout, hw=hw, groups=groups, domain="com.microsoft.nchwc")
 
 
 def test_a_smaller_count_slower_than_a_larger_one_is_found_against_the_fastest_larger():
@@ -20,14 +21,15 @@ def test_a_smaller_count_slower_than_a_larger_one_is_found_against_the_fastest_l
 
 def test_tolerance_and_families_are_respected():
     measured = [(conv(16, 8), 1.04), (conv(16, 16), 1.0),  # 4% slower: inside a 5% tolerance
-                (LayerSignature("conv", 1, 16, 16, 16, 8, kernel=3, padding=1), 0.5)]  # another input size
+                (conv(16, 8, hw=16), 0.5),  # another input size
+                (conv_key(16, 8), 0.2)]  # another domain (the standard Conv kernel)
     assert find_inversions(measured, tolerance=0.05)[0] == []
     assert len(find_inversions(measured, tolerance=0.01)[0]) == 1
 
 
-def test_depthwise_and_elementwise_layers_vary_all_their_channels_together():
+def test_depthwise_layers_vary_all_their_channels_together_and_other_nodes_are_skipped():
     measured = [(conv(8, 8, groups=8), 0.9), (conv(16, 16, groups=16), 0.5),
-                (LayerSignature("add", 1, 8, 8, 8, 8), 0.1), (LayerSignature("add", 1, 16, 8, 8, 16), 0.2)]
+                (relu_key((1, 8, 8, 8)), 0.3), (relu_key((1, 16, 8, 8)), 0.2)]
     found, compared = find_inversions(measured)
-    assert [(inv.axis, inv.smaller.cin, inv.larger.cin) for inv in found] == [("channels", 8, 16)]
-    assert compared == 2
+    assert [(inv.axis, inv.count(inv.smaller), inv.count(inv.larger)) for inv in found] == [("channels", 8, 16)]
+    assert compared == 1

@@ -2,13 +2,14 @@ import pytest
 
 from devices.cpu import CpuDevice
 from lut.measure import measure_missing
-from lut.signature import LayerSignature
 from lut.table import LatencyTable
 from profilers import ProfileConfig
 from profilers.fake import FakeProfiler
 from profilers.ort_profiler import OrtProfiler
 
-SIGS = [LayerSignature("conv", 1, c, 8, 8, 16, kernel=3, padding=1) for c in (4, 8, 12)]
+from nodekeys import conv_key
+
+SIGS = [conv_key(c, 16) for c in (4, 8, 12)]
 
 
 @pytest.fixture
@@ -31,10 +32,10 @@ def test_measures_only_missing(table):
 
 
 class _Crashing(FakeProfiler):
-    def measure_layer(self, sig):
-        if sig == SIGS[2]:
+    def measure_node(self, key):
+        if key == SIGS[2]:
             raise KeyboardInterrupt
-        return super().measure_layer(sig)
+        return super().measure_node(key)
 
 
 def test_interrupted_run_keeps_measured_rows(table):
@@ -50,7 +51,7 @@ def test_real_profiler_fills_table(table):
     assert summary.measured == 2 and summary.skipped == 0
     assert 0 < summary.timed_seconds <= summary.seconds
     rows = table.rows(CpuDevice(threads=1))
-    assert [r.sig for r in rows] == SIGS[:2] and all(r.stats.count == 5 for r in rows)
+    assert [r.key for r in rows] == SIGS[:2] and all(r.stats.count == 5 for r in rows)
 
 
 def test_progress_bar_goes_to_stderr(table, capsys):

@@ -3,25 +3,26 @@ import pytest
 from onnx import TensorProto, helper, numpy_helper
 
 from devices.fake import FakeDevice
-from lut.signature import LayerSignature
 from profilers.fake import FakeProfiler
-from profilers.onnx_layers import model_signatures
+from profilers.units import model_units
+
+from nodekeys import conv_key
 
 
 def test_formula_and_determinism():
     prof = FakeProfiler(per_node_ms=0.01, ms_per_mmac=0.02)
-    sig = LayerSignature("conv", 1, 16, 32, 32, 32, kernel=3, padding=1)
-    assert sig.macs == 32 * 32 * 32 * 16 * 9
-    stats = prof.measure_layer(sig)
+    key = conv_key(16, 32, hw=32)
+    assert key.macs == 32 * 32 * 32 * 16 * 9
+    stats = prof.measure_node(key)
     expected = 0.01 + 0.02 * 4_718_592 / 1e6
     assert stats.median == stats.p10 == stats.p90 == stats.mean == pytest.approx(expected)
     assert stats.std == 0.0 and stats.count == 1
-    assert FakeProfiler().measure_layer(sig) == stats
+    assert FakeProfiler().measure_node(key) == stats
     assert isinstance(prof.device, FakeDevice)
 
 
-def _residual_model():
-    """conv3x3+bn+relu -> maxpool -> conv1x1 + skip -> relu -> GAP -> flatten -> gemm, batch 1, 3x16x16."""
+def residual_model():
+    """conv3x3+bn+relu -> maxpool -> conv1x1 + skip -> relu -> GAP -> flatten -> gemm -> softmax, 3x16x16."""
     rng = np.random.default_rng(0)
     init = lambda name, *shape: numpy_helper.from_array(rng.standard_normal(shape).astype(np.float32), name)
     inits = [init("w1", 8, 3, 3, 3), init("b1", 8), init("w2", 8, 8, 1, 1), init("b2", 8),
@@ -49,19 +50,17 @@ def _residual_model():
     return model
 
 
-def test_whole_model_is_sum_of_layers():
-    expected_sigs = [
-        LayerSignature("conv", 1, 3, 16, 16, 8, kernel=3, padding=1, activation="relu"),
-        LayerSignature("maxpool", 1, 8, 16, 16, 8, kernel=2, stride=2),
-        LayerSignature("conv", 1, 8, 8, 8, 8),
-        LayerSignature("add", 1, 8, 8, 8, 8, activation="relu"),
-        LayerSignature("global_avgpool", 1, 8, 8, 8, 8),
-        LayerSignature("flatten", 1, 8, 1, 1, 8),
-        LayerSignature("linear", 1, 8, 1, 1, 10),
-    ]
-    layers = model_signatures(_residual_model(), (1, 3, 16, 16))
-    assert layers.signatures == expected_sigs
-    assert layers.other_nodes == ["Softmax"]
+def test_the_fake_device_runs_the_graph_with_batch_norm_folded_and_the_model_is_the_sum_of_its_nodes():
+    units = model_units(residual_model(), FakeDevice(), (2, 3, 16, 16))
+    # batch-norm folded, the first ReLU fused into its convolution (the second follows an addition)
+    assert [u.key.op for u in units] == ["microsoft.FusedConv", "MaxPool", "Conv", "Add", "Relu",
+                                         "GlobalAveragePool", "Flatten", "Gemm", "Softmax"]
+    assert units[0].key.attr("activation") == "Relu"
+    first = units[0].key
+    assert first.data.shape == (2, 3, 16, 16) and first.weight.shape == (8, 3, 3, 3) and first.channels == (3, 8)
+    assert units[2].key.channels == (8, 8) and units[2].key.outputs[0].shape == (2, 8, 8, 8)
+    assert units[7].key.channels == (8, 10)
     prof = FakeProfiler(per_node_ms=0.05, ms_per_mmac=0.3)
-    total = prof.measure_model(_residual_model(), (1, 3, 16, 16)).median
-    assert total == pytest.approx(sum(prof.measure_layer(s).median for s in expected_sigs) + 0.05)
+    total = prof.measure_model(residual_model(), (2, 3, 16, 16)).median
+    assert total == pytest.approx(sum(prof.measure_node(u.key).median for u in units))
+    assert units[0].key.macs == 2 * 8 * 16 * 16 * 3 * 9

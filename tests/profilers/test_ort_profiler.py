@@ -2,19 +2,18 @@ import pytest
 
 from devices.cpu import CpuDevice
 from devices.fake import FakeDevice
-from lut.signature import LayerSignature
 from netadapt.errors import UserError
 from profilers import ProfileConfig, get_profiler
 from profilers.fake import FakeProfiler
-from profilers.graphs import build_layer_model
+from profilers.node_graphs import build_node_model
 from profilers.ort_profiler import OrtProfiler
 
-CONV = LayerSignature("conv", 1, 8, 16, 16, 8, kernel=3, padding=1, activation="relu")
+from nodekeys import conv_key, relu_key
 
 
-def test_tiny_conv_timing():
+def test_tiny_fused_conv_timing():
     prof = OrtProfiler(CpuDevice(threads=1), ProfileConfig(warmup=3, repeats=25))
-    stats = prof.measure_layer(CONV)
+    stats = prof.measure_node(conv_key(8, 8, hw=16))
     assert stats.count == 25
     assert 0 < stats.p10 <= stats.median <= stats.p90
     assert stats.median < 50  # milliseconds; a 16x16 conv of 8 channels is far below this
@@ -23,14 +22,14 @@ def test_tiny_conv_timing():
 
 def test_min_time_extends_repeats():
     prof = OrtProfiler(CpuDevice(), ProfileConfig(warmup=0, repeats=2, min_time_ms=5.0))
-    stats = prof.measure_layer(LayerSignature("add", 1, 4, 4, 4, 4))
+    stats = prof.measure_node(relu_key((1, 4, 4, 4)))
     assert stats.count > 2
     assert stats.mean * stats.count >= 5.0 * 0.999
 
 
 def test_subtract_overhead_is_cached_and_clamped():
     prof = OrtProfiler(CpuDevice(), ProfileConfig(warmup=2, repeats=10, subtract_overhead=True))
-    stats = prof.measure_layer(LayerSignature("flatten", 1, 4, 2, 2, 4))
+    stats = prof.measure_node(relu_key((1, 4, 2, 2)))
     assert stats.p10 >= 0.0 and stats.count == 10
     assert list(prof._overhead) == [((1, 4, 2, 2), "float32")]
     cost = prof.overhead_ms((1, 4, 2, 2))
@@ -38,18 +37,18 @@ def test_subtract_overhead_is_cached_and_clamped():
 
 
 def test_measure_model_from_proto_bytes_and_path(tmp_path):
-    model = build_layer_model(CONV)
+    model, _ = build_node_model(conv_key(3, 8, hw=16))
     path = tmp_path / "conv.onnx"
     path.write_bytes(model.SerializeToString())
     prof = OrtProfiler(CpuDevice(), ProfileConfig(warmup=1, repeats=5))
     for m in (model, model.SerializeToString(), str(path)):
-        assert prof.measure_model(m, CONV.input_shape).count == 5
+        assert prof.measure_model(m, (1, 3, 16, 16)).count == 5
 
 
 def test_measure_model_wrong_shape_is_user_error():
     prof = OrtProfiler(CpuDevice(), ProfileConfig(warmup=0, repeats=1))
     with pytest.raises(UserError, match="does not fit"):
-        prof.measure_model(build_layer_model(CONV), (1, 3, 16, 16))
+        prof.measure_model(build_node_model(conv_key(3, 8, hw=16))[0], (1, 4, 16, 16))
 
 
 def test_bad_config_is_user_error():

@@ -43,7 +43,7 @@ def test_every_zoo_model_prunes_to_half(name):
     if shape[-1] > 64:
         shape = (1, shape[1], 64, 64)
     g = analyze(model, shape)
-    target = {n: max(1, s // 2) for n, s in g.sizes().items()}
+    target = {n: max(grp.min_size, grp.size // 2 // grp.multiple * grp.multiple) for n, grp in g.groups.items()}
     g2 = apply_channels(model, shape, target)
     assert g2.sizes() == target
     assert model(torch.randn(*shape)).shape[0] == 1
@@ -56,9 +56,9 @@ def test_apply_channels_rejects_unknown_groups(user_net):
         apply_channels(user_net, (1, 3, 8, 8), {"stem": 40})
 
 
-def test_a_group_pruned_to_one_channel_through_a_depthwise_conv_keeps_its_groups():
-    # MobileNetV1: pruning a group to 1 channel leaves a depthwise conv with groups == 1; re-analysing
-    # the pruned network must find the same groups (it once gave that conv a group of its own).
+def test_a_group_through_a_depthwise_conv_stops_at_two_channels_and_keeps_its_groups():
+    # MobileNetV1: at one channel a depthwise conv (groups == 1) would be an ordinary convolution with a
+    # group of its own, so groups with a depthwise conv keep at least two channels.
     from netadapt.models import create_model
     from netadapt.pruning import analyze, apply_channels
 
@@ -66,7 +66,8 @@ def test_a_group_pruned_to_one_channel_through_a_depthwise_conv_keeps_its_groups
     model = create_model("mobilenet_v1", width_mult=0.25).eval()
     shape = (1, 3, 32, 32)
     graph = analyze(model, shape)
-    target = {g: (1 if i % 2 == 0 else n) for i, (g, n) in enumerate(graph.sizes().items())}
+    assert all(g.min_size == 2 for g in graph.groups.values() if g.depthwise)
+    target = {g: (graph.groups[g].min_size if i % 2 == 0 else n) for i, (g, n) in enumerate(graph.sizes().items())}
     after = apply_channels(model, shape, target)
     assert after.sizes() == target
     assert analyze(model, shape).sizes() == target

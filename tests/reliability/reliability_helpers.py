@@ -105,38 +105,34 @@ def assert_one_error_line(code, lines, *needles):
 
 # ---- the table, read with plain sqlite3 ----------------------------------------------------------------
 
-def _sig_columns() -> str:
-    from lut.schema import SIGNATURE_COLUMNS
-
-    return ", ".join(f"m.{c}" for c in SIGNATURE_COLUMNS)
-
-
 def table_rows(db: Path) -> list[tuple]:
-    """Every measurement as (device fingerprint id, signature fields..., median, p10, p90, count)."""
+    """Every measurement as (device fingerprint id, node key JSON, median, p10, p90, count)."""
     conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=60)
     try:
-        return conn.execute(f"SELECT d.fingerprint_id, {_sig_columns()}, m.median_ms, m.p10_ms, m.p90_ms, "
-                            "m.count FROM measurements m JOIN devices d ON d.id = m.device_id").fetchall()
+        return conn.execute("SELECT d.fingerprint_id, m.key, m.median_ms, m.p10_ms, m.p90_ms, m.count "
+                            "FROM node_measurements m JOIN devices d ON d.id = m.device_id").fetchall()
     finally:
         conn.close()
 
 
 def expected_rows(model: str, shape: tuple, step: int, threads: int = 1) -> set[tuple]:
     """The rows ``netadapt profile --device fake`` must store for a zoo model, as ``table_rows`` gives them."""
-    from dataclasses import astuple
-
     from devices.fake import FakeDevice
-    from netadapt.latency import visitable_signatures
+    from netadapt.latency import LatencyEstimator, visitable_configs
     from netadapt.models.spec import ModelSpec
-    from netadapt.pruning import analyze
+    from netadapt.pruning import analyze, shrunk_copy
     from profilers.fake import FakeProfiler
 
     device = FakeDevice(threads)
     profiler = FakeProfiler(device)
+    net = ModelSpec(model).build().eval()
+    graph = analyze(net, shape)
+    reader = LatencyEstimator(None, device)
     rows = set()
-    for sig in visitable_signatures(analyze(ModelSpec(model).build(), shape), step):
-        st = profiler.measure_layer(sig)
-        rows.add((device.fingerprint_id(), *astuple(sig), st.median, st.p10, st.p90, st.count))
+    for sizes in [{}] + visitable_configs(graph, step):
+        for unit in reader.units(shrunk_copy(net, graph, sizes), shape):
+            st = profiler.measure_node(unit.key)
+            rows.add((device.fingerprint_id(), unit.key.text, st.median, st.p10, st.p90, st.count))
     return rows
 
 
@@ -152,7 +148,7 @@ def row_count(db: Path) -> int:
     try:
         conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=60)
         try:
-            return conn.execute("SELECT count(*) FROM measurements").fetchone()[0]
+            return conn.execute("SELECT count(*) FROM node_measurements").fetchone()[0]
         finally:
             conn.close()
     except sqlite3.OperationalError:  # not created yet

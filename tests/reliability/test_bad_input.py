@@ -11,11 +11,11 @@ import pytest
 import torch
 
 from devices.fake import FakeDevice
-from lut.signature import LayerSignature
 from lut.table import LatencyTable
 from netadapt.checkpoint import save_checkpoint
 from netadapt.models.spec import ModelSpec
 from profilers.stats import Stats
+from nodekeys import conv_key
 from reliability_helpers import (MODEL, assert_one_error_line, file_digest, folder_digest, invoke,
                                  python_path, table_rows)
 from usermodels import ResidualDepthwiseNet
@@ -48,7 +48,7 @@ def world(tmp_path_factory):
     with LatencyTable(w["lut"]) as table:
         for threads in (1, 2):  # the fake device with 2 threads has another fingerprint
             table.record_many(FakeDevice(threads), [
-                (LayerSignature("conv", 1, c, 8, 8, o, kernel=5, padding=2), Stats.constant(0.01 * c * o))
+                (conv_key(c, o, kernel=5), Stats.constant(0.01 * c * o))
                 for c in range(1, 40) for o in range(1, 30)])
     torch.manual_seed(0)
     net = ResidualDepthwiseNet(num_classes=3, in_channels=1, width=16)
@@ -68,7 +68,7 @@ def world(tmp_path_factory):
     w["notdb"].write_text("hello, I am a text file\n")
     w["corrupt"] = root / "corrupt.db"
     with LatencyTable(w["corrupt"]) as table:
-        table.record_many(FakeDevice(), [(LayerSignature("conv", 1, c, 16, 16, o), Stats.constant(0.1))
+        table.record_many(FakeDevice(), [(conv_key(c, o, hw=16, kernel=1), Stats.constant(0.1))
                                          for c in range(1, 60) for o in range(1, 40)])
     size = w["corrupt"].stat().st_size
     with open(w["corrupt"], "r+b") as f:  # keep the header page, scramble the rest
@@ -266,7 +266,7 @@ def test_rows_of_another_fingerprint_are_neither_used_nor_changed(capsys, world,
                                "--no-progress", "--lut", str(lut)], capsys)
     assert code == 0, lines
     with sqlite3.connect(lut) as conn:
-        conn.execute("UPDATE measurements SET median_ms = median_ms * 1000, mean_ms = mean_ms * 1000")
+        conn.execute("UPDATE node_measurements SET median_ms = median_ms * 1000, mean_ms = mean_ms * 1000")
     other = FakeDevice(2).fingerprint_id()
     before = sorted(table_rows(lut))
     assert before and {r[0] for r in before} == {other}
@@ -274,7 +274,7 @@ def test_rows_of_another_fingerprint_are_neither_used_nor_changed(capsys, world,
     code, out, lines = invoke(["profile", "--device", "fake", "--checkpoint", str(world["ckpt"]), "--no-progress",
                                "--lut", str(lut)], capsys)
     assert code == 0, lines
-    assert ", 0 already stored." in out  # nothing of the other device counts as measured here
+    assert ", 0 already stored;" in out  # nothing of the other device counts as measured here
     code, _out, lines = invoke([*SMALL_RUN, "--budget", "99%", "--checkpoint", str(world["ckpt"]),
                                 "--max-iterations", "0", "--lut", str(lut), "--out", str(tmp_path / "r")], capsys)
     assert code == 0, lines

@@ -51,8 +51,7 @@ def test_ctrl_c_stops_cleanly_with_a_resume_hint_and_a_rerun_resumes(tmp_path):
 
     again = run_child(_profile_args(), tmp_path, db)
     assert again.returncode == 0, again.stderr
-    assert f"{len(stored)} already stored" in again.stdout
-    assert f"Measured {len(want) - len(stored)}," in again.stdout
+    assert f"measured {len(want) - len(stored)}, {len(stored)} already stored" in again.stdout
     final = table_rows(db)
     assert set(final) == want and len(final) == len(want)
 

@@ -1,0 +1,504 @@
+"""Compare two models' latencies on one device by alternating them run by run.
+
+A busy machine slows every run, so two blocks of runs measured one after the other (today's
+"block" method: N runs of the new model, then N of the reference) see different loads, and their
+ratio moves by 10-20% when the load changes between the blocks. The paired method runs A, B, A, B,
+... (A first in even pairs, B first in odd pairs, to cancel order effects) and takes the ratio
+a/b of each pair. The two runs of a pair are a few milliseconds apart, so they see the same load,
+and the ratio cancels it.
+
+Statistics:
+    The estimate is the median of the per-pair ratios. When the two models' run-to-run noise
+    factors are alike (a multiplicative factor, whatever its shape: spikes included), the log of a
+    pair's ratio is the true log ratio plus the difference of two alike noise terms, which is
+    symmetric about zero; so the median of the pair ratios is the true ratio. A pair that a load
+    change splits gives one outlier, up or down; the median ignores it.
+
+    The interval is the distribution-free confidence interval of a median from order statistics:
+    with n ratios sorted, ``[r_(k), r_(n-k+1)]`` where k is the largest rank with
+    ``P(Binomial(n, 1/2) <= k - 1) <= alpha / 2``. Its coverage is at least ``1 - alpha`` for any
+    continuous distribution of independent ratios, at every n, with no resampling. A bootstrap of
+    the median is not used: it is discrete, random, and undercovers at small n.
+
+    Adaptive stopping looks at the interval after ``min_pairs``, then each time the number of pairs
+    has grown by ``growth`` (30, 60, 120, 240, 480 by default). With a decision threshold, stopping
+    as soon as the interval leaves the threshold would make a 95% interval wrong more often than 5%
+    (each look is another chance). So the interval used to stop, and reported, is the 95% interval
+    split over the planned looks (Bonferroni: each look at ``alpha / looks``), valid whenever the
+    loop stops. Without a threshold the loop stops on the interval's width, which does not depend
+    on where the interval lies, so each look uses the plain ``alpha``.
+
+The timing source is a :data:`Timer`: a callable that runs one model once and returns the time in
+milliseconds. :func:`model_timer` builds one from an ONNX model on a device (an ONNX Runtime session,
+or the fake profiler's constant latency on the fake device); tests build them from a
+:class:`SyntheticMachine`.
+
+Example::
+
+    result = compare_models(device, "new.onnx", "start.onnx", (1, 3, 32, 32), threshold=20 / 21.3)
+    print(report_latency(result, reference_ms=21.3, budget_ms=20.0))
+    # 19.41 ms (95% CI 19.12-19.70 ms, 240 pairs) vs budget 20.00 ms -> met
+"""
+
+from __future__ import annotations
+
+import functools
+import gc
+import math
+import os
+import random
+import statistics
+import time
+from dataclasses import dataclass, field
+from typing import Callable
+
+from netadapt.errors import UserError
+
+Timer = Callable[[], float]
+"""Runs one model once and returns its latency in milliseconds."""
+
+MET, NOT_MET, UNCERTAIN = "met", "not met", "uncertain"
+
+
+# ---- configuration and results -----------------------------------------------------------------
+
+@dataclass(frozen=True)
+class PairedConfig:
+    """How long to compare two models run by run.
+
+    Attributes:
+        warmup: untimed runs of each model before timing.
+        min_pairs: pairs always timed (also with ``max_seconds`` reached).
+        max_pairs: the most pairs timed.
+        growth: after each look at the interval, the pair count is multiplied by this until
+            ``max_pairs``; the looks are at ``min_pairs``, ``min_pairs * growth``, ...
+        precision: without a threshold, stop once the interval's half-width is at most this
+            fraction of the ratio.
+        max_seconds: stop at the first pair past this many seconds (after ``min_pairs``); None: no
+            limit.
+        confidence: the interval's confidence level (over all looks, with a threshold).
+    """
+
+    warmup: int = 10
+    min_pairs: int = 30
+    max_pairs: int = 480
+    growth: float = 2.0
+    precision: float = 0.01
+    max_seconds: float | None = 60.0
+    confidence: float = 0.95
+
+    def __post_init__(self):
+        if self.warmup < 0:
+            raise UserError(f"warmup must be >= 0 (got {self.warmup})")
+        if not 1 <= self.min_pairs <= self.max_pairs:
+            raise UserError(f"need 1 <= min_pairs <= max_pairs (got {self.min_pairs}, {self.max_pairs})")
+        if self.growth <= 1:
+            raise UserError(f"growth must be > 1 (got {self.growth})")
+        if self.precision <= 0:
+            raise UserError(f"precision must be > 0 (got {self.precision})")
+        if not 0 < self.confidence < 1:
+            raise UserError(f"confidence must be in (0, 1) (got {self.confidence})")
+
+    def looks(self) -> list[int]:
+        """The pair counts at which the interval is checked."""
+        counts = [self.min_pairs]
+        while counts[-1] < self.max_pairs:
+            counts.append(min(self.max_pairs, max(counts[-1] + 1, math.ceil(counts[-1] * self.growth))))
+        return counts
+
+
+@dataclass(frozen=True)
+class PairedResult:
+    """The latency ratio A / B from paired runs.
+
+    Attributes:
+        ratio: median of the per-pair ratios a / b.
+        low: lower end of the interval of the ratio (0.0 when too few pairs for one).
+        high: upper end of the interval (inf when too few pairs for one).
+        pairs: pairs timed.
+        a_ms: median latency of model A over its timed runs, in milliseconds.
+        b_ms: median latency of model B, in milliseconds.
+        seconds: wall time spent, warm-up included.
+        confidence: the interval's confidence level.
+        threshold: the decision threshold on the ratio, or None.
+        verdict: with a threshold: "met" (high <= threshold), "not met" (low > threshold) or
+            "uncertain" (the interval straddles it); None without one.
+        stopped: why timing stopped: "decided", "precision", "max_pairs" or "max_seconds".
+        ratios: every pair's ratio, in timing order.
+    """
+
+    ratio: float
+    low: float
+    high: float
+    pairs: int
+    a_ms: float
+    b_ms: float
+    seconds: float
+    confidence: float
+    threshold: float | None
+    verdict: str | None
+    stopped: str
+    ratios: tuple[float, ...] = field(default=(), repr=False)
+
+    @property
+    def relative_half_width(self) -> float:
+        """Half the interval's width as a fraction of the ratio."""
+        return (self.high - self.low) / 2 / self.ratio
+
+
+@dataclass(frozen=True)
+class BlockConfig:
+    """Today's block method: ``rounds`` x (``runs`` of A, then ``runs`` of B).
+
+    Attributes:
+        runs: timed runs per block.
+        rounds: rounds; the ratio is the median of the rounds' ratios.
+        warmup: untimed runs before each block.
+    """
+
+    runs: int = 40
+    rounds: int = 3
+    warmup: int = 10
+
+
+@dataclass(frozen=True)
+class BlockResult:
+    """The latency ratio A / B from blocks of runs.
+
+    Attributes:
+        ratio: median over rounds of (median of A's block / median of B's block).
+        round_ratios: each round's ratio.
+        a_ms: median of A's block medians, in milliseconds.
+        b_ms: median of B's block medians, in milliseconds.
+        seconds: wall time spent.
+    """
+
+    ratio: float
+    round_ratios: tuple[float, ...]
+    a_ms: float
+    b_ms: float
+    seconds: float
+
+
+@dataclass(frozen=True)
+class LatencyReport:
+    """A latency derived from a ratio to a reference model.
+
+    Attributes:
+        ms: reference_ms x ratio.
+        low_ms: reference_ms x the interval's low end.
+        high_ms: reference_ms x the interval's high end.
+        pairs: pairs timed.
+        confidence: the interval's confidence level.
+        budget_ms: the budget compared with, or None.
+        verdict: "met", "not met" or "uncertain" against the budget; None without one.
+    """
+
+    ms: float
+    low_ms: float
+    high_ms: float
+    pairs: int
+    confidence: float
+    budget_ms: float | None = None
+    verdict: str | None = None
+
+    def __str__(self) -> str:
+        digits = _decimals(self.ms)
+        text = (f"{self.ms:.{digits}f} ms ({self.confidence:.0%} CI {self.low_ms:.{digits}f}-"
+                f"{self.high_ms:.{digits}f} ms, {self.pairs} pairs)")
+        if self.budget_ms is not None:
+            text += f" vs budget {self.budget_ms:.{digits}f} ms -> {self.verdict}"
+        return text
+
+
+# ---- statistics --------------------------------------------------------------------------------
+
+@functools.lru_cache(maxsize=4096)
+def _rank(n: int, alpha: float) -> int:
+    """Largest k with P(Binomial(n, 1/2) <= k - 1) <= alpha / 2; 0 when even k = 1 fails."""
+    total = 1 << n
+    cum = 0
+    for k in range(1, n + 1):
+        cum += math.comb(n, k - 1)
+        if cum / total > alpha / 2:
+            return k - 1
+    return n  # unreachable for alpha < 1
+
+
+def median_interval(values, confidence: float = 0.95) -> tuple[float, float, float]:
+    """The median of ``values`` and a distribution-free confidence interval for it.
+
+    Args:
+        values: independent samples of a continuous quantity.
+        confidence: the interval's confidence level.
+
+    Returns:
+        (median, low, high); low = 0.0 and high = inf when there are too few values for any
+        interval at this level (fewer than 6 at 95%).
+    """
+    ordered = sorted(values)
+    if not ordered:
+        raise ValueError("median_interval needs at least one value")
+    n = len(ordered)
+    k = _rank(n, round(1 - confidence, 12))
+    med = statistics.median(ordered)
+    if k == 0:
+        return med, 0.0, math.inf
+    return med, ordered[k - 1], ordered[n - k]
+
+
+def _verdict(low: float, high: float, threshold: float | None) -> str | None:
+    if threshold is None:
+        return None
+    if high <= threshold:
+        return MET
+    if low > threshold:
+        return NOT_MET
+    return UNCERTAIN
+
+
+# ---- the two methods ---------------------------------------------------------------------------
+
+def compare_timers(timer_a: Timer, timer_b: Timer, *, threshold: float | None = None,
+                   config: PairedConfig | None = None,
+                   clock: Callable[[], float] = time.perf_counter) -> PairedResult:
+    """Estimate latency(A) / latency(B) by alternating the two timers run by run.
+
+    Args:
+        timer_a: times model A once (milliseconds).
+        timer_b: times model B once (milliseconds).
+        threshold: a decision threshold on the ratio (e.g. budget_ms / reference_ms). With one, the
+            loop stops as soon as the interval lies on one side of it; ``precision`` is unused.
+        config: pairs, looks, limits and confidence.
+        clock: seconds, for ``max_seconds`` and ``seconds`` (a simulated clock in tests).
+
+    Returns:
+        The ratio, its interval, and with a threshold the verdict.
+    """
+    cfg = config or PairedConfig()
+    looks = cfg.looks()
+    alpha = 1 - cfg.confidence
+    look_confidence = 1 - alpha / len(looks) if threshold is not None else cfg.confidence
+    start = clock()
+    a_samples: list[float] = []
+    b_samples: list[float] = []
+    ratios: list[float] = []
+    stopped = "max_pairs"
+    gc_enabled = gc.isenabled()
+    gc.disable()  # a collection inside a sample would be charged to one model
+    try:
+        for _ in range(cfg.warmup):
+            timer_a()
+            timer_b()
+        for target in looks:
+            while len(ratios) < target:
+                if len(ratios) % 2 == 0:
+                    a = timer_a()
+                    b = timer_b()
+                else:
+                    b = timer_b()
+                    a = timer_a()
+                a_samples.append(a)
+                b_samples.append(b)
+                ratios.append(a / b)
+                if (cfg.max_seconds is not None and len(ratios) >= cfg.min_pairs
+                        and clock() - start >= cfg.max_seconds):
+                    stopped = "max_seconds"
+                    break
+            ratio, low, high = median_interval(ratios, look_confidence)
+            if threshold is not None and _verdict(low, high, threshold) != UNCERTAIN:
+                stopped = "decided"
+                break
+            if threshold is None and (high - low) / 2 <= cfg.precision * ratio:
+                stopped = "precision"
+                break
+            if stopped == "max_seconds":
+                break
+    finally:
+        if gc_enabled:
+            gc.enable()
+    return PairedResult(ratio=ratio, low=low, high=high, pairs=len(ratios),
+                        a_ms=statistics.median(a_samples), b_ms=statistics.median(b_samples),
+                        seconds=clock() - start, confidence=cfg.confidence, threshold=threshold,
+                        verdict=_verdict(low, high, threshold), stopped=stopped, ratios=tuple(ratios))
+
+
+def block_ratio(timer_a: Timer, timer_b: Timer, config: BlockConfig | None = None,
+                clock: Callable[[], float] = time.perf_counter) -> BlockResult:
+    """Estimate latency(A) / latency(B) the block way: ``runs`` of A, then ``runs`` of B, per round.
+
+    Args:
+        timer_a: times model A once (milliseconds).
+        timer_b: times model B once (milliseconds).
+        config: runs, rounds and warm-up.
+        clock: seconds, for ``seconds``.
+    """
+    cfg = config or BlockConfig()
+    start = clock()
+
+    def block(timer: Timer) -> float:
+        for _ in range(cfg.warmup):
+            timer()
+        gc_enabled = gc.isenabled()
+        gc.disable()
+        try:
+            return statistics.median(timer() for _ in range(cfg.runs))
+        finally:
+            if gc_enabled:
+                gc.enable()
+
+    rounds = [(block(timer_a), block(timer_b)) for _ in range(cfg.rounds)]
+    return BlockResult(ratio=statistics.median(a / b for a, b in rounds),
+                       round_ratios=tuple(a / b for a, b in rounds),
+                       a_ms=statistics.median(a for a, _ in rounds),
+                       b_ms=statistics.median(b for _, b in rounds), seconds=clock() - start)
+
+
+# ---- timers ------------------------------------------------------------------------------------
+
+_ORT_TYPES = {"tensor(float)": "float32", "tensor(float16)": "float16", "tensor(double)": "float64"}
+
+
+def model_timer(device, model, input_shape: tuple[int, ...], *, seed: int = 0) -> Timer:
+    """A timer for one ONNX model on a device.
+
+    On an ONNX Runtime device it builds the session once and times each ``session.run`` with
+    ``time.perf_counter_ns``, on one random input of ``input_shape`` from a generator seeded with
+    ``seed`` (the conventions of ``OrtProfiler.measure_model``). On a device timed by the fake
+    profiler it returns the fake profiler's (constant) latency of the model.
+
+    Args:
+        device: the device.
+        model: the ONNX model: a file path, serialized bytes or an ``onnx.ModelProto``.
+        input_shape: the shape of the model's single input.
+        seed: seed of the input generator.
+
+    Raises:
+        UserError: the model has more than one input, another input shape or an unsupported type.
+    """
+    if getattr(device, "profiler_kind", "ort") == "fake":
+        from profilers import get_profiler
+
+        ms = float(get_profiler(device).measure_model(model, tuple(input_shape)).median)
+        return lambda: ms
+    import numpy as np
+
+    if isinstance(model, (bytes, bytearray)):
+        data = bytes(model)
+    elif isinstance(model, (str, os.PathLike)):
+        data = os.fspath(model)
+    else:  # an onnx.ModelProto
+        data = model.SerializeToString()
+    session = device.create_session(data)
+    inputs = session.get_inputs()
+    if len(inputs) != 1:
+        raise UserError(f"paired timing needs a model with one input; this one has {len(inputs)}")
+    inp = inputs[0]
+    declared = list(inp.shape)
+    if len(declared) != len(input_shape) or any(
+            isinstance(d, int) and d != s for d, s in zip(declared, input_shape)):
+        raise UserError(f"input shape {tuple(input_shape)} does not fit the model's input "
+                        f"{inp.name!r} of shape {tuple(declared)}")
+    if inp.type not in _ORT_TYPES:
+        raise UserError(f"unsupported model input type {inp.type}")
+    feeds = {inp.name: np.random.default_rng(seed).standard_normal(input_shape).astype(_ORT_TYPES[inp.type])}
+    run = session.run
+    clock = time.perf_counter_ns
+
+    def timer() -> float:
+        t0 = clock()
+        run(None, feeds)
+        return (clock() - t0) / 1e6
+
+    return timer
+
+
+def compare_models(device, model_a, model_b, input_shape: tuple[int, ...], *,
+                   threshold: float | None = None, config: PairedConfig | None = None,
+                   seed: int = 0) -> PairedResult:
+    """Estimate latency(A) / latency(B) of two ONNX models on a device, run by run.
+
+    Args:
+        device: the device (``devices.get_device(...)``).
+        model_a: the model measured (path, bytes or ``onnx.ModelProto``), e.g. the new model.
+        model_b: the reference, e.g. the starting model.
+        input_shape: the shape of each model's single input.
+        threshold: a decision threshold on the ratio, e.g. budget_ms / reference_ms.
+        config: pairs, looks, limits and confidence.
+        seed: seed of the input generator (both models get the same input).
+    """
+    timer_a = model_timer(device, model_a, input_shape, seed=seed)
+    timer_b = model_timer(device, model_b, input_shape, seed=seed)
+    return compare_timers(timer_a, timer_b, threshold=threshold, config=config)
+
+
+def report_latency(result: PairedResult, reference_ms: float,
+                   budget_ms: float | None = None) -> LatencyReport:
+    """Turn a ratio to a reference model into a latency with its interval.
+
+    Args:
+        result: the ratio of the model to the reference.
+        reference_ms: the reference model's latency in milliseconds.
+        budget_ms: a budget to judge against; defaults to ``result.threshold x reference_ms`` when
+            the result has a threshold.
+
+    Returns:
+        reference_ms x (ratio, low, high), and the verdict against the budget; ``str()`` of it is a
+        one-line summary.
+    """
+    if budget_ms is None and result.threshold is not None:
+        budget_ms = result.threshold * reference_ms
+    low_ms, high_ms = reference_ms * result.low, reference_ms * result.high
+    verdict = None if budget_ms is None else _verdict(low_ms, high_ms, budget_ms)
+    return LatencyReport(ms=reference_ms * result.ratio, low_ms=low_ms, high_ms=high_ms,
+                         pairs=result.pairs, confidence=result.confidence, budget_ms=budget_ms,
+                         verdict=verdict)
+
+
+def _decimals(ms: float) -> int:
+    """Decimals showing about four significant digits, at least two."""
+    if not math.isfinite(ms) or ms <= 0:
+        return 2
+    return max(2, 3 - math.floor(math.log10(ms)))
+
+
+# ---- a simulated machine for tests -------------------------------------------------------------
+
+class SyntheticMachine:
+    """A simulated machine whose timers return ``true_ms x load x noise``.
+
+    Every run of any timer of one machine advances one shared step counter and a simulated clock,
+    so a load applies to both models alike, as on a busy machine.
+
+    Args:
+        noise: sigma of the log-normal multiplicative noise of each run (0.05: about 5%).
+        load: the load factor at a step (the count of runs so far, of all timers); None: 1.0.
+        seed: seed of the noise.
+
+    Attributes:
+        step: runs so far.
+        elapsed_s: simulated seconds so far (the sum of every run's latency).
+    """
+
+    def __init__(self, noise: float = 0.0, load: Callable[[int], float] | None = None, seed: int = 0):
+        self.noise = float(noise)
+        self.load = load or (lambda step: 1.0)
+        self.rng = random.Random(seed)
+        self.step = 0
+        self.elapsed_s = 0.0
+
+    def timer(self, true_ms: float) -> Timer:
+        """A timer of a model whose unloaded, noiseless latency is ``true_ms``."""
+        def sample() -> float:
+            ms = true_ms * self.load(self.step)
+            if self.noise:
+                ms *= math.exp(self.rng.gauss(0.0, self.noise))
+            self.step += 1
+            self.elapsed_s += ms / 1e3
+            return ms
+
+        return sample
+
+    def clock(self) -> float:
+        """The simulated seconds so far, for ``compare_timers(clock=...)``."""
+        return self.elapsed_s

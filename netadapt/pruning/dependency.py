@@ -1,0 +1,206 @@
+"""torch-pruning's dependency graph, built the way netadapt needs it, and what its groups hold.
+
+The graph is traced through autograd, so it follows any functional call (``torch.cat``, ``chunk``,
+``x.mean``, ``F.adaptive_avg_pool2d``, ``x * scale``) without a list of supported operations. Concatenation,
+split and flattening into a linear layer carry index mappings; every other operation is taken to keep
+channels one to one, which ``netadapt.pruning.validate`` checks for each group.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import warnings
+
+import torch
+import torch.nn as nn
+import torch_pruning as tp
+from torch_pruning.dependency import graph as _graph_module
+from torch_pruning.dependency import index_mapping as _index_mapping
+
+from netadapt.errors import UserError
+
+
+
+def _tolerant(update):
+    """torch-pruning's index mapping for a reshape divides by a channel count it infers, which is zero
+    for a channel shuffle's view to (N, groups, C / groups, H, W): such a reshape is left unmapped (the
+    validation of each group then finds what it breaks) instead of failing the whole analysis."""
+    if getattr(update, "netadapt_tolerant", False):
+        return update
+
+    @functools.wraps(update)
+    def wrapper(graph, node):
+        try:
+            return update(graph, node)
+        except ZeroDivisionError:
+            return None
+
+    wrapper.netadapt_tolerant = True
+    return wrapper
+
+
+_index_mapping.update_reshape_index_mapping = _tolerant(_index_mapping.update_reshape_index_mapping)
+
+
+class _BoundedGroup(tp.dependency.group.Group):
+    """A pruning group that refuses to grow without end: torch-pruning follows index mappings until they
+    settle, and some graphs (a flattened map concatenated with a mean of the same tensor, say) make them
+    cycle forever. Past the bound the group raises, and its root is reported as not followable."""
+
+    LIMIT = 20_000
+    # Twice the largest dimension of any parameter of the last graph built (set by ``build_graph``): an
+    # index list longer than any layer's width has been multiplied in a cycle.
+    MAX_INDICES = 1_000_000
+
+    def add_dep(self, dep, idxs):
+        if len(self._group) >= self.LIMIT or len(idxs) > self.MAX_INDICES:
+            raise RuntimeError("the channel index mappings do not settle (a cycle through a reshape)")
+        super().add_dep(dep, idxs)
+
+
+_graph_module.Group = _BoundedGroup
+
+
+def main_output(out):
+    """The tensor a classifier's loss and accuracy use: the output itself, a named tuple's ``logits``
+    (GoogLeNet and Inception return their auxiliary outputs beside it in training mode), the first
+    element of a tuple, or the ``out``/first value of a dict."""
+    if isinstance(out, torch.Tensor):
+        return out
+    if hasattr(out, "logits"):
+        return out.logits
+    if isinstance(out, (tuple, list)) and out:
+        return main_output(out[0])
+    if isinstance(out, dict) and out:
+        return main_output(out.get("out", next(iter(out.values()))))
+    raise UserError(f"the model returned {type(out).__name__}, not a tensor of class scores")
+
+
+def build_graph(model: nn.Module, input_shape: tuple[int, ...]) -> tp.DependencyGraph:
+    """Trace ``model`` at ``input_shape`` into a dependency graph (the model's mode is kept).
+
+    Raises:
+        UserError: the model does not run on that shape.
+    """
+    was_training = model.training
+    grads = {n: p.requires_grad for n, p in model.named_parameters()}
+    for p in model.parameters():
+        p.requires_grad_(True)
+    _BoundedGroup.MAX_INDICES = max([4096] + [2 * d for p in model.parameters() for d in p.shape])
+    try:
+        with torch.enable_grad(), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            example = torch.zeros((1, *input_shape[1:]))  # batch 1: the graph does not depend on it
+            return tp.DependencyGraph().build_dependency(model, example_inputs=example,
+                                                         verbose=False)
+    except UserError:
+        raise
+    except Exception as exc:  # tracing runs the user's forward: any error means it does not run here
+        shown = "x".join(map(str, input_shape))
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise UserError(f"model does not run on input shape {shown}: {first}") from exc
+    finally:
+        model.train(was_training)
+        for n, p in model.named_parameters():
+            p.requires_grad_(grads.get(n, True))
+
+
+def _tensors(out) -> list[torch.Tensor]:
+    if isinstance(out, torch.Tensor):
+        return [out]
+    if isinstance(out, dict):
+        out = list(out.values())
+    if isinstance(out, (tuple, list)):
+        return [t for o in out for t in _tensors(o)]
+    return []
+
+
+def execution_order(model: nn.Module, input_shape: tuple[int, ...]) -> tuple[dict[nn.Module, int], set]:
+    """Each module's position in the order a forward pass first calls it, and the modules whose output
+    is the network's output itself (their channels are the network's, not prunable)."""
+    order: dict[nn.Module, int] = {}
+    outputs: dict[nn.Module, list] = {}  # the tensors themselves: an id is reused once one is freed
+
+    def seen(module, _inputs, out):  # returns None: a hook's return value would replace the output
+        order.setdefault(module, len(order))
+        outputs.setdefault(module, []).extend(_tensors(out))
+
+    hooks = [m.register_forward_hook(seen) for m in model.modules()]
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.no_grad():
+            result = model(torch.zeros((1, *input_shape[1:])))
+        final = {id(t) for t in _tensors(result)}
+    except Exception as exc:  # the user's forward: the reason matters, not its type
+        shown = "x".join(map(str, input_shape))
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise UserError(f"model does not run on input shape {shown}: {first}") from exc
+    finally:
+        model.train(was_training)
+        for h in hooks:
+            h.remove()
+    return order, {m for m, tensors in outputs.items() if final.intersection(id(t) for t in tensors)}
+
+
+def is_out(dg: tp.DependencyGraph, dep) -> bool:
+    """Whether a group item removes outputs (channels produced) rather than inputs (channels read)."""
+    return dg.is_out_channel_pruning_fn(dep.handler)
+
+
+def item_name(dg: tp.DependencyGraph, module) -> str:
+    """The qualified name of a group member (a module or an unwrapped parameter)."""
+    if isinstance(module, nn.Parameter):
+        return dg._param_to_name.get(module, "parameter")
+    return dg._module2name.get(module, type(module).__name__)
+
+
+def touches_output(dg: tp.DependencyGraph, group, output_modules: set) -> bool:
+    """Whether the group's channels are the network's output (directly, or through an operation)."""
+    return any(isinstance(dep.target.module, tp.ops._OutputOp)
+               or (dep.target.module in output_modules and is_out(dg, dep)) for dep, _ in group)
+
+
+def channel_multiple(dg: tp.DependencyGraph, group) -> int:
+    """Channels must leave a group in equal numbers from this many blocks: the group count of a grouped
+    (not depthwise) convolution on either side, the heads of an attention layer."""
+    multiple = 1
+    for dep, _ in group:
+        m = dep.target.module
+        if isinstance(m, nn.modules.conv._ConvNd) and m.groups > 1:
+            depthwise = m.groups == m.in_channels and m.out_channels % m.in_channels == 0
+            if not depthwise:
+                multiple = math.lcm(multiple, m.groups)
+        elif isinstance(m, nn.MultiheadAttention):
+            multiple = math.lcm(multiple, m.num_heads)
+    return multiple
+
+
+def all_groups(dg: tp.DependencyGraph):
+    """Every coupled group, rooted at the outputs of a convolution or linear layer, as torch-pruning's
+    ``get_all_groups`` finds them, except that a root whose indices the graph cannot map (through a
+    channel shuffle, say) is reported instead of ending the analysis.
+
+    Yields:
+        (root module, group or None, the error's first line or None).
+    """
+    visited = set()
+    for module in list(dg.module2node):
+        if not isinstance(module, (nn.modules.conv._ConvNd, nn.Linear)) or module in visited:
+            continue
+        pruner = dg.get_pruner_of_module(module)
+        if pruner is None or pruner.get_out_channels(module) is None:
+            continue
+        try:
+            group = dg.get_pruning_group(module, pruner.prune_out_channels,
+                                         list(range(pruner.get_out_channels(module))))
+        except Exception as exc:  # torch-pruning's index mappings raise whatever their arithmetic does
+            visited.add(module)
+            text = str(exc).strip()
+            yield module, None, (text.splitlines()[0] if text else type(exc).__name__)
+            continue
+        for dep, _ in group:
+            if is_out(dg, dep):
+                visited.add(dep.target.module)
+        yield module, group, None

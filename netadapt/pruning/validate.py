@@ -1,0 +1,116 @@
+"""Check one channel group on a copy of the network before any run relies on it.
+
+A few channels of the group are removed from a copy, which must still run and give outputs of the same
+shape. Where the group's layers let it, a stronger check follows: in a second copy the same channels are
+silenced instead (the layers producing them output exact zeros), which must not change what the network
+computes compared with the pruned copy. A dependency graph that follows a channel to the wrong place (a
+channel shuffle is the known case: its reshape and transpose move channels between tensors in a way the
+graph does not map) removes the wrong inputs downstream, and the two copies disagree.
+
+Silencing keeps a channel at zero through batch-norm (its mean and shift set to zero), activations that
+map zero to zero, products (squeeze-excitation) and additions. Layer-, group- and instance-normalisation
+and attention mix channels, so groups with those members get the first check only.
+"""
+
+from __future__ import annotations
+
+import copy
+
+import torch
+import torch.nn as nn
+
+from netadapt.pruning.dependency import is_out, item_name, main_output
+from netadapt.pruning.graph import ChannelGroup, NetworkGraph
+from netadapt.pruning.remove import expand_positions, remove_channels
+
+_ZEROABLE = (nn.modules.conv._ConvNd, nn.Linear, nn.modules.batchnorm._BatchNorm, nn.PReLU)
+
+
+def _first(exc: Exception) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0][:200] if text else type(exc).__name__
+
+
+def _dropped_positions(group: ChannelGroup) -> list[int]:
+    """Positions (inside one block) to remove: away from the ends, so a mapping that is off by a
+    slice or reversed shows."""
+    block = group.size // group.multiple
+    removable = block - group.min_size // group.multiple
+    picks = sorted({block // 3, (2 * block) // 3})[:max(1, min(2, removable))]
+    return picks
+
+
+def _silence(model: nn.Module, items) -> bool:
+    """Zero the outputs of every item that produces the removed channels; False when a member cannot be
+    silenced without changing other channels."""
+    params = dict(model.named_parameters())
+    modules = dict(model.named_modules())
+    for name, out, kind, idxs in items:
+        if not out:
+            continue
+        index = torch.as_tensor(idxs, dtype=torch.long)
+        if kind is nn.Parameter:
+            p = params[name]
+            dim = max(i for i, s in enumerate(p.shape) if s > 1) if any(s > 1 for s in p.shape) else 0
+            with torch.no_grad():
+                p.index_fill_(dim, index, 0.0)
+            continue
+        m = modules.get(name)
+        if m is None or not isinstance(m, _ZEROABLE):
+            return False
+        with torch.no_grad():
+            if isinstance(m, nn.modules.batchnorm._BatchNorm):
+                if m.running_mean is not None:
+                    m.running_mean.index_fill_(0, index, 0.0)
+                if m.bias is not None:
+                    m.bias.index_fill_(0, index, 0.0)
+                continue
+            dim = 1 if getattr(m, "transposed", False) else 0
+            if isinstance(m, nn.PReLU):
+                continue
+            m.weight.index_fill_(dim, index, 0.0)
+            if m.bias is not None:
+                m.bias.index_fill_(0, index, 0.0)
+    return True
+
+
+def check_group(model: nn.Module, input_shape: tuple[int, ...], group: ChannelGroup) -> str | None:
+    """Why ``group`` cannot be pruned safely, or None when it can."""
+    pruned = copy.deepcopy(model).eval()
+    positions = [p for p in range(group.size // group.multiple) if p not in _dropped_positions(group)]
+    keep = expand_positions(group, positions)
+    items = []
+
+    def record(dg, pg):
+        for dep, idxs in pg:
+            m = dep.target.module
+            if not isinstance(m, nn.Parameter) and m not in dg._module2name:
+                continue  # an operation without weights (concatenation, reshape, addition ...)
+            kind = nn.Parameter if isinstance(m, nn.Parameter) else type(m)
+            items.append((item_name(dg, m), is_out(dg, dep), kind, list(idxs)))
+
+    graph = NetworkGraph(tuple(input_shape), {group.name: group})
+    try:
+        remove_channels(pruned, graph, {group.name: keep}, before=record)
+    except Exception as exc:  # torch-pruning's own checks and the layers' raise many types
+        return f"removing channels fails: {_first(exc)}"
+    x = torch.randn((2, *input_shape[1:]), generator=torch.Generator().manual_seed(0))
+    reference = copy.deepcopy(model).eval()
+    try:
+        silenced = _silence(reference, items)
+    except (IndexError, RuntimeError) as exc:  # indices beyond a layer's width: the mapping went astray
+        return f"the dependency graph maps its channels outside a layer ({_first(exc)})"
+    try:
+        with torch.no_grad():
+            expected = main_output(reference(x))
+            got = main_output(pruned(x))
+    except Exception as exc:  # the user's forward on a changed network
+        return f"the pruned network does not run: {_first(exc)}"
+    if got.shape != expected.shape:
+        return f"the pruned network's output changes shape ({tuple(expected.shape)} -> {tuple(got.shape)})"
+    if silenced:
+        scale = 1.0 + float(expected.abs().max())
+        if not torch.allclose(got, expected, rtol=1e-3, atol=1e-4 * scale):
+            return ("removing its channels changes what the rest of the network computes (an operation the "
+                    "dependency graph cannot follow, such as a channel shuffle)")
+    return None

@@ -1,0 +1,143 @@
+"""The timed units of a model: the nodes of the graph its device really runs, each with its key.
+
+A model is handed to the device's own optimiser (``Device.optimize``), which returns the graph ONNX
+Runtime would run. That graph is then run once as it is, with every intermediate tensor exposed as an
+output, so the shape of every tensor (and the value of every small integer tensor) is read from the run
+itself rather than inferred: shape inference does not know the contrib operators (``FusedConv``,
+``com.microsoft.nchwc``) the optimiser introduces.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import os
+
+import numpy as np
+import onnx
+from google.protobuf.message import DecodeError
+from onnx import helper, numpy_helper
+
+from lut.nodekey import CONTROL_FLOAT_INPUTS, MAX_STORED_VALUES, NodeKey, TensorSpec
+from netadapt.errors import UserError
+
+_ORT_TYPES = {"tensor(float)": np.float32, "tensor(float16)": np.float16, "tensor(double)": np.float64}
+
+
+@dataclass(frozen=True)
+class Unit:
+    """One node of the optimised graph: its name there and its key."""
+
+    name: str
+    key: NodeKey
+
+
+def _spec(array: np.ndarray, role: str) -> TensorSpec:
+    """``role`` is ``data`` (computed), ``weight`` (stored) or ``value`` (stored, steering the output)."""
+    shape, dtype = tuple(int(d) for d in array.shape), str(array.dtype)
+    if array.dtype.kind in "fc" and role != "value":
+        return TensorSpec(shape, dtype, role)  # floats are keyed by shape
+    if array.size <= MAX_STORED_VALUES:  # integers (shapes, axes, indices) decide what is computed
+        return TensorSpec(shape, dtype, "value", tuple(array.reshape(-1).tolist()))
+    return TensorSpec(shape, dtype, "zeros")
+
+
+def _attribute(attr):
+    value = helper.get_attribute_value(attr)
+    if attr.type == onnx.AttributeProto.TENSOR:
+        return numpy_helper.to_array(value).reshape(-1).tolist()
+    if attr.type == onnx.AttributeProto.TENSORS:
+        return [numpy_helper.to_array(v).reshape(-1).tolist() for v in value]
+    return value
+
+
+def _expose_all(model: onnx.ModelProto) -> onnx.ModelProto:
+    exposed = onnx.ModelProto()
+    exposed.CopyFrom(model)
+    present = {o.name for o in exposed.graph.output}
+    for node in exposed.graph.node:
+        for name in node.output:
+            if name and name not in present:
+                exposed.graph.output.append(onnx.ValueInfoProto(name=name))
+                present.add(name)
+    return exposed
+
+
+def _feeds(session, input_shape, seed: int = 0) -> dict:
+    inputs = session.get_inputs()
+    if len(inputs) != 1:
+        raise UserError(f"a model with {len(inputs)} inputs cannot be timed; netadapt needs exactly one")
+    inp = inputs[0]
+    if inp.type not in _ORT_TYPES:
+        raise UserError(f"unsupported model input type {inp.type}")
+    rng = np.random.default_rng(seed)
+    return {inp.name: rng.standard_normal(tuple(input_shape)).astype(_ORT_TYPES[inp.type])}
+
+
+def load_model_bytes(model) -> bytes:
+    """Serialized ONNX from a ModelProto, bytes or a file path.
+
+    Raises:
+        UserError: the file is missing or is not an ONNX model.
+    """
+    if isinstance(model, onnx.ModelProto):
+        return model.SerializeToString()
+    if isinstance(model, (bytes, bytearray)):
+        data, label = bytes(model), "<bytes>"
+    else:
+        label = os.fspath(model)
+        if not os.path.isfile(label):
+            raise UserError(f"ONNX model file not found: {label}")
+        with open(label, "rb") as fh:
+            data = fh.read()
+    try:
+        onnx.load_model_from_string(data)
+    except DecodeError as exc:
+        raise UserError(f"not an ONNX model: {label}") from exc
+    return data
+
+
+def model_units(model: bytes | onnx.ModelProto, device, input_shape: tuple[int, ...]) -> list[Unit]:
+    """The units of an exported model on ``device`` at ``input_shape``, in graph order.
+
+    Raises:
+        UserError: the model has more than one input or cannot be run.
+    """
+    if isinstance(model, onnx.ModelProto):
+        model = model.SerializeToString()
+    optimized = device.optimize(bytes(model))
+    return graph_units(optimized, device, input_shape)
+
+
+def graph_units(optimized: onnx.ModelProto, device, input_shape: tuple[int, ...]) -> list[Unit]:
+    """The units of a graph already optimised for ``device`` (see ``model_units``)."""
+    session = device.inspection_session(_expose_all(optimized).SerializeToString())
+    feeds = _feeds(session, input_shape)
+    values = dict(zip((o.name for o in session.get_outputs()), session.run(None, feeds)))
+    values.update(feeds)
+    inits = {i.name: numpy_helper.to_array(i) for i in optimized.graph.initializer}
+    opsets = {o.domain: o.version for o in optimized.opset_import}
+    opsets.setdefault("ai.onnx", opsets.get("", 17))
+    units = []
+    for index, node in enumerate(optimized.graph.node):
+        inputs = []
+        for position, name in enumerate(node.input):
+            if not name:
+                inputs.append(None)
+            elif name in inits:
+                control = position in CONTROL_FLOAT_INPUTS.get(node.op_type, ())
+                inputs.append(_spec(inits[name], "value" if control else "weight"))
+            elif name in values:
+                inputs.append(_spec(np.asarray(values[name]), "data"))
+            else:
+                raise RuntimeError(f"tensor {name!r} of node {node.name or node.op_type} was not produced "
+                                   "by the inspection run")
+        outputs = [TensorSpec(tuple(np.asarray(values[n]).shape), str(np.asarray(values[n]).dtype))
+                   for n in node.output if n]
+        if any(a.type in (onnx.AttributeProto.GRAPH, onnx.AttributeProto.GRAPHS) for a in node.attribute):
+            raise UserError(f"node {node.name or node.op_type} holds a subgraph (control flow); netadapt "
+                            "times models without If/Loop/Scan")
+        attrs = {a.name: _attribute(a) for a in node.attribute}
+        key = NodeKey.make(node.domain, node.op_type, opsets.get(node.domain or "", 1), attrs, inputs, outputs)
+        units.append(Unit(node.name or f"{node.op_type}_{index}", key))
+    return units
