@@ -32,6 +32,8 @@ from netadapt.runs import folder as rf
 
 # Whole-model measurements are taken in this many rounds (interleaved with the start model).
 MEASURE_ROUNDS = 3
+# How many times an iteration's reduction is halved when no group can meet its target.
+MAX_HALVINGS = 4
 
 
 @dataclass
@@ -308,6 +310,50 @@ class NetAdaptRun:
                      f"measured (stored in the lookup table; see `netadapt lut check`).")
         return RunResult(self.out, history, final, budget_ms, stopped)
 
+    def _search(self, i, state, model, graph, start_ms, budget_ms, original, timer) -> dict:
+        """Every group's candidate count for iteration ``i + 1``: the largest count on its grid whose
+        anchored estimate meets the iteration's target.
+
+        When no group can meet the target (one small group of a large network rarely removes the
+        scheduled share of it), the reduction is halved and the search repeated, up to
+        ``MAX_HALVINGS`` times, so the run goes on in smaller steps instead of stopping short of the
+        budget. The result is stored in the iteration's partial folder, so a resumed run reuses it.
+        """
+        from tqdm.auto import tqdm
+
+        cfg = self.config
+        path = rf.partial_dir(self.out, i + 1) / "search.json"
+        if path.exists():
+            return rf.read_json(path)
+        scheduled = cfg.schedule.reduction_ms(i, start_ms)
+        reduction = scheduled
+        estimates = CandidateEstimates(self.estimator, model, graph, state["measured_ms"])
+        hints = {c["group"]: c["channels"] for c in state.get("candidates", []) if c.get("feasible")}
+        with timer.phase("search"):
+            for _ in range(MAX_HALVINGS + 1):
+                target = max(state["measured_ms"] - reduction, budget_ms)
+                results = {}
+                bar = tqdm(sorted(graph.groups), desc=f"iteration {i + 1} estimates", leave=False,
+                           disable=not self.progress)
+                for g in bar:
+                    try:
+                        found = largest_count_meeting(estimates, g, original[g], cfg.channel_step, target,
+                                                      hint=hints.get(g))
+                        results[g] = None if found is None else {"channels": found[0], "predicted_ms": found[1]}
+                    except UserError:
+                        raise
+                    except Exception as exc:  # e.g. a pruned copy that cannot be exported: this group only
+                        error = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:300]
+                        results[g] = {"error": error}
+                        self.log(f"iteration {i + 1}: group {g} cannot be estimated and is skipped: {error}")
+                if any(r and "channels" in r for r in results.values()):
+                    break
+                reduction /= 2
+        found = {"target_ms": target, "reduction_ms": reduction, "scheduled_reduction_ms": scheduled,
+                 "groups": results, "probes": estimates.probes}
+        rf.write_json(path, found)
+        return found
+
     def _iteration(self, i, state, model, spec, start_ms, budget_ms, original):
         from tqdm.auto import tqdm
 
@@ -316,42 +362,28 @@ class NetAdaptRun:
         cfg = self.config
         timer = _Timer()
         graph = analyze(model, self.input_shape, validate=False, frozen=self.frozen)
-        reduction = cfg.schedule.reduction_ms(i, start_ms)
-        target = max(state["measured_ms"] - reduction, budget_ms)
         partial = rf.partial_dir(self.out, i + 1)
         partial.mkdir(exist_ok=True)
+        search = self._search(i, state, model, graph, start_ms, budget_ms, original, timer)
+        target = search["target_ms"]
         rewinder = create_rewinder(cfg.rewinder, spec=spec, input_shape=self.input_shape,
                                    run_dir=self.out, config=cfg, rewind=self._rewind_file())
-        candidates = []
-        groups = sorted(graph.groups)
-        estimates = CandidateEstimates(self.estimator, model, graph, state["measured_ms"])
+        feasible_groups = [g for g, r in sorted(search["groups"].items()) if r and "channels" in r]
+        candidates = [{"group": g, "feasible": False, **(r or {})} for g, r in sorted(search["groups"].items())
+                      if g not in feasible_groups]
+        if not feasible_groups:
+            return None, model
         if hasattr(self.criterion, "prepare"):  # data-aware criteria (e.g. taylor) see the current model
             from netadapt.iterative.prune import prepare_criterion
 
             prepare_criterion(self.criterion, model, self.data.train, seed=_seed(cfg.seed, i, "criterion"))
-        bar = tqdm(groups, desc=f"iteration {i + 1} candidates", leave=False, disable=not self.progress)
+        bar = tqdm(feasible_groups, desc=f"iteration {i + 1} candidates", leave=False, disable=not self.progress)
         for g in bar:
             done = partial / f"{g}.json"
             if done.exists():
                 candidates.append(rf.read_json(done))
                 continue
-            with timer.phase("search"):
-                try:
-                    found = largest_count_meeting(estimates, g, original[g], cfg.channel_step, target)
-                    error = None
-                except UserError:
-                    raise
-                except Exception as exc:  # e.g. a pruned copy that cannot be exported: this group only
-                    found, error = None, (str(exc).strip().splitlines() or [type(exc).__name__])[0][:300]
-            if found is None:
-                cand = {"group": g, "feasible": False}
-                if error:
-                    cand["error"] = error
-                    self.log(f"iteration {i + 1}: group {g} cannot be estimated and is skipped: {error}")
-                rf.write_json(done, cand)
-                candidates.append(cand)
-                continue
-            count, predicted = found
+            count, predicted = search["groups"][g]["channels"], search["groups"][g]["predicted_ms"]
             cand_model = copy.deepcopy(model)
             with timer.phase("prune"):
                 keep = self.criterion.select(cand_model, graph.groups[g], count)
@@ -372,18 +404,18 @@ class NetAdaptRun:
             rf.write_json(done, cand)  # written last: its presence means the candidate is whole
             candidates.append(cand)
         feasible = [c for c in candidates if c["feasible"]]
-        if not feasible:
-            return None, model
         best = self._select(feasible, state)
         best_model = load_checkpoint(partial / f"{best['group']}.pt").model
         info = {"iteration": i + 1, "pruned_group": best["group"],
                 "channels": {**state["channels"], best["group"]: best["channels"]},
                 "origin": {**state["origin"], best["group"]: best["origin"]},
                 "holdout_accuracy": best["holdout_accuracy"], "predicted_ms": best["predicted_ms"],
-                "target_ms": target, "reduction_ms": reduction,
-                "candidates": [{k: v for k, v in c.items() if k != "origin"} for c in candidates],
+                "target_ms": target, "reduction_ms": search["reduction_ms"],
+                "scheduled_reduction_ms": search["scheduled_reduction_ms"],
+                "candidates": [{k: v for k, v in c.items() if k != "origin"} for c in sorted(
+                    candidates, key=lambda c: c["group"])],
                 "nodes_measured_on_the_spot": self.estimator.measured_on_the_spot,
-                "search_probes": estimates.probes,
+                "search_probes": search["probes"],
                 "seconds": timer.seconds}
         info = self._write_iteration(i + 1, best_model, spec, info)
         self.log(f"iteration {i + 1}: pruned {best['group']} to {best['channels']} channels; "

@@ -43,13 +43,14 @@ class CandidateEstimates:
 
 
 def largest_count_meeting(estimates: CandidateEstimates, group: str, original_size: int, step: int,
-                          target_ms: float) -> tuple[int, float] | None:
+                          target_ms: float, hint: int | None = None) -> tuple[int, float] | None:
     """The largest count on the group's grid (below its current size) predicted to meet the target.
 
-    The first probe is the next count down. When it misses, the table's latency per channel from that
-    probe says how far down the target lies, and the search jumps there, then walks up (to the largest
-    count that still meets) or down (until one meets) one grid count at a time. It assumes latency falls
-    with channels between probes; counts it skips are not looked at.
+    The first probe is ``hint`` (the count the previous iteration found for this group, which another
+    group's pruning rarely moves far) or else the next count down. From a probe that meets the target the
+    search walks up one grid count at a time while the next still meets; from one that misses, it jumps
+    down by the table's latency per channel between the current size and that probe, then walks. It
+    assumes latency falls with channels between probes; counts it skips are not looked at.
 
     Returns:
         (channels, predicted ms), or None when even the smallest count misses the target.
@@ -58,33 +59,33 @@ def largest_count_meeting(estimates: CandidateEstimates, group: str, original_si
     grid = [c for c in group_grid(g, original_size, step) if c < g.size]
     if not grid:
         return None
-    i = len(grid) - 1  # index of the count being probed; grid ascends
-    first = estimates.predicted(group, grid[i])
-    if first <= target_ms:
-        return grid[i], first
-    saved = estimates.anchor_ms - first
-    if saved > 0 and i > 0:
-        per_channel = saved / (g.size - grid[i])
-        wanted = g.size - (estimates.anchor_ms - target_ms) / per_channel
-        i = max(0, min(i - 1, max(k for k in range(len(grid)) if grid[k] <= max(wanted, grid[0]))))
-    else:
-        i -= 1
-    if i < 0:
-        return None
-    ms = estimates.predicted(group, grid[i])
-    if ms <= target_ms:  # walk up while the next larger count still meets
-        while i + 1 < len(grid) - 1:  # the last grid count was the first probe, and it missed
-            up = estimates.predicted(group, grid[i + 1])
-            if up > target_ms:
-                break
-            i, ms = i + 1, up
-        return grid[i], ms
-    while i > 0:  # walk down until one meets
-        i -= 1
-        ms = estimates.predicted(group, grid[i])
-        if ms <= target_ms:
-            return grid[i], ms
-    return None
+    meets = {}
+
+    def probe(k):
+        if k not in meets:
+            ms = estimates.predicted(group, grid[k])
+            meets[k] = (ms <= target_ms, ms)
+        return meets[k]
+
+    top = len(grid) - 1
+    i = grid.index(hint) if hint in grid else top
+    ok, ms = probe(i)
+    while not ok:  # jump down by the table's per-channel latency, or step down when it says nothing
+        saved = estimates.anchor_ms - ms
+        if i == 0:
+            return None
+        nxt = i - 1
+        if saved > 0:
+            wanted = g.size - (estimates.anchor_ms - target_ms) * (g.size - grid[i]) / saved
+            nxt = min(i - 1, max([0] + [k for k in range(len(grid)) if grid[k] <= wanted]))
+        i = nxt
+        ok, ms = probe(i)
+    while i < top:  # walk up while the next larger count still meets
+        up_ok, up_ms = probe(i + 1)
+        if not up_ok:
+            break
+        i, ms = i + 1, up_ms
+    return grid[i], ms
 
 
 def smallest_network_ms(estimates: CandidateEstimates, original: dict[str, int], step: int) -> float:

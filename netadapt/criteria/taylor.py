@@ -19,6 +19,7 @@ import torch.nn as nn
 
 from netadapt.criteria.base import Criterion
 from netadapt.errors import UserError
+from netadapt.pruning.dependency import main_output
 from netadapt.pruning.graph import ChannelGroup, analyze
 
 
@@ -55,7 +56,7 @@ def taylor_scores(model: nn.Module, groups: dict[str, ChannelGroup],
     try:
         for images, labels in batches:
             outputs.clear()
-            loss = nn.functional.cross_entropy(model(images), labels, reduction="sum")
+            loss = nn.functional.cross_entropy(main_output(model(images)), labels, reduction="sum")
             loss.backward()
             for name, out in outputs.items():
                 channel = out.dim() - 1 if isinstance(modules[name], (nn.Linear, nn.LayerNorm)) else 1

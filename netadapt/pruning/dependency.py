@@ -8,6 +8,7 @@ channels one to one, which ``netadapt.pruning.validate`` checks for each group.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import math
 import warnings
@@ -77,31 +78,63 @@ def main_output(out):
     raise UserError(f"the model returned {type(out).__name__}, not a tensor of class scores")
 
 
+@contextlib.contextmanager
+def buffers_kept(model: nn.Module):
+    """Run forward passes in training mode without changing the model: batch-norm statistics (and any
+    other buffer) are restored afterwards, as are the training/eval mode and the global RNG."""
+    saved = {name: b.detach().clone() for name, b in model.named_buffers()}
+    was_training = model.training
+    try:
+        with torch.random.fork_rng(devices=[]):
+            yield
+    finally:
+        model.train(was_training)
+        with torch.no_grad():
+            for name, b in model.named_buffers():
+                if name in saved and b.shape == saved[name].shape:
+                    b.copy_(saved[name])
+
+
+def _first_line(exc: Exception) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def example_input(input_shape: tuple[int, ...]) -> torch.Tensor:
+    """Two images of the input's shape: batch-norm in training mode needs more than one value per channel."""
+    return torch.zeros((2, *input_shape[1:]))
+
+
 def build_graph(model: nn.Module, input_shape: tuple[int, ...]) -> tp.DependencyGraph:
-    """Trace ``model`` at ``input_shape`` into a dependency graph (the model's mode is kept).
+    """Trace ``model`` at ``input_shape`` into a dependency graph.
+
+    The trace runs in training mode, so branches that only run while training (GoogLeNet's auxiliary
+    classifiers) are part of the graph and pruned with the channels they read; the model's weights,
+    buffers and mode are left as they were.
 
     Raises:
         UserError: the model does not run on that shape.
     """
-    was_training = model.training
     grads = {n: p.requires_grad for n, p in model.named_parameters()}
     for p in model.parameters():
         p.requires_grad_(True)
     _BoundedGroup.MAX_INDICES = max([4096] + [2 * d for p in model.parameters() for d in p.shape])
+
+    def forward(net, x):
+        net.train()
+        return net(x)
+
     try:
-        with torch.enable_grad(), warnings.catch_warnings():
+        with torch.enable_grad(), warnings.catch_warnings(), buffers_kept(model):
             warnings.simplefilter("ignore")
-            example = torch.zeros((1, *input_shape[1:]))  # batch 1: the graph does not depend on it
-            return tp.DependencyGraph().build_dependency(model, example_inputs=example,
-                                                         verbose=False)
+            return tp.DependencyGraph().build_dependency(model, example_inputs=example_input(input_shape),
+                                                         forward_fn=forward, verbose=False)
     except UserError:
         raise
     except Exception as exc:  # tracing runs the user's forward: any error means it does not run here
         shown = "x".join(map(str, input_shape))
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise UserError(f"model does not run on input shape {shown}: {first}") from exc
+        raise UserError(f"model does not run on input shape {shown}: {_first_line(exc)}") from exc
     finally:
-        model.train(was_training)
         for n, p in model.named_parameters():
             p.requires_grad_(grads.get(n, True))
 
@@ -118,7 +151,8 @@ def _tensors(out) -> list[torch.Tensor]:
 
 def execution_order(model: nn.Module, input_shape: tuple[int, ...]) -> tuple[dict[nn.Module, int], set]:
     """Each module's position in the order a forward pass first calls it, and the modules whose output
-    is the network's output itself (their channels are the network's, not prunable)."""
+    is one of the network's outputs itself (in eval or training mode): their channels are the network's,
+    not prunable."""
     order: dict[nn.Module, int] = {}
     outputs: dict[nn.Module, list] = {}  # the tensors themselves: an id is reused once one is freed
 
@@ -127,20 +161,19 @@ def execution_order(model: nn.Module, input_shape: tuple[int, ...]) -> tuple[dic
         outputs.setdefault(module, []).extend(_tensors(out))
 
     hooks = [m.register_forward_hook(seen) for m in model.modules()]
-    was_training = model.training
-    model.eval()
+    results = []  # kept alive with the module outputs, so no id is reused within the passes
     try:
-        with torch.no_grad():
-            result = model(torch.zeros((1, *input_shape[1:])))
-        final = {id(t) for t in _tensors(result)}
+        with torch.no_grad(), buffers_kept(model):
+            for training in (False, True):
+                model.train(training)
+                results.extend(_tensors(model(example_input(input_shape))))
     except Exception as exc:  # the user's forward: the reason matters, not its type
         shown = "x".join(map(str, input_shape))
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise UserError(f"model does not run on input shape {shown}: {first}") from exc
+        raise UserError(f"model does not run on input shape {shown}: {_first_line(exc)}") from exc
     finally:
-        model.train(was_training)
         for h in hooks:
             h.remove()
+    final = {id(t) for t in results}
     return order, {m for m, tensors in outputs.items() if final.intersection(id(t) for t in tensors)}
 
 

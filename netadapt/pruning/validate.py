@@ -19,7 +19,7 @@ import copy
 import torch
 import torch.nn as nn
 
-from netadapt.pruning.dependency import is_out, item_name, main_output
+from netadapt.pruning.dependency import buffers_kept, is_out, item_name, main_output
 from netadapt.pruning.graph import ChannelGroup, NetworkGraph
 from netadapt.pruning.remove import expand_positions, remove_channels
 
@@ -108,6 +108,13 @@ def check_group(model: nn.Module, input_shape: tuple[int, ...], group: ChannelGr
         return f"the pruned network does not run: {_first(exc)}"
     if got.shape != expected.shape:
         return f"the pruned network's output changes shape ({tuple(expected.shape)} -> {tuple(got.shape)})"
+    try:  # training mode too: some branches run only there (auxiliary classifiers)
+        with torch.no_grad(), buffers_kept(pruned):
+            trained = main_output(pruned.train()(x))
+    except Exception as exc:  # the user's forward on a changed network
+        return f"the pruned network does not run in training mode: {_first(exc)}"
+    if trained.shape != expected.shape:
+        return f"the pruned network's training-mode output changes shape to {tuple(trained.shape)}"
     if silenced:
         scale = 1.0 + float(expected.abs().max())
         if not torch.allclose(got, expected, rtol=1e-3, atol=1e-4 * scale):

@@ -7,6 +7,7 @@ from torch import nn
 from torch.utils.data import Dataset
 
 from netadapt.data.loader import make_loader
+from netadapt.pruning.dependency import main_output
 
 
 def evaluate(model: nn.Module, dataset: Dataset, batch_size: int = 256) -> float:
@@ -23,7 +24,7 @@ def evaluate(model: nn.Module, dataset: Dataset, batch_size: int = 256) -> float
     try:
         with torch.inference_mode():
             for images, labels in make_loader(dataset, batch_size, shuffle=False):
-                correct += int((model(images).argmax(dim=1) == labels).sum())
+                correct += int((main_output(model(images)).argmax(dim=1) == labels).sum())
     finally:
         model.train(was_training)
     return correct / len(dataset)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import torch
 from torch import nn
+from netadapt.pruning.dependency import main_output
 
 
 def make_optimizer(model: nn.Module, lr: float, momentum: float, weight_decay: float,
@@ -16,7 +17,7 @@ def make_optimizer(model: nn.Module, lr: float, momentum: float, weight_decay: f
 def sgd_step(model: nn.Module, optimizer: torch.optim.Optimizer, loss_fn: nn.Module,
              images: torch.Tensor, labels: torch.Tensor) -> float:
     """Forward, backward and update on one batch; returns the batch loss."""
-    loss = loss_fn(model(images), labels)
+    loss = loss_fn(main_output(model(images)), labels)
     optimizer.zero_grad(set_to_none=True)
     loss.backward()
     optimizer.step()
