@@ -4,7 +4,7 @@ Exports a zoo model at width 1.0 (the reference, "ref") and at a smaller width (
 the CPU device estimates the ratio new/ref, and ref/ref (two sessions of one model: the true ratio
 is exactly 1), again and again with
 
-  block:  today's method: 3 rounds of (10 warm-up + 40 runs of A, then 10 + 40 of B); the median
+  block:  blocks of runs: 3 rounds of (10 warm-up + 40 runs of A, then 10 + 40 of B); the median
           of the round ratios (both sessions built once, as netadapt.latency.paired.block_ratio);
   paired: netadapt.latency.paired.compare_timers: A and B alternated run by run, the median of the
           pair ratios with its 95% interval, at least 30 pairs, until the interval's half-width is
@@ -33,9 +33,9 @@ thread, resnet20 at batch 32, 32x32, ref about 12.5 ms, new = width 0.75, 10 est
     blocks: 3.6 s -> 7 s).
   So the tolerance shown: one paired estimate lands within about +-1% of the truth on a quiet
   machine and about +-2% under load, where one block estimate of ref against itself was off by up
-  to 4% quiet and 8% under load, and the block estimates of new/ref spanned 39% under load. On this machine the switching load on the
-  other core hardly disturbed either method; "busy" did, by time-sharing the cores with other
-  processes (estimates took twice as long).
+  to 4% quiet and 8% under load, and the block estimates of new/ref spanned 39% under load. On
+  this machine the switching load on the other core hardly disturbed either method; "busy" did,
+  by time-sharing the cores with other processes (estimates took twice as long).
 
     python bench/measure_under_load.py                          # about 8 minutes
     python bench/measure_under_load.py --reps 3 --batch 8       # quick

@@ -7,7 +7,6 @@ import copy
 import csv
 import dataclasses
 import shutil
-import statistics
 import time
 import zlib
 from contextlib import contextmanager
@@ -34,6 +33,13 @@ from netadapt.runs import folder as rf
 MEASURE_ROUNDS = 3
 # How many times an iteration's reduction is halved when no group can meet its target.
 MAX_HALVINGS = 4
+# A paired measurement (see netadapt.latency.paired) times at most this many pairs, for at most this long,
+# to decide a model against the budget.
+MAX_PAIRS = 480
+MAX_PAIR_SECONDS = 60.0
+# Before any paired measurement has said how precise one is on this device, the last step aims this far
+# (relative) under the budget on a real device, so its measurement can confirm the budget.
+DEFAULT_MARGIN = 0.01
 
 
 @dataclass
@@ -189,29 +195,54 @@ class NetAdaptRun:
         return found[0] if found else None
 
     # ---- measurement --------------------------------------------------------------------------
+    def _paired_config(self):
+        from netadapt.latency.paired import PairedConfig
+
+        cfg = self.config
+        return PairedConfig(warmup=cfg.warmup, min_pairs=cfg.model_repeats,
+                            max_pairs=max(cfg.model_repeats, MAX_PAIRS), max_seconds=MAX_PAIR_SECONDS)
+
+    def _compare(self, onnx_path, reference, reference_ms: float, budget_ms: float | None,
+                 max_pairs: int | None = None) -> dict:
+        """Latency of ``onnx_path`` as ``reference_ms`` x its paired ratio to ``reference``, with the 95%
+        interval and, given a budget, the verdict (timing goes on near the line until it can decide)."""
+        import dataclasses
+
+        from netadapt.latency.paired import compare_models, report_latency
+
+        config = self._paired_config()
+        if max_pairs:
+            config = dataclasses.replace(config, max_pairs=max_pairs, max_seconds=2 * MAX_PAIR_SECONDS)
+        threshold = None if budget_ms is None else budget_ms / reference_ms
+        result = compare_models(self.device, str(onnx_path), str(reference), self.input_shape,
+                                threshold=threshold, config=config)
+        report = report_latency(result, reference_ms, budget_ms)
+        return {"measured_ms": report.ms, "measured_low_ms": report.low_ms, "measured_high_ms": report.high_ms,
+                "ratio": result.ratio, "ratio_low": result.low, "ratio_high": result.high,
+                "pairs": result.pairs, "verdict": report.verdict, "measurement": str(report)}
+
     def _export_and_measure(self, model, folder: Path) -> dict:
         """Export ``model`` and measure it on the device.
 
         The starting model is measured in ``MEASURE_ROUNDS`` rounds and its least disturbed round
-        (lowest median) is kept. Every later model is measured interleaved with the starting model,
-        round by round, and reported as start x median(ratio): a machine that gets busier slows
-        both alike, so the ratio stays honest where an absolute measurement would drift.
+        (lowest median) is kept. Every later model is timed run by run alternately with the starting
+        model (``netadapt.latency.paired``): the median of the per-pair ratios times the start's
+        latency, with its 95% interval, and the verdict against the budget. Each pair's two runs see the
+        same load, so a machine that gets busier does not move the ratio the way it moves blocks of runs.
         """
         from netadapt.export import export_onnx
 
         onnx_path = export_onnx(model, folder / "model.onnx", self.input_shape, verify=True)
         self._exported = onnx_path
         start = rf.iteration_dir(self.out, 0)
-        measure = lambda p: float(self.model_profiler.measure_model(str(p), self.input_shape).median)  # noqa: E731
         if not (start / "info.json").exists():
-            rounds = [measure(onnx_path) for _ in range(MEASURE_ROUNDS)]
+            rounds = [float(self.model_profiler.measure_model(str(onnx_path), self.input_shape).median)
+                      for _ in range(MEASURE_ROUNDS)]
             return {"measured_ms": min(rounds), "measured_rounds_ms": rounds}
         start_ms = rf.read_json(start / "info.json")["measured_ms"]
-        pairs = [(measure(onnx_path), measure(start / "model.onnx")) for _ in range(MEASURE_ROUNDS)]
-        ratio = statistics.median(new / ref for new, ref in pairs)
-        return {"measured_ms": start_ms * ratio, "ratio_to_start": ratio,
-                "measured_rounds_ms": [new for new, _ in pairs],
-                "start_rounds_ms": [ref for _, ref in pairs]}
+        measured = self._compare(onnx_path, start / "model.onnx", start_ms, self.budget_ms)
+        measured["ratio_to_start"] = measured["ratio"]
+        return measured
 
     def _write_iteration(self, i: int, model, spec, info: dict) -> dict:
         tmp = rf.fresh_tmp_dir(self.out, f"iter_{i:03d}")
@@ -267,7 +298,7 @@ class NetAdaptRun:
         first = rf.read_json(rf.iteration_dir(self.out, 0) / "info.json")
         self.frozen = first.get("frozen_groups", {})
         start_ms = first["measured_ms"]
-        budget_ms = self.budget.resolve(start_ms)
+        budget_ms = self.budget_ms = self.budget.resolve(start_ms)
         original = first["original_channels"]
         history = [rf.read_json(rf.iteration_dir(self.out, k) / "info.json") for k in range(last + 1)]
         state = history[-1]
@@ -282,7 +313,7 @@ class NetAdaptRun:
                                 f"network on the channel grid reaches (about {lowest:.3f} ms estimated; "
                                 f"the start measured {start_ms:.3f} ms)")
         self.log(f"Start: {start_ms:.3f} ms measured; budget {self.budget} = {budget_ms:.3f} ms.")
-        stopped = "budget met" if state["measured_ms"] <= budget_ms else ""
+        stopped = "budget met" if self._met(state, budget_ms) else ""
         bar = tqdm(total=None, desc="NetAdapt iterations", disable=not self.progress, initial=last,
                    unit="it")
         while not stopped:
@@ -298,17 +329,38 @@ class NetAdaptRun:
             history.append(state)
             bar.update(1)
             bar.set_postfix_str(f"{state['measured_ms']:.3f} ms, acc {state['holdout_accuracy']:.3f}")
-            if state["measured_ms"] <= budget_ms:
+            if self._met(state, budget_ms):
                 stopped = "budget met"
         bar.close()
         self.log(f"Stopped after iteration {state['iteration']}: {stopped}.")
         final = self._final(state, model, spec, budget_ms)
+        if stopped == "budget met" and not final["budget_met"]:
+            stopped = (f"budget met at iteration {state['iteration']}, but the final model's measurement "
+                       f"({final.get('measurement', '')}) does not confirm it")
         self._write_summary(history, final, budget_ms, stopped)
         refitted = calibration.refit(self.table, self.device.fingerprint()) if self._record_models else None
         if refitted is not None:
             self.log(f"Calibration of {self.device.name} refitted on the {refitted.models} whole models it has "
                      f"measured (stored in the lookup table; see `netadapt lut check`).")
         return RunResult(self.out, history, final, budget_ms, stopped)
+
+    @staticmethod
+    def _met(info: dict, budget_ms: float) -> bool:
+        """Whether a measured model meets the budget: its paired measurement's verdict (the interval's
+        upper end within the budget); the start model, measured alone, by its latency."""
+        if info.get("verdict") is not None:
+            return info["verdict"] == "met"
+        return info["measured_ms"] <= budget_ms
+
+    def _floor(self, state: dict, budget_ms: float) -> float:
+        """The lowest target an iteration aims at: under the budget by twice the relative half-width of
+        the last paired measurement, so the measurement of a network that reaches it confirms the budget
+        instead of straddling it."""
+        if "ratio_low" in state and state.get("ratio"):
+            half = (state["ratio_high"] - state["ratio_low"]) / 2 / state["ratio"]
+        else:
+            half = 0.0 if getattr(self.device, "profiler_kind", "ort") == "fake" else DEFAULT_MARGIN
+        return budget_ms / (1 + 2 * min(max(half, 0.0), 0.25))
 
     def _search(self, i, state, model, graph, start_ms, budget_ms, original, timer) -> dict:
         """Every group's candidate count for iteration ``i + 1``: the largest count on its grid whose
@@ -330,8 +382,9 @@ class NetAdaptRun:
         estimates = CandidateEstimates(self.estimator, model, graph, state["measured_ms"])
         hints = {c["group"]: c["channels"] for c in state.get("candidates", []) if c.get("feasible")}
         with timer.phase("search"):
+            floor = self._floor(state, budget_ms)
             for _ in range(MAX_HALVINGS + 1):
-                target = max(state["measured_ms"] - reduction, budget_ms)
+                target = max(state["measured_ms"] - reduction, floor)
                 results = {}
                 bar = tqdm(sorted(graph.groups), desc=f"iteration {i + 1} estimates", leave=False,
                            disable=not self.progress)
@@ -458,10 +511,21 @@ class NetAdaptRun:
             holdout_acc = evaluate(final_model, self.holdout)
         with timer.phase("export_measure"):
             measurement = self._export_and_measure(final_model, tmp)
-        measured = measurement["measured_ms"]
+            start = rf.iteration_dir(self.out, 0) / "model.onnx"
+            if measurement.get("verdict") not in (None, "met") and self._met(state, budget_ms):
+                # the same architecture was decided within the budget: time it longer before saying otherwise
+                measurement.update(self._compare(tmp / "model.onnx", start, rf.read_json(
+                    rf.iteration_dir(self.out, 0) / "info.json")["measured_ms"], budget_ms, max_pairs=4 * MAX_PAIRS))
+                measurement["remeasured"] = True
+            if state["iteration"] > 0:  # the same architecture as its iteration: a ratio near 1
+                same = self._compare(tmp / "model.onnx", rf.iteration_dir(self.out, state["iteration"]) /
+                                     "model.onnx", 1.0, None)
+                measurement.update({"ratio_to_iteration": same["ratio"],
+                                    "ratio_to_iteration_low": same["measured_low_ms"],
+                                    "ratio_to_iteration_high": same["measured_high_ms"]})
         self._note_table_estimates(final_model, measurement)
         info = {**measurement, "from_iteration": state["iteration"], "channels": state["channels"],
-                "measured_ms": measured, "budget_ms": budget_ms, "budget_met": measured <= budget_ms,
+                "budget_ms": budget_ms, "budget_met": self._met(measurement, budget_ms),
                 "test_accuracy": test_acc, "holdout_accuracy": holdout_acc,
                 "device": self.device.fingerprint(), "seconds": timer.seconds}
         save_checkpoint(tmp / "model.pt", final_model, spec, self.input_shape,

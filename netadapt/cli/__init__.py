@@ -24,6 +24,7 @@ COMMANDS = {
     "train": "netadapt.cli.train_cmd:train",
     "export": "netadapt.cli.export_cmd:export",
     "run": "netadapt.cli.run_cmd:run",
+    "verify": "netadapt.cli.verify_cmd:verify",
     "report": "netadapt.cli.report_cmd:report",
     "sensitivity": "netadapt.cli.sensitivity_cmd:sensitivity",
     "prune": "netadapt.cli.prune_cmd:prune",

@@ -97,7 +97,8 @@ def run(budget, model, model_args, checkpoint, data, device_name, threads, gpu_i
         batch=batch, warmup=warmup, repeats=repeats, model_repeats=model_repeats, channel_step=channel_step,
         schedule=schedule,
         finetune=FineTuneConfig(short_term_steps, short_term_lr, long_term_epochs, long_term_lr, batch_size),
-        base_epochs=base_epochs, rewind_iteration=rewind_iteration, criterion=criterion, rewinder=rewinder, selection=selection,
+        base_epochs=base_epochs, rewind_iteration=rewind_iteration, criterion=criterion, rewinder=rewinder,
+        selection=selection,
         max_iterations=max_iterations, seed=seed)
     if out is None:
         tag = budget.strip().replace("%", "pct").replace(" ", "")
@@ -121,9 +122,13 @@ def format_table(result) -> str:
                      f"{it['measured_ms']:>11.3f} {it['holdout_accuracy']:>11.4f}")
     f = result.final
     if f:
-        verdict = "MET" if f["budget_met"] else "NOT MET"
-        lines.append(f"final (iteration {f['from_iteration']} + long-term fine-tune): measured "
-                     f"{f['measured_ms']:.3f} ms vs budget {result.budget_ms:.3f} ms -> {verdict}; "
-                     f"test accuracy {f['test_accuracy']:.4f}")
+        verdict = "MET" if f["budget_met"] else ("WITHIN THE MEASUREMENT'S UNCERTAINTY"
+                                                 if f.get("verdict") == "uncertain" else "NOT MET")
+        measured = f"{f['measured_ms']:.3f} ms"
+        if "measured_low_ms" in f:
+            measured += (f" (95% CI {f['measured_low_ms']:.3f}-{f['measured_high_ms']:.3f} ms, "
+                         f"{f['pairs']} pairs against the start)")
+        lines.append(f"final (iteration {f['from_iteration']} + long-term fine-tune): measured {measured} "
+                     f"vs budget {result.budget_ms:.3f} ms -> {verdict}; test accuracy {f['test_accuracy']:.4f}")
     lines.append(f"stopped: {result.stopped}; models in {result.run_dir}")
     return "\n".join(lines)

@@ -1,7 +1,7 @@
 """Compare two models' latencies on one device by alternating them run by run.
 
-A busy machine slows every run, so two blocks of runs measured one after the other (today's
-"block" method: N runs of the new model, then N of the reference) see different loads, and their
+A busy machine slows every run, so two blocks of runs measured one after the other (the "block"
+method: N runs of the new model, then N of the reference) see different loads, and their
 ratio moves by 10-20% when the load changes between the blocks. The paired method runs A, B, A, B,
 ... (A first in even pairs, B first in odd pairs, to cancel order effects) and takes the ratio
 a/b of each pair. The two runs of a pair are a few milliseconds apart, so they see the same load,

@@ -60,9 +60,12 @@ def test_netadapt_meets_budget_and_every_iteration_is_consistent(tmp_path):
         assert shrunk == [cur["pruned_group"]]
         assert all(cur["channels"][g] <= prev["channels"][g] for g in cur["channels"])
         assert cur["measured_ms"] < prev["measured_ms"]
-        # measured interleaved with the start model and reported as start x ratio
+        # timed run by run against the start model and reported as start x ratio, with its interval and
+        # verdict (the fake device's timings are exact: the interval is the ratio itself)
         assert cur["measured_ms"] == pytest.approx(start * cur["ratio_to_start"])
-        assert len(cur["measured_rounds_ms"]) == len(cur["start_rounds_ms"]) == 3
+        assert cur["ratio_low"] == cur["ratio"] == cur["ratio_high"] and cur["pairs"] >= 6
+        assert cur["verdict"] == ("met" if cur["measured_ms"] <= result.budget_ms else "not met")
+        assert "vs budget" in cur["measurement"]
     for it in its:
         folder = tmp_path / "run" / f"iter_{it['iteration']:03d}"
         loaded = load_checkpoint(folder / "model.pt")
@@ -75,8 +78,9 @@ def test_netadapt_meets_budget_and_every_iteration_is_consistent(tmp_path):
             np.testing.assert_allclose(got, want, atol=1e-4, rtol=1e-3)
         assert loaded.channels == it["channels"]
     final = result.final
-    assert final["budget_met"] and final["measured_ms"] <= result.budget_ms
+    assert final["budget_met"] and final["measured_ms"] <= result.budget_ms and final["verdict"] == "met"
     assert final["from_iteration"] == its[-1]["iteration"]
+    assert final["ratio_to_iteration"] == pytest.approx(1.0)  # the same architecture as its iteration
     assert 0.0 <= final["test_accuracy"] <= 1.0
     summary = json.loads((tmp_path / "run" / "summary.json").read_text())
     assert len(summary["iterations"]) == len(its)

@@ -1,0 +1,64 @@
+"""``netadapt verify``: measure a run's final model again against its budget."""
+
+from __future__ import annotations
+
+import click
+
+from netadapt.cli.options import lut_option
+
+
+@click.command()
+@click.argument("run_dir", type=click.Path(file_okay=False, exists=True))
+@click.option("--model", "which", default="final", show_default=True,
+              help="What to measure: final, or an iteration number.")
+@click.option("--max-pairs", type=click.IntRange(6), default=480, show_default=True,
+              help="Most pairs of runs to time before giving up on a decision.")
+@lut_option
+def verify(run_dir, which, max_pairs, lut_url):
+    """Time RUN_DIR's final model again, run by run against its starting model, on the run's device.
+
+    Prints the latency with its 95% interval and the verdict against the run's budget: met (the interval's
+    upper end is within it), not met, or within the measurement's uncertainty. Nothing is written.
+
+    Example: netadapt verify runs/digits_cnn-20ms-c00919b0
+    """
+    from pathlib import Path
+
+    from devices import get_device
+    from netadapt.algorithm.budget import parse_budget
+    from netadapt.algorithm.config import RunConfig
+    from netadapt.errors import DeviceUnavailable, UserError
+    from netadapt.latency.paired import PairedConfig, compare_models, report_latency
+    from netadapt.runs import folder as rf
+
+    run = Path(run_dir)
+    if not (run / rf.CONFIG_FILE).is_file() or not (rf.iteration_dir(run, 0) / "info.json").is_file():
+        raise UserError(f"{run} is not a netadapt run folder with a measured start (iter_000)")
+    cfg = RunConfig.from_dict(rf.read_json(run / rf.CONFIG_FILE))
+    folder = rf.final_dir(run) if which == "final" else rf.iteration_dir(run, int(which) if which.isdigit() else -1)
+    if not (folder / "model.onnx").is_file():
+        raise UserError(f"{run} has no {'final model' if which == 'final' else f'iteration {which}'} yet")
+    device = get_device(cfg.device, threads=cfg.threads, gpu_id=cfg.gpu_id)
+    ok, why = device.available()
+    if not ok:
+        raise DeviceUnavailable(f"device {cfg.device!r} is not available here: {why}")
+    start = rf.read_json(rf.iteration_dir(run, 0) / "info.json")
+    start_ms = start["measured_ms"]
+    budget_ms = parse_budget(cfg.budget).resolve(start_ms)
+    input_shape = (cfg.batch, *_input_chw(folder / "model.onnx"))
+    result = compare_models(device, str(folder / "model.onnx"), str(rf.iteration_dir(run, 0) / "model.onnx"),
+                            input_shape, threshold=budget_ms / start_ms,
+                            config=PairedConfig(warmup=cfg.warmup, min_pairs=min(cfg.model_repeats, max_pairs),
+                                                max_pairs=max_pairs, max_seconds=120.0))
+    report = report_latency(result, start_ms, budget_ms)
+    click.echo(f"{which}: {report} (start {start_ms:.3f} ms; ratio {result.ratio:.4f}, "
+               f"95% CI {result.low:.4f}-{result.high:.4f})")
+
+
+def _input_chw(path) -> tuple[int, ...]:
+    import onnx
+
+    graph = onnx.load(str(path), load_external_data=False).graph
+    inits = {i.name for i in graph.initializer}
+    dims = next(i for i in graph.input if i.name not in inits).type.tensor_type.shape.dim
+    return tuple(d.dim_value for d in dims[1:])
