@@ -94,9 +94,10 @@ def models_to_check(args):
     return found
 
 
-def _last_line(exc: BaseException) -> str:
+def _first_line(exc: BaseException) -> str:
+    """The exception's type and the first line of its message (the exporter appends a whole graph)."""
     text = str(exc).strip()
-    return f"{type(exc).__name__}: {text.splitlines()[-1] if text else ''}".rstrip(": ")
+    return f"{type(exc).__name__}: {text.splitlines()[0][:240] if text else ''}".rstrip(": ")
 
 
 class Row:
@@ -113,7 +114,7 @@ class Row:
             return fn()
         except Exception as exc:  # a benchmark reports every failure and goes on with the next stage
             print(f"--- {self.name}: {stage} failed\n{traceback.format_exc()}", file=sys.stderr, flush=True)
-            self.failures.append((stage, _last_line(exc)))
+            self.failures.append((stage, _first_line(exc)))
             return None
 
 

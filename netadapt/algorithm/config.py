@@ -18,6 +18,9 @@ class FineTuneConfig:
     long_epochs: int = _f(3, "Long-term fine-tune epochs of the final model.")
     long_lr: float = _f(0.01, "Long-term fine-tune peak learning rate (cosine schedule).")
     batch_size: int = _f(64, "Fine-tune batch size.")
+    distill: float = _f(0.0, "Weight of distillation from the starting model in short- and long-term "
+                             "fine-tuning (0: plain cross-entropy).")
+    temperature: float = _f(4.0, "Distillation temperature.")
 
 
 @dataclass(frozen=True)
@@ -47,14 +50,25 @@ class RunConfig:
                                    "weights (and learning rate) the lottery/lr_rewind rewinders go back to.")
     criterion: str = _f("l2", "Pruning criterion plug-in (which filters stay).")
     rewinder: str = _f("none", "Rewinding plug-in (which weights candidates fine-tune from).")
-    selection: str = _f("accuracy", "Pick the candidate with the best holdout accuracy ('accuracy') or "
-                                    "the smallest accuracy loss per ms saved ('efficiency').")
+    selection: str = _f("accuracy", "Pick the candidate with the best holdout score ('accuracy') or "
+                                    "the smallest loss of score per ms saved ('efficiency').")
+    score: str = _f("accuracy", "What ranks candidates on the holdout: top-1 'accuracy', cross-entropy 'loss', "
+                                "or 'kl' (divergence from the starting model's outputs).")
+    bn_batches: int = _f(0, "Re-estimate batch-norm statistics on this many training batches before a "
+                            "candidate is scored (0: keep them).")
     max_iterations: int = _f(100, "Stop after this many iterations even if the budget is not met.")
     seed: int = _f(0, "Seed for data splits, fine-tuning and random criteria.")
 
     def to_dict(self) -> dict:
         d = asdict(self)
         d["model_kwargs"] = dict(self.model_kwargs or {})
+        # settings added later are left out at their defaults: run folders made before keep their names
+        for key, default in _LATER_DEFAULTS.items():
+            if d.get(key) == default:
+                d.pop(key)
+        for key, default in _LATER_FINETUNE_DEFAULTS.items():
+            if d["finetune"].get(key) == default:
+                d["finetune"].pop(key)
         return d
 
     @classmethod
@@ -67,3 +81,7 @@ class RunConfig:
 
 # Settings that may change between a run and its resumption without changing its result.
 RESUMABLE_KEYS = ("max_iterations",)
+
+
+_LATER_DEFAULTS = {"score": "accuracy", "bn_batches": 0}
+_LATER_FINETUNE_DEFAULTS = {"distill": 0.0, "temperature": 4.0}

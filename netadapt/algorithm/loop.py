@@ -103,6 +103,8 @@ class NetAdaptRun:
             raise UserError(f"unknown rewinder {cfg.rewinder!r}; valid: {', '.join(list_rewinders())}")
         if cfg.selection not in ("accuracy", "efficiency"):
             raise UserError(f"unknown selection {cfg.selection!r}; valid: accuracy, efficiency")
+        if cfg.score not in ("accuracy", "loss", "kl"):
+            raise UserError(f"unknown score {cfg.score!r}; valid: accuracy, loss, kl")
         self.device = get_device(cfg.device, threads=cfg.threads, gpu_id=cfg.gpu_id)
         ok, why = self.device.available()
         if not ok:
@@ -283,14 +285,16 @@ class NetAdaptRun:
         if last is None:
             spec, model = self._base_model()
             graph = analyze(model, self.input_shape, validate=False, frozen=self.frozen)
-            from netadapt.training import evaluate
+            from netadapt.training import score
 
             t0 = time.perf_counter()
-            acc = evaluate(model, self.holdout)
+            scores = score(model, self.holdout, reference=model if cfg.score == "kl" else None)
+            acc = scores.accuracy
             info = {"iteration": 0, "channels": graph.sizes(), "original_channels": graph.sizes(),
                     "frozen_groups": graph.frozen,
                     "origin": {g: list(range(n)) for g, n in graph.sizes().items()},
-                    "holdout_accuracy": acc, "pruned_group": None, "predicted_ms": None,
+                    "holdout_accuracy": acc, "holdout_loss": scores.loss, "holdout_kl": scores.kl,
+                    "pruned_group": None, "predicted_ms": None,
                     "target_ms": None, "seconds": {"evaluate": time.perf_counter() - t0}}
             self.log(f"Measuring the starting model on {cfg.device} ...")
             self._write_iteration(0, model, spec, info)
@@ -410,7 +414,7 @@ class NetAdaptRun:
     def _iteration(self, i, state, model, spec, start_ms, budget_ms, original):
         from tqdm.auto import tqdm
 
-        from netadapt.training import evaluate, fine_tune
+        from netadapt.training import fine_tune, recalibrate_batchnorm, score
 
         cfg = self.config
         timer = _Timer()
@@ -446,14 +450,19 @@ class NetAdaptRun:
                 overrides = rewinder.apply(cand_model, origin)
             with timer.phase("finetune"):
                 kwargs = {"batch_size": cfg.finetune.batch_size, "lr": cfg.finetune.short_lr,
-                          "seed": _seed(cfg.seed, i, g), "augment": self.data.augment, **overrides}
+                          "seed": _seed(cfg.seed, i, g), "augment": self.data.augment, **self._distillation(),
+                          **overrides}
                 loss = fine_tune(cand_model, self.data.train, cfg.finetune.short_steps, **kwargs)
             with timer.phase("evaluate"):
-                acc = evaluate(cand_model, self.holdout)
+                if cfg.bn_batches:  # the same batches for every candidate of the iteration
+                    recalibrate_batchnorm(cand_model, self.data.train, cfg.bn_batches, cfg.finetune.batch_size,
+                                          seed=_seed(cfg.seed, i, "batchnorm"))
+                scores = score(cand_model, self.holdout, reference=self._teacher() if cfg.score == "kl" else None)
             channels = {**state["channels"], g: count}
             save_checkpoint(partial / f"{g}.pt", cand_model, spec, self.input_shape, channels=channels)
             cand = {"group": g, "feasible": True, "channels": count, "predicted_ms": predicted,
-                    "holdout_accuracy": acc, "finetune_loss": loss, "origin": origin[g]}
+                    "holdout_accuracy": scores.accuracy, "holdout_loss": scores.loss, "holdout_kl": scores.kl,
+                    "finetune_loss": loss, "origin": origin[g]}
             rf.write_json(done, cand)  # written last: its presence means the candidate is whole
             candidates.append(cand)
         feasible = [c for c in candidates if c["feasible"]]
@@ -462,7 +471,8 @@ class NetAdaptRun:
         info = {"iteration": i + 1, "pruned_group": best["group"],
                 "channels": {**state["channels"], best["group"]: best["channels"]},
                 "origin": {**state["origin"], best["group"]: best["origin"]},
-                "holdout_accuracy": best["holdout_accuracy"], "predicted_ms": best["predicted_ms"],
+                "holdout_accuracy": best["holdout_accuracy"], "holdout_loss": best.get("holdout_loss"),
+                "holdout_kl": best.get("holdout_kl"), "predicted_ms": best["predicted_ms"],
                 "target_ms": target, "reduction_ms": search["reduction_ms"],
                 "scheduled_reduction_ms": search["scheduled_reduction_ms"],
                 "candidates": [{k: v for k, v in c.items() if k != "origin"} for c in sorted(
@@ -476,14 +486,34 @@ class NetAdaptRun:
                  f"holdout accuracy {best['holdout_accuracy']:.4f}")
         return info, best_model
 
+    def _value(self, info: dict) -> float:
+        """A candidate's (or iteration's) holdout score, higher is better."""
+        key = self.config.score
+        if key == "accuracy":
+            return info["holdout_accuracy"]
+        value = info.get(f"holdout_{key}")
+        return -value if value is not None and value == value else float("-inf")
+
     def _select(self, feasible, state):
         if self.config.selection == "accuracy":
-            return max(feasible, key=lambda c: (c["holdout_accuracy"], -c["predicted_ms"]))
+            return max(feasible, key=lambda c: (self._value(c), c["holdout_accuracy"], -c["predicted_ms"]))
 
         def efficiency(c):
             saved = max(state["measured_ms"] - c["predicted_ms"], 1e-9)
-            return (c["holdout_accuracy"] - state["holdout_accuracy"]) / saved
-        return max(feasible, key=lambda c: (efficiency(c), c["holdout_accuracy"]))
+            return (self._value(c) - self._value(state)) / saved
+        return max(feasible, key=lambda c: (efficiency(c), self._value(c)))
+
+    def _teacher(self):
+        """The starting model (iteration 0), loaded once: the teacher of distillation and the reference of
+        the 'kl' score."""
+        if getattr(self, "_start_model", None) is None:
+            self._start_model = load_checkpoint(rf.iteration_dir(self.out, 0) / "model.pt").model.eval()
+        return self._start_model
+
+    def _distillation(self) -> dict:
+        ft = self.config.finetune
+        return {"teacher": self._teacher(), "distill": ft.distill, "temperature": ft.temperature} \
+            if ft.distill > 0 else {}
 
     def _final(self, state, model, spec, budget_ms) -> dict:
         from netadapt.training import TrainConfig, evaluate, train
@@ -504,8 +534,10 @@ class NetAdaptRun:
             with timer.phase("finetune"):
                 train(final_model, self.data,
                       TrainConfig(epochs=cfg.finetune.long_epochs, lr=cfg.finetune.long_lr,
-                                  batch_size=cfg.finetune.batch_size, seed=cfg.seed),
-                      out_dir=self.out / "final_train", progress=self.progress, resume=True)
+                                  batch_size=cfg.finetune.batch_size, seed=cfg.seed, distill=cfg.finetune.distill,
+                                  distill_temperature=cfg.finetune.temperature),
+                      out_dir=self.out / "final_train", progress=self.progress, resume=True,
+                      teacher=self._teacher() if cfg.finetune.distill > 0 else None)
         with timer.phase("evaluate"):
             test_acc = evaluate(final_model, self.data.test)
             holdout_acc = evaluate(final_model, self.holdout)

@@ -139,13 +139,16 @@ class _Builder:
         seconds["search"] = time.perf_counter() - t0
         model = self.prune(width)
         t0 = time.perf_counter()
+        teacher = {"teacher": self.base, "distill": ft.distill, "temperature": ft.temperature} if ft.distill else {}
         for i in range(k):  # as the path to iteration k: k short-term fine-tunes, each from a fresh optimizer
             fine_tune(model, self.data.train, ft.short_steps, batch_size=ft.batch_size, lr=ft.short_lr,
-                      seed=_seed(cfg.seed, "uniform", i), augment=self.data.augment)
+                      seed=_seed(cfg.seed, "uniform", i), augment=self.data.augment, **teacher)
         if ft.long_epochs > 0:
             train(model, self.data, TrainConfig(epochs=ft.long_epochs, lr=ft.long_lr, batch_size=ft.batch_size,
-                                                seed=cfg.seed),
-                  out_dir=partial / "train", progress=self.progress, resume=True)
+                                                seed=cfg.seed, distill=ft.distill,
+                                                distill_temperature=ft.temperature),
+                  out_dir=partial / "train", progress=self.progress, resume=True,
+                  teacher=self.base if ft.distill else None)
         seconds["finetune"] = time.perf_counter() - t0
         t0 = time.perf_counter()
         test_acc, holdout_acc = evaluate(model, self.data.test), evaluate(model, self.holdout)

@@ -49,6 +49,14 @@ _R, _F = RunConfig(), FineTuneConfig()
 @click.option("--rewinder", default="none", show_default=True, help="Rewinding plug-in.")
 @click.option("--selection", type=click.Choice(["accuracy", "efficiency"]), default="accuracy",
               show_default=True, help="Best holdout accuracy, or least accuracy lost per ms saved.")
+@click.option("--score", type=click.Choice(["accuracy", "loss", "kl"]), default=_R.score, show_default=True,
+              help="What ranks candidates on the holdout: accuracy, cross-entropy, or KL to the start model.")
+@click.option("--bn-batches", type=click.IntRange(0), default=_R.bn_batches, show_default=True,
+              help="Re-estimate batch-norm statistics on this many training batches before scoring a candidate.")
+@click.option("--distill", type=click.FloatRange(0, 1), default=_F.distill, show_default=True,
+              help="Weight of distillation from the start model in short- and long-term fine-tuning.")
+@click.option("--distill-temperature", type=click.FloatRange(0, min_open=True), default=_F.temperature,
+              show_default=True)
 @click.option("--warmup", type=click.IntRange(0), default=_R.warmup, show_default=True)
 @click.option("--repeats", type=click.IntRange(1), default=_R.repeats, show_default=True,
               help="Timed runs per layer.")
@@ -67,7 +75,8 @@ _R, _F = RunConfig(), FineTuneConfig()
 @lut_option
 def run(budget, model, model_args, checkpoint, data, device_name, threads, gpu_id, batch, initial_reduction,
         reduction_decay, reduction_floor, short_term_steps, short_term_lr, long_term_epochs, long_term_lr,
-        batch_size, base_epochs, channel_step, holdout, eval_limit, criterion, rewinder, selection, warmup,
+        batch_size, base_epochs, channel_step, holdout, eval_limit, criterion, rewinder, selection, score,
+        bn_batches, distill, distill_temperature, warmup,
         repeats, model_repeats, max_iterations, seed, out, uniform_baseline, rewind_iteration, no_progress,
         lut_url):
     """Run NetAdapt until the measured latency meets --budget.
@@ -96,9 +105,10 @@ def run(budget, model, model_args, checkpoint, data, device_name, threads, gpu_i
         holdout=holdout, eval_limit=eval_limit, device=device_name, threads=threads, gpu_id=gpu_id,
         batch=batch, warmup=warmup, repeats=repeats, model_repeats=model_repeats, channel_step=channel_step,
         schedule=schedule,
-        finetune=FineTuneConfig(short_term_steps, short_term_lr, long_term_epochs, long_term_lr, batch_size),
+        finetune=FineTuneConfig(short_term_steps, short_term_lr, long_term_epochs, long_term_lr, batch_size,
+                                distill, distill_temperature),
         base_epochs=base_epochs, rewind_iteration=rewind_iteration, criterion=criterion, rewinder=rewinder,
-        selection=selection,
+        selection=selection, score=score, bn_batches=bn_batches,
         max_iterations=max_iterations, seed=seed)
     if out is None:
         tag = budget.strip().replace("%", "pct").replace(" ", "")

@@ -1,9 +1,11 @@
 """Training from scratch, short-term fine-tuning, and evaluation."""
 
 from netadapt.training.config import TrainConfig
-from netadapt.training.evaluate import evaluate
+from netadapt.training.batchnorm import recalibrate_batchnorm
+from netadapt.training.evaluate import Scores, evaluate, score
 from netadapt.training.fine_tune import fine_tune
 from netadapt.training.state import load_rewind
 from netadapt.training.train import TrainResult, train
 
-__all__ = ["TrainConfig", "TrainResult", "evaluate", "fine_tune", "load_rewind", "train"]
+__all__ = ["Scores", "TrainConfig", "TrainResult", "evaluate", "fine_tune", "load_rewind", "recalibrate_batchnorm",
+           "score", "train"]

@@ -29,6 +29,9 @@ class TrainConfig:
     rewind_iteration: int | None = _help(
         "Save the weights after this many iterations to rewind_<k>.pt (lottery-ticket rewinding).", None)
     label_smoothing: float = _help("Label smoothing of the cross-entropy loss.", 0.0)
+    distill: float = _help("Weight of the distillation term (learning a teacher network's softened outputs; "
+                           "0: none). The teacher is passed to train().", 0.0)
+    distill_temperature: float = _help("Distillation temperature.", 4.0)
 
     def __post_init__(self):
         if self.epochs < 1:
@@ -45,6 +48,14 @@ class TrainConfig:
             raise UserError(f"rewind iteration must be >= 0, got {self.rewind_iteration}")
         if not 0 <= self.label_smoothing < 1:
             raise UserError(f"label smoothing must be in [0, 1), got {self.label_smoothing}")
+        if not 0 <= self.distill <= 1:
+            raise UserError(f"distillation weight must be in [0, 1], got {self.distill}")
+        if self.distill_temperature <= 0:
+            raise UserError(f"distillation temperature must be positive, got {self.distill_temperature}")
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        d = asdict(self)
+        if not self.distill:  # keeps the settings of runs without distillation as they were stored
+            d.pop("distill")
+            d.pop("distill_temperature")
+        return d

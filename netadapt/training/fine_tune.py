@@ -7,6 +7,7 @@ from torch import nn
 from torch.utils.data import Dataset
 
 from netadapt.data.loader import make_loader
+from netadapt.training.distill import DistillationLoss
 from netadapt.training.schedule import make_scheduler
 from netadapt.training.steps import make_optimizer, sgd_step
 
@@ -15,7 +16,8 @@ FINE_TUNE_SCHEDULES = ("constant", "cosine")
 
 def fine_tune(model: nn.Module, dataset: Dataset, steps: int, *, batch_size: int = 64, lr: float = 0.01,
               momentum: float = 0.9, weight_decay: float = 5e-4, seed: int = 0, augment: str = "none",
-              schedule: str = "constant") -> float:
+              schedule: str = "constant", teacher: nn.Module | None = None, distill: float = 0.0,
+              temperature: float = 4.0) -> float:
     """Train ``model`` in place for ``steps`` SGD iterations, looping over ``dataset`` as often as needed.
 
     The same model, data and ``seed`` give the same result: the data order and augmentation come from
@@ -32,6 +34,9 @@ def fine_tune(model: nn.Module, dataset: Dataset, steps: int, *, batch_size: int
         seed: fixes order, augmentation and any randomness in the model.
         augment: ``"none"``, ``"crop"`` or ``"cifar"``.
         schedule: ``"constant"`` or ``"cosine"`` (decays to zero over ``steps``).
+        teacher: with ``distill`` > 0, the network whose softened outputs are learned too.
+        distill: weight of the distillation term (0: plain cross-entropy).
+        temperature: distillation temperature.
 
     Returns:
         The mean training loss over the iterations (NaN when ``steps`` is 0).
@@ -48,7 +53,12 @@ def fine_tune(model: nn.Module, dataset: Dataset, steps: int, *, batch_size: int
                          drop_last=len(dataset) % batch_size == 1)
     optimizer = make_optimizer(model, lr, momentum, weight_decay, nesterov=False)
     scheduler = make_scheduler(optimizer, steps, schedule)
-    loss_fn = nn.CrossEntropyLoss()
+    if distill > 0:
+        if teacher is None:
+            raise ValueError("distillation needs a teacher network")
+        loss_fn = DistillationLoss(teacher, distill, temperature)
+    else:
+        loss_fn = nn.CrossEntropyLoss()
     was_training = model.training
     model.train()
     total, done = 0.0, 0

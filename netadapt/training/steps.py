@@ -16,8 +16,10 @@ def make_optimizer(model: nn.Module, lr: float, momentum: float, weight_decay: f
 
 def sgd_step(model: nn.Module, optimizer: torch.optim.Optimizer, loss_fn: nn.Module,
              images: torch.Tensor, labels: torch.Tensor) -> float:
-    """Forward, backward and update on one batch; returns the batch loss."""
-    loss = loss_fn(main_output(model(images)), labels)
+    """Forward, backward and update on one batch; returns the batch loss. A loss that needs the images
+    (distillation from a teacher) says so with ``needs_images``."""
+    logits = main_output(model(images))
+    loss = loss_fn(logits, labels, images) if getattr(loss_fn, "needs_images", False) else loss_fn(logits, labels)
     optimizer.zero_grad(set_to_none=True)
     loss.backward()
     optimizer.step()

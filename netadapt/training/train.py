@@ -16,6 +16,7 @@ from netadapt.data.loader import make_loader
 from netadapt.errors import UserError
 from netadapt.training import state
 from netadapt.training.config import TrainConfig
+from netadapt.training.distill import DistillationLoss
 from netadapt.training.evaluate import evaluate
 from netadapt.training.schedule import make_scheduler
 from netadapt.training.steps import make_optimizer, sgd_step
@@ -56,7 +57,8 @@ def _resume(path: Path, config: TrainConfig, model, optimizer, scheduler) -> tup
 
 def train(model: nn.Module, data: DataBundle, config: TrainConfig = TrainConfig(), out_dir=None,
           progress: bool = True, resume: bool = True,
-          on_checkpoint: Callable[[int, Path | None], None] | None = None) -> TrainResult:
+          on_checkpoint: Callable[[int, Path | None], None] | None = None,
+          teacher: nn.Module | None = None) -> TrainResult:
     """Train ``model`` in place on ``data.train``.
 
     Each epoch replays the same order and augmentation for the same seed (see
@@ -72,6 +74,7 @@ def train(model: nn.Module, data: DataBundle, config: TrainConfig = TrainConfig(
         progress: show a tqdm progress bar on stderr.
         resume: continue from ``out_dir/last.pt`` when it exists (it must have the same config).
         on_checkpoint: called as ``on_checkpoint(epoch, path_of_last_pt_or_None)`` after every epoch.
+        teacher: the network distilled from when ``config.distill`` > 0.
 
     Returns:
         A :class:`TrainResult`.
@@ -96,7 +99,12 @@ def train(model: nn.Module, data: DataBundle, config: TrainConfig = TrainConfig(
                         f"({config.epochs} epochs x {steps_per_epoch})")
     optimizer = make_optimizer(model, config.lr, config.momentum, config.weight_decay, config.nesterov)
     scheduler = make_scheduler(optimizer, total_steps, config.schedule, config.warmup_epochs * steps_per_epoch)
-    loss_fn = nn.CrossEntropyLoss(label_smoothing=config.label_smoothing)
+    if config.distill > 0:
+        if teacher is None:
+            raise UserError("distillation (distill > 0) needs a teacher network")
+        loss_fn = DistillationLoss(teacher, config.distill, config.distill_temperature, config.label_smoothing)
+    else:
+        loss_fn = nn.CrossEntropyLoss(label_smoothing=config.label_smoothing)
     out = Path(out_dir) if out_dir is not None else None
 
     with torch.random.fork_rng(devices=[]):

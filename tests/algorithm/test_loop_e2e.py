@@ -180,3 +180,18 @@ def test_a_table_that_refuses_whole_model_rows_does_not_stop_the_run(tmp_path, m
     warnings = [m for m in logged if "not stored for calibration" in m]
     assert len(warnings) == 1 and "readonly" in warnings[0]
     assert not any("refitted" in m for m in logged)
+
+
+@pytest.mark.parametrize("score", ["loss", "kl"])
+def test_candidates_ranked_by_a_continuous_score_after_batchnorm_recalibration_with_distillation(tmp_path, score):
+    result = _run(tmp_path, score, score=score, bn_batches=2, max_iterations=2,
+                  finetune=FineTuneConfig(short_steps=2, long_epochs=1, batch_size=32, distill=0.5))
+    assert len(result.iterations) == 3
+    for it in result.iterations[1:]:
+        feasible = [c for c in it["candidates"] if c["feasible"]]
+        assert all(c[f"holdout_{score}"] == c[f"holdout_{score}"] for c in feasible)  # not NaN
+        best = min(c[f"holdout_{score}"] for c in feasible)
+        assert it[f"holdout_{score}"] == best
+    config = json.loads((tmp_path / score / "config.json").read_text())
+    assert config["score"] == score and config["finetune"]["distill"] == 0.5 and config["bn_batches"] == 2
+    assert 0 <= result.final["test_accuracy"] <= 1
