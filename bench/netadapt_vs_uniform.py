@@ -1,37 +1,51 @@
-"""NetAdapt vs the uniform width multiplier on CIFAR-10, measured on this machine's CPU.
+"""NetAdapt vs the uniform width multiplier (and the lecture's sensitivity ratios) on CIFAR-10, on this CPU.
 
-One NetAdapt run goes to the deepest budget (35% of the starting latency by default) and passes through
-the shallower ones: the first iteration at or under each shallower budget is long-term fine-tuned the same
-way the run's final model is, which is where a run to that budget would have stopped (up to its last step,
-which a dedicated run would clamp to the budget). For each of those iterations a uniform-width network of
-the same measured latency is built (netadapt.baseline: bisection over the width, the base checkpoint pruned
-uniformly with the run's criterion, the same short-term steps and long-term epochs), plus a few more uniform
-points for the curve. The table compares test accuracy at equal latency, and reads the latency ratio at
-equal accuracy off the interpolated uniform curve.
+For one trained base (``--base resnet20`` or ``--base mobilenet_v1``: the checkpoints in ../shared/models,
+trained on the 45,000 images outside netadapt's default holdout; or ``--base-checkpoint``), and for each seed:
 
-Everything lands in bench/out/ (gitignored) and every part is skipped when its output exists, so a killed
+1. one NetAdapt run goes to the deepest budget (35% of the starting latency by default) and passes through
+   the shallower ones; the first iteration whose measurement says "met" for a budget is where a run to
+   that budget would have stopped, and it is long-term fine-tuned as the run's final model is;
+2. uniform: for each of those iterations, the base pruned to one width everywhere, with the width found by
+   bisection on the measured latency (netadapt.baseline), then the same fine-tuning as the iteration's
+   path: k short-term fine-tunes of the same length and the same long-term epochs;
+3. sensitivity: the base scanned group by group at several ratios on the holdout (no fine-tune, as in the
+   lecture), the accuracy-drop threshold searched (and blended between two thresholds) so that the network's
+   table latency equals the NetAdapt iteration's, pruned in one shot, then the same fine-tuning.
+
+Every compared model is finally timed run by run against the start model (netadapt.latency.paired), all in
+one pass, so the latencies in the table are comparable whatever the machine did meanwhile. Both arms get the
+same settings for distillation from the base. The table gives test accuracy at equal measured latency
+(NetAdapt minus uniform), and the latency ratio at equal accuracy read off the interpolated uniform curve
+(uniform latency / NetAdapt latency). With several seeds, the mean and spread of the differences.
+
+Everything lands in bench/out/ (git-ignored); every part is skipped when its output exists, so a killed
 benchmark resumes by running the same command again.
 
-    python bench/netadapt_vs_uniform.py                      # the default: 33 minutes on 2 quiet cores
-    python bench/netadapt_vs_uniform.py --train-limit 300 --test-limit 200 --base-epochs 1 \\
-        --short-steps 2 --long-epochs 1 --max-iterations 2   # a smoke test
+    python bench/netadapt_vs_uniform.py --base resnet20                   # about 2 hours on 2 cores
+    python bench/netadapt_vs_uniform.py --base resnet20 --train-limit 600 --test-limit 300 --eval-limit 200 \\
+        --short-steps 2 --long-epochs 1 --max-iterations 3 --budgets 90,80 --seeds 0   # a smoke test
+    python bench/netadapt_vs_uniform.py --replot bench/out/<bench>.json  # redraw the figure
 """
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 import math
-import os
+import statistics
 import sys
-import tarfile
 import time
 from pathlib import Path
 
 import click
 
 HERE = Path(__file__).resolve().parent
-ARCHIVE = Path("/work/shared/data/cifar10-jpg.tar.gz")
+SHARED = HERE.parent.parent / "shared"  # ../shared beside the repository
+BASES = {"resnet20": SHARED / "models" / "resnet20-cifar10" / "model.pt",
+         "mobilenet_v1": SHARED / "models" / "mobilenet_v1-x0.5-cifar10" / "model.pt"}
+sys.path.insert(0, str(HERE))
 
 
 class Clock:
@@ -47,7 +61,7 @@ class Clock:
         class _Part:
             def __enter__(self):
                 self.t = time.perf_counter()
-                click.echo(f"[{time.perf_counter() - clock.t0:7.1f} s] {name} ...")
+                click.echo(f"[{time.perf_counter() - clock.t0:7.1f} s] {name} ...", err=True)
 
             def __exit__(self, *exc):
                 clock.parts[name] = clock.parts.get(name, 0.0) + time.perf_counter() - self.t
@@ -57,19 +71,6 @@ class Clock:
 
 def _hash(obj) -> str:
     return hashlib.sha256(json.dumps(obj, sort_keys=True, default=str).encode()).hexdigest()[:8]
-
-
-def unpack(archive: Path, out: Path) -> Path:
-    """``out/cifar10`` with train/ and test/ class folders (unpacked once)."""
-    root = out / "cifar10"
-    if (root / "test").is_dir() and (root / ".complete").is_file():
-        return root
-    if not archive.is_file():
-        raise click.ClickException(f"{archive} not found (see /work/shared/data/README.md)")
-    with tarfile.open(archive) as tar:
-        tar.extractall(out, filter="data")
-    (root / ".complete").write_text("ok")
-    return root
 
 
 def subset(root: Path, out: Path, train_limit: int | None, test_limit: int | None) -> Path:
@@ -93,110 +94,163 @@ def subset(root: Path, out: Path, train_limit: int | None, test_limit: int | Non
     return folder
 
 
-def train_base(s: dict, data_source: str, out: Path, log) -> tuple[Path, float]:
-    """The base checkpoint (trained once) and its test accuracy."""
-    from netadapt.checkpoint import read_checkpoint, save_checkpoint
-    from netadapt.data import load_data
-    from netadapt.models.spec import ModelSpec
-    from netadapt.training import TrainConfig, train
-
-    if s["base_checkpoint"]:
-        path = Path(s["base_checkpoint"]).resolve()
-        if path.is_file():
-            return path, read_checkpoint(path)["extra"].get("test_accuracy", math.nan)
-    else:
-        key = _hash({k: s[k] for k in ("model", "width_mult", "train_limit", "base_epochs", "base_lr",
-                                       "batch_size", "holdout", "seed")})
-        path = out / f"base-{s['model']}-{key}.pt"
-        if path.is_file():
-            return path, read_checkpoint(path)["extra"].get("test_accuracy", math.nan)
-    import torch
-
-    data = load_data(data_source, holdout=s["holdout"], seed=s["seed"])
-    spec = ModelSpec(s["model"], {"num_classes": data.num_classes, "in_channels": 3,
-                                  "width_mult": s["width_mult"], "stem": "cifar"})
-    torch.manual_seed(s["seed"])
-    model = spec.build()
-    log(f"training the base {spec.name} (width {s['width_mult']}) on {len(data.train)} images "
-        f"for {s['base_epochs']} epochs")
-    result = train(model, data, TrainConfig(epochs=s["base_epochs"], lr=s["base_lr"], batch_size=s["batch_size"],
-                                            seed=s["seed"]),
-                   out_dir=path.with_suffix(".train"), progress=s["progress"], resume=True)
-    save_checkpoint(path, model, spec, (1, *data.input_shape), extra={"test_accuracy": result.test_accuracy})
-    return path, result.test_accuracy
-
-
-def run_config(s: dict, data_source: str, checkpoint: Path):
+def run_config(s: dict, source: str, checkpoint: Path, seed: int):
     from netadapt.algorithm.config import FineTuneConfig, RunConfig
     from netadapt.algorithm.schedule import ReductionSchedule
+    from netadapt.checkpoint import read_checkpoint
 
     return RunConfig(
-        budget=f"{min(s['budgets']):g}%", model=s["model"], checkpoint=str(checkpoint), data=data_source,
-        holdout=s["holdout"], eval_limit=s["eval_limit"], device=s["device"], threads=s["threads"],
-        warmup=s["warmup"], repeats=s["repeats"], model_repeats=s["model_repeats"],
-        channel_step=s["channel_step"],
+        budget=f"{min(s['budgets']):g}%", model=read_checkpoint(checkpoint)["spec"]["name"],
+        checkpoint=str(checkpoint), data=source, holdout=s["holdout"], eval_limit=s["eval_limit"],
+        device=s["device"], threads=s["threads"], warmup=s["warmup"], repeats=s["repeats"],
+        model_repeats=s["model_repeats"], channel_step=s["channel_step"], batch=s["batch"],
         schedule=ReductionSchedule(s["initial_reduction"], s["reduction_decay"], s["reduction_floor"]),
         finetune=FineTuneConfig(short_steps=s["short_steps"], long_epochs=s["long_epochs"],
-                                batch_size=s["batch_size"]),
-        max_iterations=s["max_iterations"], seed=s["seed"])
+                                batch_size=s["batch_size"], distill=s["distill"]),
+        score=s["score"], bn_batches=s["bn_batches"], selection=s["selection"],
+        max_iterations=s["max_iterations"], seed=seed)
 
 
-def long_term(run_dir: Path, iteration: int, config, out: Path, progress: bool) -> dict:
-    """Long-term fine-tune one iteration's model as the run does its final one; measure and test it."""
-    from devices import get_device
-    from netadapt.checkpoint import load_checkpoint
-    from netadapt.data import load_data
+def fine_tune_like_the_run(model, k: int, config, data, teacher, out: Path, progress: bool, tag: str):
+    """The fine-tuning iteration k of a run has had: k short-term fine-tunes (fresh optimizer each), then
+    the long-term epochs; distillation from the base as the run does."""
+    from netadapt.baseline.build import _seed
+    from netadapt.training import TrainConfig, fine_tune, train
+
+    ft = config.finetune
+    kd = {"teacher": teacher, "distill": ft.distill, "temperature": ft.temperature} if ft.distill else {}
+    for i in range(k):
+        fine_tune(model, data.train, ft.short_steps, batch_size=ft.batch_size, lr=ft.short_lr,
+                  seed=_seed(config.seed, tag, i), augment=data.augment, **kd)
+    if ft.long_epochs > 0:
+        train(model, data, TrainConfig(epochs=ft.long_epochs, lr=ft.long_lr, batch_size=ft.batch_size,
+                                       seed=config.seed, distill=ft.distill, distill_temperature=ft.temperature),
+              out_dir=out.with_suffix(".train"), progress=progress, resume=True,
+              teacher=teacher if ft.distill else None)
+
+
+def long_term(run_dir: Path, iteration: int, config, data, teacher, out: Path, progress: bool) -> dict:
+    """Long-term fine-tune one iteration's model as the run does its final one; keep it and its test accuracy."""
+    from netadapt.checkpoint import load_checkpoint, save_checkpoint
     from netadapt.export import export_onnx
     from netadapt.runs import folder as rf
     from netadapt.training import TrainConfig, evaluate, train
-    from profilers import ProfileConfig, get_profiler
 
-    out.mkdir(parents=True, exist_ok=True)
     done = out / f"netadapt_iter_{iteration:03d}.json"
     if done.is_file():
         return rf.read_json(done)
-    if iteration == rf.read_json(run_dir / "final" / "info.json")["from_iteration"]:
-        final = rf.read_json(run_dir / "final" / "info.json")
-        info = {"iteration": iteration, "measured_ms": final["measured_ms"], "test_accuracy": final["test_accuracy"],
-                "seconds": final["seconds"]}
-        rf.write_json(done, info)
-        return info
-    t0 = time.perf_counter()
-    ft = config.finetune
-    loaded = load_checkpoint(rf.iteration_dir(run_dir, iteration) / "model.pt")
-    data = load_data(config.data, holdout=config.holdout, seed=config.seed)
-    model = loaded.model
-    if ft.long_epochs > 0:
-        train(model, data, TrainConfig(epochs=ft.long_epochs, lr=ft.long_lr, batch_size=ft.batch_size,
-                                       seed=config.seed),
-              out_dir=out / f"netadapt_iter_{iteration:03d}.train", progress=progress, resume=True)
-    test_acc = evaluate(model, data.test)
-    device = get_device(config.device, threads=config.threads, gpu_id=config.gpu_id)
-    profiler = get_profiler(device, ProfileConfig(warmup=config.warmup, repeats=config.model_repeats))
-    onnx = export_onnx(model, out / f"netadapt_iter_{iteration:03d}.onnx", loaded.input_shape)
-    measured = float(profiler.measure_model(str(onnx), loaded.input_shape).median)
-    info = {"iteration": iteration, "measured_ms": measured, "test_accuracy": test_acc,
-            "seconds": {"long_term": time.perf_counter() - t0}}
+    out.mkdir(parents=True, exist_ok=True)
+    final = rf.read_json(run_dir / "final" / "info.json")
+    if iteration == final["from_iteration"]:
+        info = {"iteration": iteration, "onnx": str(run_dir / "final" / "model.onnx"),
+                "test_accuracy": final["test_accuracy"]}
+    else:
+        ft = config.finetune
+        loaded = load_checkpoint(rf.iteration_dir(run_dir, iteration) / "model.pt")
+        model = loaded.model
+        if ft.long_epochs > 0:
+            train(model, data, TrainConfig(epochs=ft.long_epochs, lr=ft.long_lr, batch_size=ft.batch_size,
+                                           seed=config.seed, distill=ft.distill,
+                                           distill_temperature=ft.temperature),
+                  out_dir=out / f"netadapt_iter_{iteration:03d}.train", progress=progress, resume=True,
+                  teacher=teacher if ft.distill else None)
+        save_checkpoint(out / f"netadapt_iter_{iteration:03d}.pt", model, loaded.spec, loaded.input_shape,
+                        channels=loaded.channels)
+        onnx = export_onnx(model, out / f"netadapt_iter_{iteration:03d}.onnx", loaded.input_shape)
+        info = {"iteration": iteration, "onnx": str(onnx), "test_accuracy": evaluate(model, data.test)}
     rf.write_json(done, info)
     return info
 
 
-def remeasure(models: dict[str, Path], config, rounds: int) -> dict[str, float]:
-    """Median latency of every model over ``rounds`` interleaved rounds: on a shared, noisy machine the
-    latencies recorded at different times are not comparable, measurements taken side by side are."""
-    import statistics
+class Sensitivity:
+    """The lecture's arm: per-group ratios from a sensitivity scan and a threshold, at a given table latency."""
 
+    def __init__(self, base, shape, data, config, out: Path, lut: str, s: dict):
+        from netadapt.criteria import create_criterion
+        from netadapt.data.splits import limit
+        from netadapt.pruning import analyze
+        from netadapt.runs import folder as rf
+        from netadapt.sensitivity import scan
+
+        self.base, self.shape, self.data, self.config, self.out = base, shape, data, config, out
+        self.criterion = create_criterion(config.criterion, seed=config.seed)
+        self.graph = analyze(base, shape)
+        path = out / "sensitivity-scan.json"
+        if path.is_file():
+            self.rows = rf.read_json(path)
+        else:
+            holdout = data.holdout
+            if s["scan_limit"] and s["scan_limit"] < len(holdout):
+                holdout = limit(holdout, s["scan_limit"], config.seed)
+            ratios = [float(r) for r in s["scan_ratios"].split(",")]
+            baseline, rows = scan(base, shape, holdout, ratios, self.criterion, progress=s["progress"])
+            self.rows = {"baseline": baseline, "rows": [r.to_dict() for r in rows]}
+            out.mkdir(parents=True, exist_ok=True)
+            rf.write_json(path, self.rows)
+        from devices import get_device
+        from lut.table import LatencyTable
+        from netadapt.latency import LatencyEstimator
+        from profilers import ProfileConfig, get_profiler
+
+        device = get_device(config.device, threads=config.threads)
+        self.estimator = LatencyEstimator(LatencyTable(lut), device, get_profiler(
+            device, ProfileConfig(warmup=config.warmup, repeats=config.repeats)))
+        self._ms: dict[tuple, float] = {}
+
+    def table_ms(self, ratios) -> float:
+        """Table latency of the base cut to ``ratios`` (cached by channel counts: many ratios round alike)."""
+        from netadapt.iterative import counts_for
+        from netadapt.pruning import shrunk_copy
+
+        counts = counts_for(self.graph, ratios)
+        key = tuple(sorted(counts.items()))
+        if key not in self._ms:
+            self._ms[key] = self.estimator.total(shrunk_copy(self.base, self.graph, counts), self.shape)
+        return self._ms[key]
+
+    def point(self, k: int, reference_model, progress: bool) -> dict:
+        """Ratios whose network's table latency matches ``reference_model``'s, pruned, fine-tuned and tested."""
+        from netadapt.export import export_onnx
+        from netadapt.iterative import counts_for, prune_to_counts
+        from netadapt.runs import folder as rf
+        from netadapt.sensitivity import SensitivityRow, search_threshold
+        from netadapt.training import evaluate
+        from sensitivity_vs_uniform import fill_budget
+
+        done = self.out / f"sensitivity_iter_{k:03d}.json"
+        if done.is_file():
+            return rf.read_json(done)
+        rows = [SensitivityRow(**r) for r in self.rows["rows"]]
+        target = self.estimator.total(reference_model, self.shape)
+        threshold, ratios, _ = search_threshold(rows, self.table_ms, target)
+        ratios = fill_budget(rows, self.table_ms, target, threshold, ratios, tol=1e-3)
+        model = copy.deepcopy(self.base)
+        counts = counts_for(self.graph, ratios)
+        prune_to_counts(model, self.shape, counts, self.criterion, graph=self.graph)
+        fine_tune_like_the_run(model, k, self.config, self.data, self.base, self.out / f"sensitivity_iter_{k:03d}",
+                               progress, "sensitivity")
+        onnx = export_onnx(model, self.out / f"sensitivity_iter_{k:03d}.onnx", self.shape)
+        info = {"iteration": k, "threshold": threshold, "ratios": ratios, "channels": counts,
+                "table_ms": self.table_ms(ratios), "target_table_ms": target, "onnx": str(onnx),
+                "test_accuracy": evaluate(model, self.data.test)}
+        rf.write_json(done, info)
+        return info
+
+
+def remeasure(models: dict[str, str], start_onnx: str, start_ms: float, config) -> dict[str, dict]:
+    """Every model timed run by run against the start model in one pass: start_ms x paired ratio."""
     from devices import get_device
-    from profilers import ProfileConfig, get_profiler
+    from netadapt.latency.paired import PairedConfig, compare_models
 
-    device = get_device(config.device, threads=config.threads, gpu_id=config.gpu_id)
-    profiler = get_profiler(device, ProfileConfig(warmup=config.warmup, repeats=config.model_repeats))
+    device = get_device(config.device, threads=config.threads)
     shape = (config.batch, 3, 32, 32)
-    samples = {name: [] for name in models}
-    for _ in range(rounds):
-        for name, path in models.items():
-            samples[name].append(float(profiler.measure_model(str(path), shape).median))
-    return {name: statistics.median(v) for name, v in samples.items()}
+    out = {}
+    for name, path in models.items():
+        r = compare_models(device, path, start_onnx, shape,
+                           config=PairedConfig(warmup=config.warmup, min_pairs=60, max_pairs=480, precision=0.005))
+        out[name] = {"ms": start_ms * r.ratio, "low_ms": start_ms * r.low, "high_ms": start_ms * r.high,
+                     "pairs": r.pairs}
+    return out
 
 
 def ratio_text(ours: tuple[float, float], curve: list[tuple[float, float]]) -> str:
@@ -213,33 +267,30 @@ def ratio_text(ours: tuple[float, float], curve: list[tuple[float, float]]) -> s
 
 
 def plot_comparison(summary: dict, path: Path) -> Path:
-    """The bench's own comparison as a PNG: test accuracy against re-measured latency, NetAdapt's
-    long-term fine-tuned models at each budget beside the uniform-width curve (same fine-tuning)."""
+    """Test accuracy against re-measured latency: NetAdapt, uniform and sensitivity, one figure per base."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    rows = [r for r in summary["rows"] if "note" not in r]
-    curve = sorted([(summary["start_ms"], summary["base_test_accuracy"], 1.0)]
-                   + [(p["measured_ms"], p["test_accuracy"], p["width"]) for p in summary["uniform_points"]])
     fig, ax = plt.subplots(figsize=(8, 5), dpi=110)
-    ax.plot([c[0] for c in curve], [c[1] for c in curve], "s--", color="tab:orange",
-            label="uniform width multiplier (same fine-tuning)")
-    for x, y, w in curve:
-        ax.annotate("base" if w == 1.0 else f"w={w:.2f}", (x, y), textcoords="offset points", xytext=(4, -11),
-                    fontsize=8, color="tab:orange")
-    ax.plot([r["netadapt_ms"] for r in rows], [r["netadapt_test_accuracy"] for r in rows], "o-",
-            color="tab:blue", label="NetAdapt (iteration at each budget + long-term fine-tune)")
-    for r in rows:
-        ax.annotate(f"{r['budget_pct']:g}% (iter {r['iteration']})",
-                    (r["netadapt_ms"], r["netadapt_test_accuracy"]), textcoords="offset points", xytext=(4, 5),
-                    fontsize=8, color="tab:blue")
-        ax.axvline(r["budget_ms"], color="tab:red", linestyle=":", linewidth=0.8)
+    styles = {"netadapt": ("o-", "tab:blue", "NetAdapt"), "uniform": ("s--", "tab:orange", "uniform width"),
+              "sensitivity": ("^:", "tab:green", "sensitivity ratios")}
+    for seed, runs in summary["seeds"].items():
+        for arm, (marker, color, label) in styles.items():
+            pts = sorted((r[f"{arm}_ms"], r[f"{arm}_test_accuracy"]) for r in runs["rows"] if f"{arm}_ms" in r)
+            if arm == "uniform":
+                pts = sorted(pts + [(runs["start_ms"], summary["base_test_accuracy"])])
+            if pts:
+                ax.plot([p[0] for p in pts], [p[1] for p in pts], marker, color=color, alpha=0.9,
+                        label=f"{label} (seed {seed})" if len(summary["seeds"]) > 1 else label)
+    for b in summary["settings"]["budgets"]:
+        start = next(iter(summary["seeds"].values()))["start_ms"]
+        ax.axvline(b / 100 * start, color="tab:red", linestyle=":", linewidth=0.8)
     settings = summary["settings"]
-    ax.set_xlabel(f"latency (ms, batch 32, {settings['device']}, interleaved re-measurement)")
-    ax.set_ylabel("test accuracy")
-    ax.set_title(f"NetAdapt vs uniform width: {settings['model']} x{settings['width_mult']} on CIFAR-10")
+    ax.set_xlabel(f"latency (ms, batch {settings['batch']}, {settings['device']}, timed against the start model)")
+    ax.set_ylabel("CIFAR-10 test accuracy")
+    ax.set_title(f"{summary['base']}: NetAdapt vs uniform width vs sensitivity ratios, same fine-tuning")
     ax.grid(alpha=0.3)
     ax.legend(loc="lower right", fontsize=8)
     fig.tight_layout()
@@ -248,19 +299,138 @@ def plot_comparison(summary: dict, path: Path) -> Path:
     return path
 
 
+def bench_seed(seed: int, s: dict, source: str, checkpoint: Path, out_root: Path, data, clock: Clock) -> dict:
+    from netadapt.algorithm.loop import NetAdaptRun
+    from netadapt.baseline import build_uniform_baseline, choose_iterations
+    from netadapt.checkpoint import load_checkpoint
+    from netadapt.runs import folder as rf
+
+    config = run_config(s, source, checkpoint, seed)
+    run_dir = out_root / f"run-{Path(config.model).name}-{rf.config_hash(config.to_dict())}"
+    lut = str(out_root / "netadapt_vs_uniform-lut.db")
+    with clock.part(f"seed {seed}: NetAdapt run (iterations, final long-term fine-tune)"):
+        result = NetAdaptRun(config, run_dir, lut=lut, progress=s["progress"], log=click.echo).run()
+    its = result.iterations
+    start_ms = its[0]["measured_ms"]
+    chosen = {}
+    for b in s["budgets"]:
+        budget_ms = b / 100 * start_ms
+        # met: the measurement's interval lies within this budget (the run's own verdicts are for the deepest)
+        met = [it["iteration"] for it in its[1:] if it.get("measured_high_ms", it["measured_ms"]) <= budget_ms]
+        chosen[b] = (met[0] if met else its[-1]["iteration"], bool(met))
+    bench_dir = run_dir.parent / f"{run_dir.name}-bench"
+    base = load_checkpoint(checkpoint)
+    teacher = base.model.eval()
+    with clock.part(f"seed {seed}: long-term fine-tune of the shallower budgets' iterations"):
+        ours = {b: long_term(run_dir, k, config, data, teacher, bench_dir, s["progress"])
+                for b, (k, _) in chosen.items() if k > 0}
+    last = its[-1]["iteration"]
+    wanted = sorted({k for k, _ in chosen.values() if k > 0}
+                    | (set(choose_iterations(last, s["curve_points"])) if last > 0 and s["curve_points"] else set()))
+    uniform = {}
+    if "uniform" in s["arms"] and wanted:
+        with clock.part(f"seed {seed}: uniform arm (width search, fine-tune)"):
+            uniform = {p["iteration"]: p for p in build_uniform_baseline(run_dir, points=wanted,
+                                                                         progress=s["progress"], log=click.echo)}
+    sens = {}
+    if "sensitivity" in s["arms"]:
+        with clock.part(f"seed {seed}: sensitivity arm (scan, threshold, fine-tune)"):
+            arm = Sensitivity(base.model, (s["batch"], *base.input_shape[1:]), data, config, bench_dir, lut, s)
+            for b, (k, _) in chosen.items():
+                if k > 0:
+                    reference = load_checkpoint(rf.iteration_dir(run_dir, k) / "model.pt").model
+                    sens[b] = arm.point(k, reference, s["progress"])
+    with clock.part(f"seed {seed}: every compared model timed against the start, in one pass"):
+        models = {f"netadapt_{b:g}": o["onnx"] for b, o in ours.items()}
+        models.update({f"uniform_{k}": str(run_dir / "baseline" / f"iter_{k:03d}" / "model.onnx") for k in uniform})
+        models.update({f"sensitivity_{b:g}": o["onnx"] for b, o in sens.items()})
+        ms = remeasure(models, str(run_dir / "iter_000" / "model.onnx"), start_ms, config)
+    curve = [(start_ms, base.extra.get("test_accuracy", math.nan))] + \
+        [(ms[f"uniform_{k}"]["ms"], p["test_accuracy"]) for k, p in uniform.items()]
+    rows = []
+    for b, (k, met) in chosen.items():
+        if k == 0:
+            rows.append({"budget_pct": b, "iteration": 0, "note": "no iteration ran"})
+            continue
+        na = ms[f"netadapt_{b:g}"]
+        row = {"budget_pct": b, "budget_ms": b / 100 * start_ms, "met": met, "iteration": k,
+               "netadapt_ms": na["ms"], "netadapt_high_ms": na["high_ms"],
+               "netadapt_test_accuracy": ours[b]["test_accuracy"]}
+        if k in uniform:
+            row.update({"uniform_width": uniform[k]["width"], "uniform_ms": ms[f"uniform_{k}"]["ms"],
+                        "uniform_test_accuracy": uniform[k]["test_accuracy"],
+                        "latency_ratio_at_equal_accuracy": ratio_text((na["ms"], ours[b]["test_accuracy"]), curve)})
+        if b in sens:
+            row.update({"sensitivity_ms": ms[f"sensitivity_{b:g}"]["ms"],
+                        "sensitivity_test_accuracy": sens[b]["test_accuracy"],
+                        "sensitivity_threshold": sens[b]["threshold"]})
+        rows.append(row)
+    return {"run_dir": str(run_dir), "start_ms": start_ms, "stopped": result.stopped, "iterations": last,
+            "rows": rows, "uniform_points": [{**p, "remeasured_ms": ms[f"uniform_{k}"]["ms"]}
+                                             for k, p in uniform.items()],
+            "seconds_per_iteration": _per_iteration(its)}
+
+
+def _per_iteration(its) -> dict:
+    per = {}
+    for it in its[1:]:
+        for phase, sec in it.get("seconds", {}).items():
+            per[phase] = per.get(phase, 0.0) + sec / max(1, len(its) - 1)
+    return per
+
+
+def print_tables(summary: dict) -> None:
+    s = summary["settings"]
+    click.echo(f"\nbase {summary['base']}: test accuracy {summary['base_test_accuracy']:.4f}; device {s['device']} "
+               f"({s['threads']} thread, batch {s['batch']}); judging: score {s['score']}, batch-norm batches "
+               f"{s['bn_batches']}, distillation {s['distill']}; {s['short_steps']} short-term steps, "
+               f"{s['long_epochs']} long-term epochs for every arm")
+    head = (f"{'seed':>4} {'budget':>6} {'iter':>4} {'NA ms':>7} {'NA acc':>7} {'unif ms':>7} {'unif acc':>8} "
+            f"{'sens ms':>7} {'sens acc':>8} {'NA-unif':>8} {'NA-sens':>8} {'unif/NA ms at equal acc':>24}")
+    click.echo(head)
+    diffs: dict[float, list[float]] = {}
+    for seed, runs in summary["seeds"].items():
+        for r in runs["rows"]:
+            if "note" in r:
+                click.echo(f"{seed:>4} {r['budget_pct']:>5g}% {r['note']}")
+                continue
+
+            def cell(key, fmt):
+                return format(r[key], fmt) if key in r else "-"
+
+            du = r["netadapt_test_accuracy"] - r["uniform_test_accuracy"] if "uniform_test_accuracy" in r else None
+            ds = r["netadapt_test_accuracy"] - r["sensitivity_test_accuracy"] if "sensitivity_test_accuracy" in r \
+                else None
+            if du is not None:
+                diffs.setdefault(r["budget_pct"], []).append(du)
+            click.echo(f"{seed:>4} {r['budget_pct']:>5g}% {r['iteration']:>3}{'' if r['met'] else '*'} "
+                       f"{r['netadapt_ms']:>7.3f} {r['netadapt_test_accuracy']:>7.4f} {cell('uniform_ms', '7.3f'):>7} "
+                       f"{cell('uniform_test_accuracy', '8.4f'):>8} {cell('sensitivity_ms', '7.3f'):>7} "
+                       f"{cell('sensitivity_test_accuracy', '8.4f'):>8} "
+                       f"{'-' if du is None else f'{100 * du:+.2f}':>8} {'-' if ds is None else f'{100 * ds:+.2f}':>8} "
+                       f"{r.get('latency_ratio_at_equal_accuracy', '-'):>24}")
+    for b, d in sorted(diffs.items(), reverse=True):
+        spread = f", spread {100 * (max(d) - min(d)):.2f}" if len(d) > 1 else ""
+        click.echo(f"budget {b:g}%: NetAdapt - uniform = {100 * statistics.mean(d):+.2f} points (mean of {len(d)} "
+                   f"seed(s){spread})")
+    click.echo("* budget not reached: the run stopped first; its last iteration is shown")
+    click.echo("seconds per part: " + ", ".join(f"{k}: {v:.0f}" for k, v in summary["seconds"].items()))
+    click.echo(f"wall time: {summary['wall_seconds'] / 60:.1f} min")
+
+
 @click.command(context_settings={"help_option_names": ["-h", "--help"], "show_default": True})
-@click.option("--archive", type=click.Path(dir_okay=False, path_type=Path), default=ARCHIVE)
+@click.option("--base", type=click.Choice(sorted(BASES)), default="resnet20", help="Trained base in ../shared/models.")
+@click.option("--base-checkpoint", type=click.Path(dir_okay=False, exists=True, path_type=Path), default=None,
+              help="Another trained netadapt checkpoint (trained with the same holdout split).")
+@click.option("--archive", type=click.Path(dir_okay=False, path_type=Path),
+              default=SHARED / "data" / "cifar10-jpg.tar.gz")
 @click.option("--out", "out_root", type=click.Path(file_okay=False, path_type=Path), default=HERE / "out")
-@click.option("--model", type=click.Choice(["mobilenet_v1", "mobilenet_v2"]), default="mobilenet_v1")
-@click.option("--width-mult", type=float, default=0.5, help="Width of the base model (CIFAR stem).")
-@click.option("--base-checkpoint", default=None, help="Reuse this trained base checkpoint (trained and "
-              "written there if missing).")
-@click.option("--base-epochs", type=int, default=15)
-@click.option("--base-lr", type=float, default=0.05)
-@click.option("--train-limit", type=int, default=20000, help="Training images (class-balanced); 0: all 50,000.")
-@click.option("--test-limit", type=int, default=2000, help="Test images (class-balanced); 0: all 10,000.")
-@click.option("--holdout", type=float, default=1000, help="Holdout carved from the training images.")
-@click.option("--eval-limit", type=int, default=1000, help="Holdout images each candidate is ranked on.")
+@click.option("--seeds", default="0", help="NetAdapt runs (and arms) per seed, comma separated.")
+@click.option("--arms", default="uniform,sensitivity", help="Arms besides NetAdapt.")
+@click.option("--train-limit", type=int, default=0, help="Training images (class-balanced); 0: all.")
+@click.option("--test-limit", type=int, default=0, help="Test images (class-balanced); 0: all 10,000.")
+@click.option("--holdout", type=float, default=0.1, help="As the bases were trained: they never saw it.")
+@click.option("--eval-limit", type=int, default=5000, help="Holdout images each candidate is ranked on.")
 @click.option("--budgets", default="75,50,35", help="Budgets, percent of the starting latency.")
 @click.option("--initial-reduction", type=float, default=0.1)
 @click.option("--reduction-decay", type=float, default=0.9)
@@ -268,145 +438,70 @@ def plot_comparison(summary: dict, path: Path) -> Path:
 @click.option("--short-steps", type=int, default=40, help="Short-term fine-tune steps per candidate.")
 @click.option("--long-epochs", type=int, default=2, help="Long-term fine-tune epochs per compared model.")
 @click.option("--batch-size", type=int, default=64)
+@click.option("--score", type=click.Choice(["accuracy", "loss", "kl"]), default="loss")
+@click.option("--bn-batches", type=int, default=20)
+@click.option("--distill", type=float, default=0.0)
+@click.option("--selection", type=click.Choice(["accuracy", "efficiency"]), default="accuracy")
 @click.option("--channel-step", type=int, default=8)
-@click.option("--max-iterations", type=int, default=25)
+@click.option("--max-iterations", type=int, default=40)
 @click.option("--curve-points", type=int, default=2, help="Extra uniform points along the curve.")
+@click.option("--scan-ratios", default="0.125,0.25,0.375,0.5,0.625,0.75,0.875")
+@click.option("--scan-limit", type=int, default=2000, help="Holdout images of the sensitivity scan.")
 @click.option("--device", default="cpu")
 @click.option("--threads", type=int, default=1, help="ONNX Runtime threads the latency is measured with.")
+@click.option("--batch", type=int, default=32, help="Batch size the latency is measured at.")
 @click.option("--torch-threads", type=int, default=2, help="Threads for training.")
 @click.option("--warmup", type=int, default=10)
-@click.option("--repeats", type=int, default=30, help="Timed runs per layer in the lookup table.")
-@click.option("--model-repeats", type=int, default=100, help="Timed runs per whole-model measurement.")
-@click.option("--remeasure-rounds", type=int, default=5, help="Rounds of interleaved re-measurement of "
-              "every compared model at the end (0: use the latencies recorded when each was built).")
-@click.option("--seed", type=int, default=0)
+@click.option("--repeats", type=int, default=30, help="Timed runs per node in the lookup table.")
+@click.option("--model-repeats", type=int, default=40, help="Least pairs per whole-model measurement.")
 @click.option("--no-progress", is_flag=True)
 @click.option("--replot", type=click.Path(dir_okay=False, exists=True, path_type=Path), default=None,
-              help="Only redraw the comparison plot from a finished run's <run>-bench.json.")
-def main(archive, out_root, replot, **s):
-    """NetAdapt vs uniform width on CIFAR-10: accuracy at equal latency, latency at equal accuracy."""
-    if replot is not None:
-        from netadapt.runs import folder as rf
+              help="Only redraw the figure (and reprint the tables) from a finished bench's JSON.")
+def main(base, base_checkpoint, archive, out_root, replot, **s):
+    """NetAdapt vs uniform width vs sensitivity ratios on CIFAR-10 at equal measured latency."""
+    from netadapt.runs import folder as rf
 
-        click.echo(f"wrote {plot_comparison(rf.read_json(replot), replot.with_suffix('.png'))}")
+    if replot is not None:
+        summary = rf.read_json(replot)
+        print_tables(summary)
+        click.echo(f"wrote {plot_comparison(summary, replot.with_suffix('.png'))}")
         return
     import torch
 
-    from netadapt.algorithm.loop import NetAdaptRun
-    from netadapt.baseline import build_uniform_baseline, choose_iterations
-    from netadapt.report import write_report
-    from netadapt.runs import folder as rf
+    from netadapt.checkpoint import read_checkpoint
+    from netadapt.data import load_data
+    from train_cifar import unpack
 
     clock = Clock()
+    checkpoint = (base_checkpoint or BASES[base]).resolve()
+    if not checkpoint.is_file():
+        raise click.ClickException(f"{checkpoint} not found (see ../shared/models/README.md)")
     s["budgets"] = sorted((float(b) for b in s["budgets"].split(",")), reverse=True)
+    s["arms"] = [a for a in s["arms"].split(",") if a]
     s["train_limit"] = s["train_limit"] or None
     s["test_limit"] = s["test_limit"] or None
     s["holdout"] = int(s["holdout"]) if s["holdout"] >= 1 else s["holdout"]
     s["progress"] = not s.pop("no_progress")
-    torch.set_num_threads(s["torch_threads"])
+    seeds = [int(x) for x in s.pop("seeds").split(",")]
+    torch.set_num_threads(s.pop("torch_threads"))
     out_root.mkdir(parents=True, exist_ok=True)
-    os.environ.setdefault("NETADAPT_CACHE_DIR", str(out_root / "cache"))  # decoded JPEGs stay in bench/out
-    click.echo("settings: " + json.dumps({"archive": str(archive), "out": str(out_root), **s}, sort_keys=True))
-
-    with clock.part("unpack CIFAR-10"):
-        root = subset(unpack(archive, out_root), out_root, s["train_limit"], s["test_limit"])
-    source = f"imagefolder:{root}"
-    with clock.part("load data (decode JPEGs once; cached)"):
-        from netadapt.data import load_data
-
-        data = load_data(source, holdout=s["holdout"], seed=s["seed"])
-        click.echo(f"  train {len(data.train)}, holdout {len(data.holdout)}, test {len(data.test)} images")
-    with clock.part("train the base model"):
-        checkpoint, base_acc = train_base(s, source, out_root, click.echo)
-    config = run_config(s, source, checkpoint)
-    run_dir = out_root / f"run-{s['model']}-{rf.config_hash(config.to_dict())}"
-    with clock.part("NetAdapt run (lookup table, iterations, final long-term fine-tune)"):
-        result = NetAdaptRun(config, run_dir, lut=str(out_root / "netadapt_vs_uniform-lut.db"), progress=s["progress"],
-                             log=click.echo).run()
-    its = result.iterations
-    start_ms = its[0]["measured_ms"]
-    chosen = {}
-    for b in s["budgets"]:
-        budget_ms = b / 100 * start_ms
-        met = [it["iteration"] for it in its if it["measured_ms"] <= budget_ms and it["iteration"] > 0]
-        chosen[b] = (met[0] if met else its[-1]["iteration"], bool(met))
-    with clock.part("long-term fine-tune of the shallower budgets' iterations"):
-        ours = {b: long_term(run_dir, k, config, run_dir.parent / f"{run_dir.name}-bench", s["progress"])
-                for b, (k, _) in chosen.items() if k > 0}
-    last = its[-1]["iteration"]
-    wanted = sorted({k for k, _ in chosen.values() if k > 0}
-                    | (set(choose_iterations(last, s["curve_points"])) if last > 0 and s["curve_points"] else set()))
-    with clock.part("uniform baseline (width search, fine-tune, measure)"):
-        uniform = {p["iteration"]: p for p in build_uniform_baseline(run_dir, points=wanted or None,
-                                                                     progress=s["progress"], log=click.echo)} \
-            if wanted else {}
-    with clock.part("report"):
-        report = write_report(run_dir)
-    if s["remeasure_rounds"] > 0:
-        with clock.part("interleaved re-measurement of every compared model"):
-            final_from = rf.read_json(run_dir / "final" / "info.json")["from_iteration"]
-            bench_dir = run_dir.parent / f"{run_dir.name}-bench"
-            models = {"start": run_dir / "iter_000" / "model.onnx"}
-            models.update({f"netadapt_{k}": run_dir / "final" / "model.onnx" if k == final_from
-                           else bench_dir / f"netadapt_iter_{k:03d}.onnx" for k, _ in chosen.values() if k > 0})
-            models.update({f"uniform_{k}": run_dir / "baseline" / f"iter_{k:03d}" / "model.onnx" for k in uniform})
-            ms = remeasure(models, config, s["remeasure_rounds"])
-        start_ms = ms["start"]
-        for b, (k, _) in chosen.items():
-            if k > 0:
-                ours[b] = {**ours[b], "recorded_ms": ours[b]["measured_ms"], "measured_ms": ms[f"netadapt_{k}"]}
-        uniform = {k: {**p, "recorded_ms": p["measured_ms"], "measured_ms": ms[f"uniform_{k}"]}
-                   for k, p in uniform.items()}
-
-    start = (start_ms, base_acc)
-    curve = [start] + [(p["measured_ms"], p["test_accuracy"]) for p in uniform.values()]
-    rows = []
-    for b, (k, met) in chosen.items():
-        if k == 0:
-            rows.append({"budget_pct": b, "iteration": 0, "note": "no iteration ran"})
-            continue
-        na, un = ours[b], uniform[k]
-        rows.append({"budget_pct": b, "budget_ms": b / 100 * its[0]["measured_ms"], "met": met, "iteration": k,
-                     "netadapt_ms": na["measured_ms"], "netadapt_test_accuracy": na["test_accuracy"],
-                     "uniform_width": un["width"], "uniform_ms": un["measured_ms"],
-                     "uniform_test_accuracy": un["test_accuracy"],
-                     "latency_ratio_at_equal_accuracy": ratio_text((na["measured_ms"], na["test_accuracy"]),
-                                                                   curve)})
-    wall = time.perf_counter() - clock.t0
-    summary = {"settings": s, "start_ms": start_ms, "base_test_accuracy": base_acc, "run_dir": str(run_dir),
-               "stopped": result.stopped, "rows": rows, "uniform_points": list(uniform.values()),
-               "seconds": clock.parts, "wall_seconds": wall}
-    rf.write_json(run_dir.parent / f"{run_dir.name}-bench.json", summary)
-    plot = plot_comparison(summary, run_dir.parent / f"{run_dir.name}-bench.png")
-
-    click.echo(f"\nbase {s['model']} x{s['width_mult']}: {start_ms:.3f} ms on {s['device']} "
-               f"({s['threads']} thread), test accuracy {base_acc:.4f}; NetAdapt stopped: {result.stopped} "
-               f"after {last} iterations")
-    click.echo(f"{'budget':>7} {'target ms':>9} {'iter':>4} {'NetAdapt ms':>11} {'NA test acc':>11} "
-               f"{'width':>6} {'uniform ms':>10} {'unif test acc':>13} {'uniform/NA latency at equal acc':>31}")
-    for r in rows:
-        if "note" in r:
-            click.echo(f"{r['budget_pct']:>6g}% {r['note']}")
-            continue
-        click.echo(f"{r['budget_pct']:>6g}% {r['budget_ms']:>9.3f} {r['iteration']:>4}{'' if r['met'] else '*'} "
-                   f"{r['netadapt_ms']:>11.3f} {r['netadapt_test_accuracy']:>11.4f} {r['uniform_width']:>6.3f} "
-                   f"{r['uniform_ms']:>10.3f} {r['uniform_test_accuracy']:>13.4f} "
-                   f"{r['latency_ratio_at_equal_accuracy']:>31}")
-    if any("met" in r and not r["met"] for r in rows):
-        click.echo("* budget not reached: the run stopped first (see --max-iterations); its last iteration is shown")
-    click.echo("uniform curve (ms, test acc): " + ", ".join(f"({x:.3f}, {y:.4f})" for x, y in sorted(curve)))
-    if last > 0:
-        per = {}
-        for it in its[1:]:
-            for phase, sec in it["seconds"].items():
-                per[phase] = per.get(phase, 0.0) + sec / last
-        click.echo(f"NetAdapt: {sum(per.values()):.1f} s per iteration on average ("
-                   + ", ".join(f"{k} {v:.1f}" for k, v in sorted(per.items())) + ")")
-    click.echo("latencies: " + ("interleaved re-measurement, median of "
-                                f"{s['remeasure_rounds']} rounds" if s["remeasure_rounds"] > 0
-                                else "as recorded when each model was built"))
-    click.echo("seconds per part: " + ", ".join(f"{k}: {v:.1f}" for k, v in clock.parts.items()))
-    click.echo(f"wall time: {wall:.1f} s; report: {report['report.html']}; comparison plot: {plot}")
+    click.echo("settings: " + json.dumps({"checkpoint": checkpoint.name, **s}, sort_keys=True, default=str))
+    with clock.part("unpack and load CIFAR-10 (decoded once, cached)"):
+        root = subset(unpack(archive, out_root / "cifar10-jpg"), out_root, s["train_limit"], s["test_limit"])
+        source = f"imagefolder:{root}"
+        data = load_data(source, holdout=s["holdout"], seed=0)
+        click.echo(f"train {len(data.train)}, holdout {len(data.holdout)}, test {len(data.test)} images")
+    stored = read_checkpoint(checkpoint)
+    name = f"{stored['spec']['name']} {stored['spec'].get('kwargs', {}).get('width_mult', 1.0)}"
+    results = {seed: bench_seed(seed, s, source, checkpoint, out_root, data, clock) for seed in seeds}
+    summary = {"base": name, "checkpoint": checkpoint.name,
+               "base_test_accuracy": stored["extra"].get("test_accuracy", math.nan), "settings": s,
+               "seeds": {str(k): v for k, v in results.items()}, "seconds": clock.parts,
+               "wall_seconds": time.perf_counter() - clock.t0}
+    path = out_root / f"netadapt_vs_uniform-{stored['spec']['name']}-{_hash(s)}.json"
+    rf.write_json(path, summary)
+    print_tables(summary)
+    click.echo(f"results: {path}; figure: {plot_comparison(summary, path.with_suffix('.png'))}")
 
 
 if __name__ == "__main__":

@@ -38,7 +38,7 @@ def uniform_for_budget(model, shape, limit: float, tol: float = 1e-3) -> float:
     from netadapt.pruning import analyze
 
     graph = analyze(model, shape)
-    return smallest_passing(lambda r: params_at(model, shape, counts_for(graph, uniform_ratios(graph, r))) <= limit,
+    return smallest_passing(lambda r: params_at(model, graph, counts_for(graph, uniform_ratios(graph, r))) <= limit,
                             0.0, 0.99, tol)
 
 
