@@ -85,3 +85,57 @@ RESUMABLE_KEYS = ("max_iterations",)
 
 _LATER_DEFAULTS = {"score": "accuracy", "bn_batches": 0}
 _LATER_FINETUNE_DEFAULTS = {"distill": 0.0, "temperature": 4.0}
+
+
+# RunConfig's fields as `netadapt run`'s options name them (nested fields as "group.field").
+OPTION_NAMES = {
+    "budget": "budget", "model": "model", "model_kwargs": "model-args", "checkpoint": "checkpoint", "data": "data",
+    "holdout": "holdout", "eval_limit": "eval-limit", "device": "device", "threads": "threads", "gpu_id": "gpu-id",
+    "batch": "batch", "warmup": "warmup", "repeats": "repeats", "model_repeats": "model-repeats",
+    "channel_step": "channel-step", "schedule.initial": "initial-reduction", "schedule.decay": "reduction-decay",
+    "schedule.floor": "reduction-floor", "finetune.short_steps": "short-term-steps",
+    "finetune.short_lr": "short-term-lr", "finetune.long_epochs": "long-term-epochs",
+    "finetune.long_lr": "long-term-lr", "finetune.batch_size": "batch-size", "finetune.distill": "distill",
+    "finetune.temperature": "distill-temperature", "base_epochs": "base-epochs",
+    "rewind_iteration": "rewind-iteration", "criterion": "criterion", "rewinder": "rewinder",
+    "selection": "selection", "score": "score", "bn_batches": "bn-batches", "max_iterations": "max-iterations",
+    "seed": "seed",
+}
+
+
+def as_options(config: dict) -> dict:
+    """A run's settings (``RunConfig.to_dict()``, as config.json holds them) keyed by option names; a dict
+    already keyed by option names passes through."""
+    if not any(k in config for k in ("schedule", "finetune", "model_kwargs")):
+        return dict(config)
+    flat = {}
+    for field_name, option in OPTION_NAMES.items():
+        group, _, name = field_name.rpartition(".")
+        source = config.get(group, {}) if group else config
+        if name in source and source[name] is not None:
+            flat[option] = source[name]
+    if isinstance(flat.get("model-args"), dict):
+        import json
+
+        flat["model-args"] = json.dumps(flat["model-args"]) if flat["model-args"] else None
+        if flat["model-args"] is None:
+            del flat["model-args"]
+    return flat
+
+
+def to_toml(config: "RunConfig") -> str:
+    """The settings as a TOML file that `netadapt run --config` reads back."""
+    import json
+
+    lines = ["# netadapt run --config <this file>: the settings of one run (command-line options win)"]
+    settings = asdict(config)
+    settings["model_kwargs"] = dict(config.model_kwargs or {})
+    for key, value in as_options(settings).items():
+        if isinstance(value, bool):
+            text = "true" if value else "false"
+        elif isinstance(value, (int, float)):
+            text = repr(value)
+        else:
+            text = json.dumps(str(value))
+        lines.append(f"{key} = {text}")
+    return "\n".join(lines) + "\n"

@@ -126,6 +126,9 @@ class NetAdaptRun:
             # what cannot be pruned is said before any work (training a base model included)
             self.frozen = self._check_prunable()
         rf.prepare_run_dir(self.out, cfg.to_dict(), ignore=RESUMABLE_KEYS)
+        from netadapt.algorithm.config import to_toml
+
+        (self.out / "run.toml").write_text(to_toml(cfg))  # `netadapt run --config <it>` runs the same again
         self.layer_profiler = get_profiler(self.device, ProfileConfig(warmup=cfg.warmup, repeats=cfg.repeats))
         self.model_profiler = get_profiler(self.device, ProfileConfig(warmup=cfg.warmup,
                                                                       repeats=cfg.model_repeats))

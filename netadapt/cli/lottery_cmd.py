@@ -7,8 +7,11 @@ import math
 
 import click
 
+from netadapt.cli.options import config_option
+
 
 @click.command()
+@config_option()
 @click.option("--model", default="digits_cnn", show_default=True, help="Zoo name or package.module:factory.")
 @click.option("--model-args", default=None, metavar="JSON", help="Constructor arguments as JSON.")
 @click.option("--data", default="digits", show_default=True,

@@ -23,15 +23,25 @@ def lut():
 
 @lut.command()
 @lut_option
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per device.")
 @click.pass_context
-def stats(ctx, lut_url):
+def stats(ctx, lut_url, as_json):
     """Per device: fingerprint, hardware, provider, threads and rows per op."""
     from devices.base import fingerprint_id_of
     from netadapt.cli.devices_cmd import format_columns
 
     table = _open(ctx, lut_url)
-    click.echo(f"Table: {table.label}")
     devices = table.devices()
+    if as_json:
+        import json
+
+        counts = table.stats()
+        for device_id, name, fp, total in devices:
+            click.echo(json.dumps({"id": device_id, "fingerprint_id": fingerprint_id_of(fp), "name": name,
+                                   "fingerprint": fp, "rows": total, "per_op": counts.get(device_id, {})},
+                                  sort_keys=True))
+        return
+    click.echo(f"Table: {table.label}")
     if not devices:
         click.echo("No devices measured yet.")
         return
@@ -134,10 +144,11 @@ def inversions(ctx, lut_url, device_id, tolerance, limit):
 @click.option("--repeats", type=click.IntRange(1), default=50, show_default=True,
               help="Timed runs per node (and 4x this for the whole model).")
 @click.option("--layers/--no-layers", default=True, show_default=True, help="Print the per-node breakdown.")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as one JSON object.")
 @lut_option
 @click.pass_context
 def check(ctx, model, model_args, checkpoint, input_shape, device_name, threads, gpu_id, warmup, repeats,
-          layers, lut_url):
+          layers, as_json, lut_url):
     """Table estimate vs a measurement of the whole model, with the per-node breakdown.
 
     The model is exported and optimised for the device; the nodes it runs that the table lacks are
@@ -181,10 +192,21 @@ def check(ctx, model, model_args, checkpoint, input_shape, device_name, threads,
     table = _open(ctx, lut_url)
     fp = dev.fingerprint()
     estimator = LatencyEstimator(table, dev, get_profiler(dev, ProfileConfig(warmup=warmup, repeats=repeats)),
-                                 progress=True)
+                                 progress=not as_json)
     model_profiler = get_profiler(dev, ProfileConfig(warmup=warmup, repeats=4 * repeats))
     calibration = Calibration.load(table, fp)
     result = check_model(net.eval(), shape, estimator, model_profiler, calibration)
+    if as_json:
+        record(table, fp, result.breakdown, result.measured_ms, "lut check")
+        refit(table, fp)
+        click.echo(json.dumps({
+            "table_ms": result.table_ms, "measured_ms": result.measured_ms, "error": result.error,
+            "calibrated_ms": result.calibrated_ms, "calibrated_error": result.calibrated_error,
+            "calibration": dict(calibration.coef) if calibration else None, "device": fp,
+            "input_shape": list(shape),
+            "nodes": [{"name": n, "node": k.short(), "key_id": k.key_id, "ms": ms} for n, k, ms in result.breakdown]},
+            sort_keys=True))
+        return
     if layers:
         total = result.table_ms
         click.echo(format_columns(["node", "kind", "ms", "share"],

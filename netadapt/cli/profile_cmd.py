@@ -6,10 +6,11 @@ import time
 
 import click
 
-from netadapt.cli.options import device_options, lut_option, parse_input_shape
+from netadapt.cli.options import config_option, device_options, lut_option, parse_input_shape
 
 
 @click.command()
+@config_option()
 @device_options
 @click.option("--model", default="mobilenet_v1", show_default=True,
               help="Zoo name or package.module:factory.")

@@ -7,6 +7,8 @@ import json
 
 import click
 
+from netadapt.cli.options import config_option
+
 
 def model_data_options(f):
     """Options shared by the commands that start from a trained checkpoint."""
@@ -39,6 +41,7 @@ def load_inputs(model, checkpoint, data, holdout, seed):
 
 
 @click.command()
+@config_option()
 @model_data_options
 @click.option("--ratios", "ratios_path", type=click.Path(dir_okay=False, exists=True), default=None,
               help="ratios.json from `netadapt sensitivity` ({group: fraction of channels to remove}).")

@@ -6,13 +6,14 @@ import json
 
 import click
 
-from netadapt.algorithm.config import FineTuneConfig, RunConfig
-from netadapt.cli.options import device_options, lut_option
+from netadapt.algorithm.config import FineTuneConfig, RunConfig, as_options
+from netadapt.cli.options import config_option, device_options, lut_option
 
 _R, _F = RunConfig(), FineTuneConfig()
 
 
 @click.command()
+@config_option(translate=as_options)
 @click.option("--budget", required=True, help="Latency budget: 20ms, 1.5s, 800us, or 50% of the start.")
 @click.option("--model", default="digits_cnn", show_default=True, help="Zoo name or package.module:factory.")
 @click.option("--model-args", default=None, metavar="JSON",
@@ -72,13 +73,14 @@ _R, _F = RunConfig(), FineTuneConfig()
 @click.option("--rewind-iteration", type=click.IntRange(0), default=_R.rewind_iteration, show_default=True,
               help="When the base model is trained here: the iteration lottery/lr_rewind rewind to.")
 @click.option("--no-progress", is_flag=True)
+@click.option("--json", "as_json", is_flag=True, help="Print the run's summary as JSON on stdout (messages go to stderr).")
 @lut_option
 def run(budget, model, model_args, checkpoint, data, device_name, threads, gpu_id, batch, initial_reduction,
         reduction_decay, reduction_floor, short_term_steps, short_term_lr, long_term_epochs, long_term_lr,
         batch_size, base_epochs, channel_step, holdout, eval_limit, criterion, rewinder, selection, score,
         bn_batches, distill, distill_temperature, warmup,
         repeats, model_repeats, max_iterations, seed, out, uniform_baseline, rewind_iteration, no_progress,
-        lut_url):
+        as_json, lut_url):
     """Run NetAdapt until the measured latency meets --budget.
 
     Example: netadapt run --budget 20ms   (built-in digits data and model, CPU)
@@ -113,14 +115,20 @@ def run(budget, model, model_args, checkpoint, data, device_name, threads, gpu_i
     if out is None:
         tag = budget.strip().replace("%", "pct").replace(" ", "")
         out = Path("runs") / f"{model.replace(':', '_').replace('.', '_')}-{tag}-{config_hash(config.to_dict())}"
-    click.echo(f"Run folder: {out}")
-    result = NetAdaptRun(config, out, lut=lut_url, progress=not no_progress, log=click.echo).run()
-    click.echo(format_table(result))
+    def log(message):
+        click.echo(message, err=as_json)
+
+    log(f"Run folder: {out}")
+    result = NetAdaptRun(config, out, lut=lut_url, progress=not no_progress, log=log).run()
+    if as_json:
+        click.echo((Path(out) / "summary.json").read_text().strip())
+    else:
+        click.echo(format_table(result))
     if uniform_baseline:
         from netadapt.baseline import build_uniform_baseline
 
-        points = build_uniform_baseline(out, points=uniform_baseline, progress=not no_progress, log=click.echo)
-        click.echo(f"uniform baseline: {len(points)} point(s) in {Path(out) / 'baseline'}; "
+        points = build_uniform_baseline(out, points=uniform_baseline, progress=not no_progress, log=log)
+        log(f"uniform baseline: {len(points)} point(s) in {Path(out) / 'baseline'}; "
                    f"see `netadapt report {out}`")
 
 

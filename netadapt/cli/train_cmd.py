@@ -8,6 +8,7 @@ import typing
 
 import click
 
+from netadapt.cli.options import config_option
 from netadapt.training.config import TrainConfig
 
 
@@ -29,6 +30,7 @@ def config_options(f):
 
 
 @click.command()
+@config_option()
 @click.option("--model", default="digits_cnn", show_default=True, help="Zoo name or package.module:factory.")
 @click.option("--model-args", default=None, metavar="JSON", help="Constructor arguments as a JSON object.")
 @click.option("--width-mult", type=float, default=None, help="Width multiplier (zoo models).")

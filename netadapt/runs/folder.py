@@ -64,7 +64,8 @@ def prepare_run_dir(run: Path, config: dict, ignore: tuple[str, ...] = ()) -> Pa
     stored_path = run / CONFIG_FILE
     # A folder holding only its config (and temporaries) did no work yet, e.g. a run refused on bad input:
     # new settings may take it over.
-    if stored_path.exists() and any(p.name != CONFIG_FILE and not p.name.startswith(".") for p in run.iterdir()):
+    if stored_path.exists() and any(p.name not in (CONFIG_FILE, "run.toml") and not p.name.startswith(".")
+                                    for p in run.iterdir()):
         stored = read_json(stored_path)
         diff = sorted(k for k in set(stored) | set(config)
                       if k not in ignore and stored.get(k) != config.get(k))

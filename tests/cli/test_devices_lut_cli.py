@@ -81,3 +81,20 @@ def test_corrupt_table_is_one_line_error(tmp_path, capsys):
     err = capsys.readouterr().err.strip()
     assert err.startswith("Error: lookup table") and str(bad) in err and "\n" not in err
     assert bad.read_bytes() == payload
+
+
+def test_lut_stats_json(filled):
+    result = CliRunner().invoke(cli, ["lut", "stats", "--lut", filled, "--json"])
+    assert result.exit_code == 0, result.output
+    [row] = [json.loads(line) for line in result.output.splitlines()]
+    assert row["fingerprint_id"] == FakeDevice().fingerprint_id() and row["rows"] == 2
+    assert row["per_op"] == {"Relu": 1, "nchwc.Conv": 1}
+
+
+def test_lut_check_json(tmp_path):
+    result = CliRunner().invoke(cli, ["lut", "check", "--device", "fake", "--model", "resnet20", "--input-shape",
+                                      "1x3x16x16", "--lut", str(tmp_path / "t.db"), "--json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert data["table_ms"] == sum(n["ms"] for n in data["nodes"]) and len(data["nodes"]) == 42
+    assert data["measured_ms"] > 0 and data["input_shape"] == [1, 3, 16, 16]
