@@ -21,6 +21,10 @@ from netadapt.cli.options import config_option, device_options, lut_option, pars
                    "`netadapt run` measures by default, 32).")
 @click.option("--channel-step", type=click.IntRange(1, 4096), default=8, show_default=True,
               help="Channel counts on multiples of this step are profiled.")
+@click.option("--scope", type=click.Choice(["first-iteration", "grid"]), default="first-iteration",
+              show_default=True,
+              help="first-iteration: the networks the first NetAdapt iteration looks at (with run's default "
+                   "schedule); grid: every count on the grid, one group at a time.")
 @click.option("--warmup", type=click.IntRange(0, 10_000), default=10, show_default=True)
 @click.option("--repeats", type=click.IntRange(1, 100_000), default=50, show_default=True)
 @click.option("--force", is_flag=True, help="Measure again what the table already holds.")
@@ -28,13 +32,14 @@ from netadapt.cli.options import config_option, device_options, lut_option, pars
               help="Measure at most this many missing nodes (the rest on a later run).")
 @click.option("--no-progress", is_flag=True, help="Hide the progress bar.")
 @lut_option
-def profile(device_name, threads, gpu_id, model, checkpoint, input_shape, channel_step, warmup, repeats,
+def profile(device_name, threads, gpu_id, model, checkpoint, input_shape, channel_step, scope, warmup, repeats,
             force, limit, no_progress, lut_url):
     """Fill the lookup table for MODEL on a device.
 
-    The model is cut to every channel count on the step grid, one group at a time; each such network
-    is exported and optimised for the device, and every node it runs is measured. What is stored is
-    skipped; nodes of later iterations (several groups cut at once) are measured when a run needs them.
+    Each network looked at is exported and optimised for the device, and every node it runs that the table
+    lacks is measured. By default these are the networks the first NetAdapt iteration probes (each group
+    cut to the counts its search tries); --scope grid takes every count on the step grid, one group at a
+    time. What is stored is skipped; whatever a run needs later is measured when it needs it.
 
     Example: netadapt profile --device cpu --model mobilenet_v1 --input-shape 1x3x32x32
     """
@@ -80,6 +85,10 @@ def profile(device_name, threads, gpu_id, model, checkpoint, input_shape, channe
     graph = analyze(net, shape)
     for name, why in graph.frozen.items():
         click.echo(f"Frozen (not pruned): {name}: {why}", err=True)
+    if scope == "first-iteration":
+        _first_iteration(net, graph, shape, table, dev, get_profiler(dev, ProfileConfig(warmup=warmup, repeats=repeats)),
+                         channel_step, no_progress, started, device_name)
+        return
     configs = [{}] + visitable_configs(graph, channel_step)
     click.echo(f"{model if not checkpoint else checkpoint} at {'x'.join(map(str, shape))}: "
                f"{len(graph.groups)} prunable groups ({len(graph.frozen)} frozen), {len(configs)} networks on the "
@@ -109,3 +118,27 @@ def profile(device_name, threads, gpu_id, model, checkpoint, input_shape, channe
     click.echo(f"{len(seen)} distinct nodes: measured {measured}, {stored} already stored; "
                f"{time.perf_counter() - started:.1f} s on {device_name} "
                f"(timed runs {timed:.1f} s). Table: {table.url}")
+
+
+def _first_iteration(net, graph, shape, table, device, profiler, step, no_progress, started, device_name):
+    """Measure the nodes of the networks the first iteration's search probes: the table's estimate of the
+    start stands in for its measurement, and the target is run's default first reduction."""
+    from tqdm import tqdm
+
+    from netadapt.algorithm.config import RunConfig
+    from netadapt.algorithm.search import CandidateEstimates, largest_count_meeting, smallest_network_ms
+    from netadapt.latency import LatencyEstimator
+
+    estimator = LatencyEstimator(table, device, profiler)
+    start = estimator.total(net, shape)
+    estimates = CandidateEstimates(estimator, net, graph, start)
+    target = start - RunConfig().schedule.reduction_ms(0, start)
+    click.echo(f"{len(graph.groups)} prunable groups ({len(graph.frozen)} frozen); the first iteration's search "
+               f"at {'x'.join(map(str, shape))}, table estimate of the start {start:.3f} ms.")
+    smallest_network_ms(estimates, graph.sizes(), step)
+    for group in tqdm(list(graph.groups), desc=f"profiling on {device_name}", unit="group", disable=no_progress,
+                      dynamic_ncols=True):
+        largest_count_meeting(estimates, group, graph.groups[group].size, step, target)
+    click.echo(f"{estimates.probes + 1} networks, {estimator.measured_on_the_spot} nodes measured; "
+               f"{time.perf_counter() - started:.1f} s on {device_name} "
+               f"(timed runs {profiler.timed_seconds:.1f} s). Table: {table.url}")

@@ -27,7 +27,7 @@ RUN_ARGS = ["--model", MODEL, "--model-args", '{"width": 32}',
             "--model-repeats", "1", "--seed", "3", "--budget", "70%", "--batch", "1", "--no-progress"]
 
 PROFILE_ARGS = ["profile", "--device", "fake", "--model", "mobilenet_v1", "--input-shape", "1x3x32x32",
-                "--channel-step", "32", "--warmup", "0", "--repeats", "1", "--no-progress"]
+                "--channel-step", "32", "--warmup", "0", "--repeats", "1", "--no-progress", "--scope", "grid"]
 
 
 def python_path(tmp_path: Path) -> Path:

@@ -263,7 +263,7 @@ def test_rows_of_another_fingerprint_are_neither_used_nor_changed(capsys, world,
 
     lut = tmp_path / "other.db"
     code, out, lines = invoke(["profile", "--device", "fake", "--threads", "2", "--checkpoint", str(world["ckpt"]),
-                               "--no-progress", "--lut", str(lut)], capsys)
+                               "--no-progress", "--scope", "grid", "--lut", str(lut)], capsys)
     assert code == 0, lines
     with sqlite3.connect(lut) as conn:
         conn.execute("UPDATE node_measurements SET median_ms = median_ms * 1000, mean_ms = mean_ms * 1000")
@@ -272,7 +272,7 @@ def test_rows_of_another_fingerprint_are_neither_used_nor_changed(capsys, world,
     assert before and {r[0] for r in before} == {other}
 
     code, out, lines = invoke(["profile", "--device", "fake", "--checkpoint", str(world["ckpt"]), "--no-progress",
-                               "--lut", str(lut)], capsys)
+                               "--scope", "grid", "--lut", str(lut)], capsys)
     assert code == 0, lines
     assert ", 0 already stored;" in out  # nothing of the other device counts as measured here
     code, _out, lines = invoke([*SMALL_RUN, "--budget", "99%", "--checkpoint", str(world["ckpt"]),
