@@ -25,6 +25,7 @@ COMMANDS = {
     "export": "netadapt.cli.export_cmd:export",
     "run": "netadapt.cli.run_cmd:run",
     "verify": "netadapt.cli.verify_cmd:verify",
+    "amc": "netadapt.cli.amc_cmd:amc",
     "report": "netadapt.cli.report_cmd:report",
     "sensitivity": "netadapt.cli.sensitivity_cmd:sensitivity",
     "prune": "netadapt.cli.prune_cmd:prune",

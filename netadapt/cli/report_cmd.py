@@ -19,7 +19,12 @@ def report(run_dir, out_dir, baseline_points, no_progress):
     Example: netadapt report runs/digits_cnn-20ms-1a2b3c4d --baseline 3
     """
     from netadapt.report import load_run, write_report
+    from netadapt.report.amc import is_amc_folder, write_amc_report
 
+    if is_amc_folder(run_dir):
+        written = write_amc_report(run_dir, out_dir)
+        click.echo(f"Report: {written['report.html']}")
+        return
     load_run(run_dir)  # not a run folder: fail before any baseline work
     if baseline_points:
         from netadapt.baseline import build_uniform_baseline

@@ -116,7 +116,8 @@ def dependency_groups(model: nn.Module, input_shape: tuple[int, ...]):
     found, unmapped = [], {}
     for root, group, error in all_groups(dg):
         if group is None:
-            unmapped[item_name(dg, root)] = f"the dependency graph cannot follow its channels ({error})"
+            unmapped[item_name(dg, root)] = ("the dependency graph cannot follow its channels through the "
+                                             f"operations after it ({error})")
             continue
         if touches_output(dg, group, output_modules):
             continue

@@ -1,0 +1,115 @@
+"""AMC: every episode meets the budget, the agent learns a planted problem, a killed search resumes."""
+
+import json
+import statistics
+from pathlib import Path
+
+import pytest
+import torch
+
+from netadapt.amc import AmcConfig, AmcSearch, GroupLatency, PruningEnv
+from netadapt.checkpoint import save_checkpoint
+from netadapt.models.spec import ModelSpec
+
+TESTS = Path(__file__).resolve().parents[1]
+
+
+def _planted() -> GroupLatency:
+    """Two groups of 64 channels, each removing 0.01 ms per channel removed, from a 1 ms network."""
+    grid = range(8, 65, 8)
+    return GroupLatency(start_ms=1.0, table_ms=1.0,
+                        deltas={g: {c: -0.01 * (64 - c) for c in grid} for g in ("harmless", "harmful")},
+                        features={"harmless": [64, 9, 1, 1000, 1, 0], "harmful": [64, 1, 1, 100, 1, 0]})
+
+
+def _reward(counts):
+    return 1.0 - 2.0 * (1 - counts["harmful"] / 64)  # pruning "harmless" costs nothing
+
+
+def test_every_action_is_clipped_to_the_budget():
+    env = PruningEnv(_planted(), budget_ms=0.6, lowest_ratio=0.125)
+    for first in (0.0, 0.5, 1.0):
+        env.reset()
+        env.step(first)
+        env.step(1.0)  # wants to keep everything: clipped
+        assert env.estimate() <= 0.6 + 1e-9
+    env.reset()
+    env.step(1.0)
+    _, count, done = env.step(1.0)
+    assert done and count == 24  # keeping all of the first leaves 40 channels to remove from the second
+
+
+def test_the_agent_learns_to_prune_the_harmless_group(tmp_path):
+    config = AmcConfig(episodes=160, warmup_episodes=40, noise=0.3, noise_decay=0.97, lowest_ratio=0.125, seed=1)
+    search = AmcSearch(config, tmp_path, progress=False, reward_fn=_reward)
+    env = PruningEnv(_planted(), budget_ms=0.6, lowest_ratio=0.125)
+    episodes = search.search(env, 0.6)
+    assert all(e["estimate_ms"] <= 0.6 + 1e-9 for e in episodes)
+    warm = statistics.mean(e["reward"] for e in episodes[:40])
+    late = statistics.mean(e["reward"] for e in episodes[-30:])
+    assert late > warm + 0.1, (warm, late)
+    last = episodes[-30:]
+    assert statistics.mean(e["ratios"]["harmful"] for e in last) > statistics.mean(e["ratios"]["harmless"]
+                                                                                   for e in last)
+
+
+def test_a_killed_search_resumes_with_the_same_episodes(tmp_path):
+    config = AmcConfig(episodes=14, warmup_episodes=5, lowest_ratio=0.125, seed=2)
+    env = PruningEnv(_planted(), budget_ms=0.6, lowest_ratio=0.125)
+    whole = AmcSearch(config, tmp_path / "whole", progress=False, reward_fn=_reward)
+    (tmp_path / "whole").mkdir()
+    reference = whole.search(env, 0.6)
+
+    calls = {"n": 0}
+
+    def dies_at_nine(counts):
+        calls["n"] += 1
+        if calls["n"] == 9:
+            raise KeyboardInterrupt
+        return _reward(counts)
+
+    (tmp_path / "killed").mkdir()
+    with pytest.raises(KeyboardInterrupt):
+        AmcSearch(config, tmp_path / "killed", progress=False, reward_fn=dies_at_nine).search(env, 0.6)
+    assert len((tmp_path / "killed" / "episodes.jsonl").read_text().splitlines()) == 8
+    resumed = AmcSearch(config, tmp_path / "killed", progress=False, reward_fn=_reward).search(env, 0.6)
+    strip = lambda eps: [{k: v for k, v in e.items() if k != "seconds"} for e in eps]  # noqa: E731
+    assert strip(resumed) == strip(reference)
+
+
+def test_a_search_on_the_fake_device_meets_the_budget_in_every_episode(tmp_path, monkeypatch):
+    monkeypatch.syspath_prepend(str(TESTS))
+    from usermodels import ResidualDepthwiseNet
+
+    torch.manual_seed(0)
+    spec = ModelSpec("usermodels:residual_depthwise_net", {"num_classes": 3, "in_channels": 1, "width": 32})
+    ckpt = save_checkpoint(tmp_path / "base.pt", ResidualDepthwiseNet(**spec.kwargs), spec, (1, 1, 32, 32))
+    config = AmcConfig(budget="70%", checkpoint=str(ckpt), model=spec.name, device="fake", batch=16,
+                       data="synthetic:classes=3,size=32,n=96,channels=1,test=30", holdout=30, eval_limit=30,
+                       episodes=8, warmup_episodes=4, bn_batches=2, finetune_epochs=1, batch_size=32,
+                       warmup=0, repeats=1, model_repeats=1)
+    final = AmcSearch(config, tmp_path / "amc", lut=str(tmp_path / "lut.db"), progress=False,
+                      log=lambda *_: None).run()
+    lines = [json.loads(x) for x in (tmp_path / "amc" / "episodes.jsonl").read_text().splitlines()]
+    summary = json.loads((tmp_path / "amc" / "summary.json").read_text())
+    assert len(lines) == 8 and all(e["estimate_ms"] <= summary["budget_ms"] + 1e-9 for e in lines)
+    assert final["budget_met"] and final["measured_ms"] <= summary["budget_ms"]
+    assert (tmp_path / "amc" / "final" / "model.onnx").is_file() and 0 <= final["test_accuracy"] <= 1
+    again = AmcSearch(config, tmp_path / "amc", lut=str(tmp_path / "lut.db"), progress=False,
+                      log=lambda *_: None).run()
+    assert again == final  # a finished search is read back, not redone
+
+
+def test_the_report_understands_a_search_folder(tmp_path):
+    from click.testing import CliRunner
+
+    from netadapt.cli import cli
+
+    config = AmcConfig(episodes=6, warmup_episodes=3, lowest_ratio=0.125)
+    (tmp_path / "s").mkdir()
+    AmcSearch(config, tmp_path / "s", progress=False, reward_fn=_reward).search(
+        PruningEnv(_planted(), budget_ms=0.6, lowest_ratio=0.125), 0.6)
+    result = CliRunner().invoke(cli, ["report", str(tmp_path / "s")])
+    assert result.exit_code == 0, result.output
+    html = (tmp_path / "s" / "report" / "report.html").read_text()
+    assert "AMC report" in html and html.count("<img") == 2 and "harmless" in html
