@@ -29,10 +29,14 @@ def _statement(dialect: str, table: Table, key_columns: tuple[str, ...], replace
     if stmt is None:
         return None
     if not replace:
-        return stmt.on_conflict_do_nothing(index_elements=list(key_columns))
-    changed = [c.name for c in table.columns if c.name not in key_columns and not c.primary_key]
-    return stmt.on_conflict_do_update(index_elements=list(key_columns),
-                                      set_={name: stmt.excluded[name] for name in changed})
+        stmt = stmt.on_conflict_do_nothing(index_elements=list(key_columns))
+    else:
+        changed = [c.name for c in table.columns if c.name not in key_columns and not c.primary_key]
+        stmt = stmt.on_conflict_do_update(index_elements=list(key_columns),
+                                          set_={name: stmt.excluded[name] for name in changed})
+    if dialect == "postgresql":  # psycopg reports no row count for INSERT ... ON CONFLICT: ask for the rows
+        stmt = stmt.returning(*table.primary_key.columns)
+    return stmt
 
 
 def upsert(conn, table: Table, key: dict, values: dict, replace: bool = False) -> bool:
@@ -50,7 +54,10 @@ def upsert(conn, table: Table, key: dict, values: dict, replace: bool = False) -
     """
     stmt = _statement(conn.dialect.name, table, tuple(key), replace)
     if stmt is not None:
-        return conn.execute(stmt, {**key, **values}).rowcount > 0
+        result = conn.execute(stmt, {**key, **values})
+        if conn.dialect.name == "postgresql":
+            return len(result.fetchall()) > 0
+        return result.rowcount > 0
     where = and_(*(table.c[name] == value for name, value in key.items()))
     if conn.scalar(select(table.c[next(iter(table.primary_key)).name]).where(where)) is None:
         try:
