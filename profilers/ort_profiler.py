@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 import gc
-import os
 import time
 
 import numpy as np
 
 from lut.nodekey import NodeKey
-from netadapt.errors import UserError
 from profilers.base import ProfileConfig, Profiler
+from profilers.sessions import model_session
 from profilers.stats import Stats
 
-_ORT_TYPES = {"tensor(float)": np.float32, "tensor(float16)": np.float16, "tensor(double)": np.float64}
 _MAX_SAMPLES = 1_000_000
 
 
@@ -81,25 +79,7 @@ class OrtProfiler(Profiler):
 
     def measure_model(self, model, input_shape: tuple[int, ...]) -> Stats:
         start = time.perf_counter()
-        if isinstance(model, (bytes, bytearray)):
-            data = bytes(model)
-        elif isinstance(model, (str, os.PathLike)):
-            data = os.fspath(model)
-        else:  # an onnx.ModelProto
-            data = model.SerializeToString()
-        session = self.device.create_session(data)
-        inputs = session.get_inputs()
-        if len(inputs) != 1:
-            raise UserError(f"measure_model needs a model with one input; this one has {len(inputs)}")
-        inp = inputs[0]
-        declared = list(inp.shape)
-        if len(declared) != len(input_shape) or any(
-                isinstance(d, int) and d != s for d, s in zip(declared, input_shape)):
-            raise UserError(f"input shape {tuple(input_shape)} does not fit the model's input "
-                            f"{inp.name!r} of shape {tuple(declared)}")
-        if inp.type not in _ORT_TYPES:
-            raise UserError(f"unsupported model input type {inp.type}")
-        feeds = {inp.name: np.random.default_rng(0).standard_normal(input_shape).astype(_ORT_TYPES[inp.type])}
+        session, feeds = model_session(self.device, model, input_shape)
         samples = self._time(session, feeds)
         self.wall_seconds += time.perf_counter() - start
         return Stats.from_samples(samples)

@@ -20,8 +20,8 @@ from onnx import helper, numpy_helper
 
 from lut.nodekey import CONTROL_FLOAT_INPUTS, MAX_STORED_VALUES, NodeKey, TensorSpec
 from netadapt.errors import UserError
+from profilers.sessions import input_feeds
 
-_ORT_TYPES = {"tensor(float)": np.float32, "tensor(float16)": np.float16, "tensor(double)": np.float64}
 
 
 @dataclass(frozen=True)
@@ -63,17 +63,6 @@ def _expose_all(model: onnx.ModelProto) -> onnx.ModelProto:
     return exposed
 
 
-def _feeds(session, input_shape, seed: int = 0) -> dict:
-    inputs = session.get_inputs()
-    if len(inputs) != 1:
-        raise UserError(f"a model with {len(inputs)} inputs cannot be timed; netadapt needs exactly one")
-    inp = inputs[0]
-    if inp.type not in _ORT_TYPES:
-        raise UserError(f"unsupported model input type {inp.type}")
-    rng = np.random.default_rng(seed)
-    return {inp.name: rng.standard_normal(tuple(input_shape)).astype(_ORT_TYPES[inp.type])}
-
-
 def load_model_bytes(model) -> bytes:
     """Serialized ONNX from a ModelProto, bytes or a file path.
 
@@ -112,7 +101,7 @@ def model_units(model: bytes | onnx.ModelProto, device, input_shape: tuple[int, 
 def graph_units(optimized: onnx.ModelProto, device, input_shape: tuple[int, ...]) -> list[Unit]:
     """The units of a graph already optimised for ``device`` (see ``model_units``)."""
     session = device.inspection_session(_expose_all(optimized).SerializeToString())
-    feeds = _feeds(session, input_shape)
+    feeds = input_feeds(session, input_shape)
     values = dict(zip((o.name for o in session.get_outputs()), session.run(None, feeds)))
     values.update(feeds)
     inits = {i.name: numpy_helper.to_array(i) for i in optimized.graph.initializer}

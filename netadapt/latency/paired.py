@@ -45,7 +45,6 @@ from __future__ import annotations
 import functools
 import gc
 import math
-import os
 import random
 import statistics
 import time
@@ -356,7 +355,6 @@ def block_ratio(timer_a: Timer, timer_b: Timer, config: BlockConfig | None = Non
 
 # ---- timers ------------------------------------------------------------------------------------
 
-_ORT_TYPES = {"tensor(float)": "float32", "tensor(float16)": "float16", "tensor(double)": "float64"}
 
 
 def model_timer(device, model, input_shape: tuple[int, ...], *, seed: int = 0) -> Timer:
@@ -381,27 +379,9 @@ def model_timer(device, model, input_shape: tuple[int, ...], *, seed: int = 0) -
 
         ms = float(get_profiler(device).measure_model(model, tuple(input_shape)).median)
         return lambda: ms
-    import numpy as np
+    from profilers.sessions import model_session
 
-    if isinstance(model, (bytes, bytearray)):
-        data = bytes(model)
-    elif isinstance(model, (str, os.PathLike)):
-        data = os.fspath(model)
-    else:  # an onnx.ModelProto
-        data = model.SerializeToString()
-    session = device.create_session(data)
-    inputs = session.get_inputs()
-    if len(inputs) != 1:
-        raise UserError(f"paired timing needs a model with one input; this one has {len(inputs)}")
-    inp = inputs[0]
-    declared = list(inp.shape)
-    if len(declared) != len(input_shape) or any(
-            isinstance(d, int) and d != s for d, s in zip(declared, input_shape)):
-        raise UserError(f"input shape {tuple(input_shape)} does not fit the model's input "
-                        f"{inp.name!r} of shape {tuple(declared)}")
-    if inp.type not in _ORT_TYPES:
-        raise UserError(f"unsupported model input type {inp.type}")
-    feeds = {inp.name: np.random.default_rng(seed).standard_normal(input_shape).astype(_ORT_TYPES[inp.type])}
+    session, feeds = model_session(device, model, tuple(input_shape), seed)
     run = session.run
     clock = time.perf_counter_ns
 
