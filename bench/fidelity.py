@@ -107,17 +107,20 @@ def score(rows, passes, estimator):
             scores[label] = summary(f"calibrated ({label}), leave-one-out",
                                     leave_one_out(samples, fs), measured)
             fits[label] = fit(samples, fs)
-    # The anchored estimate NetAdapt uses: measured(unpruned model of the same width and input) +
-    # table(variant) - table(unpruned), for every pruned variant.
-    anchored, anchored_measured = [], []
+    # Anchored estimates of every pruned variant on measured(unpruned model of the same width and input):
+    # + table(variant) - table(unpruned), and x table(variant) / table(unpruned) (what NetAdapt uses).
+    anchored, scaled, anchored_measured = [], [], []
     for (name, width, size, variant, _), s in zip(rows, samples):
         if variant:
             base = bases[(name, width, size)]
             anchored.append(base.measured_ms + s.features["table_ms"] - base.features["table_ms"])
+            scaled.append(base.measured_ms * s.features["table_ms"] / base.features["table_ms"])
             anchored_measured.append(s.measured_ms)
     if anchored:
-        scores["anchored"] = summary("anchored on the unpruned model (NetAdapt's)",
+        scores["anchored"] = summary("anchored on the unpruned model, by difference",
                                      anchored, anchored_measured)
+        scores["anchored_ratio"] = summary("anchored on the unpruned model, by ratio (NetAdapt's)",
+                                           scaled, anchored_measured)
     for label, calib in fits.items():
         print(f"{label} calibration on all {len(samples)} models: {calib.describe()}")
     return {"scores": scores, "fits": fits, "samples": samples}

@@ -3,7 +3,11 @@
 Each count is judged on the network it would really be: a copy cut to that count is exported and its
 nodes looked up (``LatencyEstimator``), so a count that changes which kernels the device runs (a layout
 that needs multiples of 8 or 16 channels, say) is judged as the device will run it. The estimate is
-anchored on the current model's measurement: ``anchor + table(candidate) - table(current)``.
+anchored on the current model's measurement and scaled by the table's ratio:
+``anchor x table(candidate) / table(current)``. A ratio rather than a difference, because a measurement
+taken while other work loads the machine is inflated by a factor: a table difference (timed at another
+moment) added to an inflated anchor understates what a cut saves by that factor, and the search then
+cuts far more than the schedule asked for.
 """
 
 from __future__ import annotations
@@ -39,7 +43,7 @@ class CandidateEstimates:
         return self._cache[key]
 
     def predicted(self, group: str, count: int) -> float:
-        return self.anchor_ms + self.table_ms({group: count}) - self.current_ms
+        return self.anchor_ms * self.table_ms({group: count}) / self.current_ms
 
 
 def largest_count_meeting(estimates: CandidateEstimates, group: str, original_size: int, step: int,

@@ -6,8 +6,8 @@ and re-laid-out nodes are what is looked up, whatever the architecture. Nodes th
 on the spot and stored.
 
 Two estimates are offered (see DESIGN.md): the table alone (the sum of the node latencies), and the
-anchored estimate NetAdapt uses inside its loop, ``measured(current) + table(candidate) - table(current)``,
-which carries only the error of a difference.
+anchored estimate NetAdapt uses inside its loop, ``measured(current) x table(candidate) / table(current)``,
+which carries only the error of a ratio of two table sums.
 """
 
 from __future__ import annotations
