@@ -81,6 +81,22 @@ def read_checkpoint(path) -> dict:
     return data
 
 
+def load_weights(model: nn.Module, state: dict) -> None:
+    """``model.load_state_dict(state)`` for a plain dict of tensors read back from a file.
+
+    A state dict carries per-module version numbers (``_metadata``) that a tensor-only copy loses;
+    some modules refuse to load without them (torchvision's MNASNet raises on ``version=None``).
+    The model's own versions are the right ones: it was built by the same code.
+    """
+    from collections import OrderedDict
+
+    state = OrderedDict(state)
+    metadata = getattr(model.state_dict(), "_metadata", None)
+    if metadata is not None:
+        state._metadata = metadata
+    model.load_state_dict(state)
+
+
 def load_checkpoint(path, spec: ModelSpec | None = None) -> LoadedCheckpoint:
     """Rebuild the model stored at ``path``.
 
@@ -103,7 +119,7 @@ def load_checkpoint(path, spec: ModelSpec | None = None) -> LoadedCheckpoint:
     if channels:
         apply_channels(model, input_shape, channels)
     try:
-        model.load_state_dict(data["state_dict"])
+        load_weights(model, data["state_dict"])
     except RuntimeError as exc:
         first = str(exc).strip().splitlines()
         raise UserError(f"checkpoint {path} does not match architecture {stored.name}: "

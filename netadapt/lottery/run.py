@@ -99,7 +99,9 @@ def run_lottery(spec: ModelSpec, data, config: LotteryConfig, out, log: Callable
             previous = _build(spec, tc.seed)
             previous.load_state_dict(trained)
             masks = magnitude_prune(previous, masks, config.rate, config.scope)
-            ticket.load_state_dict(torch.load(out / "rewind.pt", map_location="cpu", weights_only=True))
+            from netadapt.checkpoint import load_weights
+
+            load_weights(ticket, torch.load(out / "rewind.pt", map_location="cpu", weights_only=True))
             train_masked(ticket, data, tc, masks=masks, start=k)
         row = {"round": r, "remaining": remaining_fraction(masks), "test_accuracy": evaluate(ticket, data.test),
                "control_accuracy": float("nan")}

@@ -42,11 +42,12 @@ class LotteryRewinder(Rewinder):
 
     def rewound(self, origin: dict[str, list[int]]):
         """The unpruned network at iteration k, cut down to the channels ``origin`` keeps."""
+        from netadapt.checkpoint import load_weights
         from netadapt.pruning import analyze, keep_channels
 
         base = self.spec.build()
         try:
-            base.load_state_dict(self.state)
+            load_weights(base, self.state)
         except RuntimeError as exc:
             raise UserError(f"rewind file {self.path} does not fit the unpruned {self.spec.name}") from exc
         graph = analyze(base, self.input_shape, validate=False)

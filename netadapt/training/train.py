@@ -45,7 +45,9 @@ def _resume(path: Path, config: TrainConfig, model, optimizer, scheduler) -> tup
         raise UserError(f"{path} was written with other settings ({', '.join(changed)} differ); "
                         "use the same settings, another output folder, or --no-resume")
     try:
-        model.load_state_dict(saved["model"])
+        from netadapt.checkpoint import load_weights
+
+        load_weights(model, saved["model"])
     except RuntimeError as exc:
         raise UserError(f"{path} holds weights of another architecture; use another output folder "
                         "or --no-resume") from exc
