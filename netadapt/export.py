@@ -80,12 +80,58 @@ def export_bytes(model: nn.Module, input_shape: tuple[int, ...], opset: int = 17
 
 def _torch_export(model: nn.Module, dummy: torch.Tensor, path, opset: int) -> None:
     kwargs = dict(input_names=["input"], output_names=["output"], opset_version=opset, do_constant_folding=True)
-    try:
-        torch.onnx.export(model, (dummy,), path, dynamo=False, **kwargs)
-    except TypeError as exc:  # a torch without the ``dynamo`` switch (older) or without the legacy path
-        if "dynamo" not in str(exc):
-            raise
-        torch.onnx.export(model, (dummy,), path, **kwargs)
+    with exportable_adaptive_pooling():
+        try:
+            torch.onnx.export(model, (dummy,), path, dynamo=False, **kwargs)
+        except TypeError as exc:  # a torch without the ``dynamo`` switch (older) or without the legacy path
+            if "dynamo" not in str(exc):
+                raise
+            torch.onnx.export(model, (dummy,), path, **kwargs)
+
+
+def averaging_matrix(size_in: int, size_out: int) -> torch.Tensor:
+    """(size_out, size_in) weights of adaptive average pooling along one axis: row i averages the
+    inputs from floor(i * in / out) to ceil((i + 1) * in / out)."""
+    m = torch.zeros(size_out, size_in)
+    for i in range(size_out):
+        start, end = (i * size_in) // size_out, -((-(i + 1) * size_in) // size_out)
+        m[i, start:end] = 1.0 / (end - start)
+    return m
+
+
+class exportable_adaptive_pooling:
+    """While exporting, adaptive average pooling to a size that does not divide the input's is
+    computed as two matrix products with fixed averaging weights (the same numbers).
+
+    The TorchScript exporter refuses ``adaptive_avg_pool2d`` unless the output size divides the input
+    size, so torchvision's VGG (a (7, 7) pool) cannot be exported from a 64x64 input, whose features end
+    at 2x2. ``nn.AdaptiveAvgPool2d`` and functional calls both go through
+    ``torch.nn.functional.adaptive_avg_pool2d``, which is replaced for the export only.
+    """
+
+    def __enter__(self):
+        import torch.nn.functional as F
+
+        self._original = original = F.adaptive_avg_pool2d
+
+        def adaptive_avg_pool2d(input, output_size):
+            h, w = int(input.shape[-2]), int(input.shape[-1])
+            oh, ow = (output_size, output_size) if isinstance(output_size, int) else tuple(output_size)
+            oh, ow = oh or h, ow or w
+            if h % oh == 0 and w % ow == 0:
+                return original(input, output_size)
+            ph = averaging_matrix(h, oh).to(input.dtype)
+            pw = averaging_matrix(w, ow).to(input.dtype)
+            return torch.matmul(torch.matmul(ph, input), pw.t())
+
+        F.adaptive_avg_pool2d = adaptive_avg_pool2d
+        return self
+
+    def __exit__(self, *exc):
+        import torch.nn.functional as F
+
+        F.adaptive_avg_pool2d = self._original
+        return False
 
 
 def verify_onnx(model: nn.Module, path: str | os.PathLike, input_shape: tuple[int, int, int, int],

@@ -5,9 +5,13 @@ import onnx
 import onnxruntime as ort
 import pytest
 import torch
+import torch.nn.functional as F
+from torch import nn
 
 from netadapt.export import OnnxMismatchError, export_onnx, verify_onnx
 from netadapt.models import create_model
+
+_ORIGINAL_POOL = F.adaptive_avg_pool2d
 
 
 def test_export_writes_a_valid_model_with_the_given_shape(tmp_path):
@@ -48,3 +52,22 @@ def test_export_over_an_existing_file_replaces_it(tmp_path):
     export_onnx(create_model("digits_cnn", width_mult=0.25), target, (1, 1, 32, 32), verify=False)
     assert onnx.load(str(target)).graph.node
     assert [p.name for p in tmp_path.iterdir()] == ["m.onnx"]
+
+
+@pytest.mark.parametrize("size_in,size_out", [(2, 7), (5, 3), (14, 7), (1, 1)])
+def test_adaptive_pooling_to_a_size_that_does_not_divide_the_input_exports(tmp_path, size_in, size_out):
+    """torchvision's VGG at 64x64: 2x2 features pooled to (7, 7), which the exporter alone refuses."""
+    model = nn.Sequential(nn.Conv2d(3, 4, 3, padding=1), nn.AdaptiveAvgPool2d((size_out, size_out)), nn.Flatten(),
+                          nn.Linear(4 * size_out * size_out, 5))
+    path = export_onnx(model, tmp_path / "m.onnx", (2, 3, size_in, size_in))  # verifies against PyTorch
+    assert path.exists()
+    assert F.adaptive_avg_pool2d is _ORIGINAL_POOL  # restored after the export
+
+
+def test_the_averaging_matrix_is_adaptive_average_pooling():
+    from netadapt.export import averaging_matrix
+
+    x = torch.randn(2, 3, 5, 9)
+    expected = F.adaptive_avg_pool2d(x, (7, 4))
+    got = averaging_matrix(5, 7) @ x @ averaging_matrix(9, 4).t()
+    assert torch.allclose(got, expected, atol=1e-6)

@@ -19,8 +19,9 @@ SLOW = {"mobilenet_v2", "mobilenet_v3_small", "mobilenet_v3_large", "efficientne
         "regnet_y"}
 
 
-def run_family(name, tmp_path):
+def run_family(name, tmp_path, size=None):
     target, (c, h, _) = FAMILIES[name]
+    h = size or h
     out = tmp_path / "run"
     args = ["run", "--budget", "80%", "--model", target, "--device", "fake", "--batch", "64",
             "--data", f"synthetic:classes=4,size={h},n=32,channels={c},test=16", "--holdout", "16",
@@ -45,3 +46,8 @@ def run_family(name, tmp_path):
                                   for n in sorted(FAMILIES)])
 def test_a_short_run_meets_80_percent(name, tmp_path):
     run_family(name, tmp_path)
+
+
+def test_vgg_at_64x64_pools_2x2_features_to_7x7_and_exports(tmp_path):
+    """torchvision's VGG at a small input: its (7, 7) adaptive pool does not divide the 2x2 features."""
+    run_family("vgg11_bn", tmp_path, size=64)
