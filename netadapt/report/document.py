@@ -80,8 +80,23 @@ def to_html(title: str, blocks: list) -> str:
             data = base64.b64encode(Path(b.path).read_bytes()).decode("ascii")
             out.append(f'<figure><img alt="{html.escape(b.caption)}" src="data:image/png;base64,{data}">'
                        f"<figcaption>{html.escape(b.caption)}</figcaption></figure>")
-    out.append("</body></html>")
+    out.append(f"<script>{_IMAGE_CHECK}</script></body></html>")
     return "\n".join(out) + "\n"
+
+
+# Once the page has loaded: every figure that failed to decode says so in place, and the page records
+# "loaded/total" images on <html data-images> (what the browser test reads).
+_IMAGE_CHECK = """window.addEventListener("load", function () {
+  var imgs = document.images, ok = 0;
+  for (var i = 0; i < imgs.length; i++) {
+    if (imgs[i].complete && imgs[i].naturalWidth > 0) { ok++; continue; }
+    var note = document.createElement("p");
+    note.className = "missed";
+    note.textContent = "figure could not be shown: " + imgs[i].alt;
+    imgs[i].parentNode.insertBefore(note, imgs[i]);
+  }
+  document.documentElement.setAttribute("data-images", ok + "/" + imgs.length);
+});"""
 
 
 def _md_escape(text: str) -> str:
