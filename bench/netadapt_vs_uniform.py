@@ -13,6 +13,10 @@ trained on the 45,000 images outside netadapt's default holdout; or ``--base-che
    lecture), the accuracy-drop threshold searched (and blended between two thresholds) so that the network's
    table latency equals the NetAdapt iteration's, pruned in one shot, then the same fine-tuning.
 
+4. AMC (``--arms ...,amc``, at ``--amc-budgets``): netadapt's DDPG search for per-group keep ratios under
+   the share of the start that NetAdapt's iteration measured, rewarded on the holdout with batch-norm
+   re-estimated and no fine-tuning, then the same fine-tuning; the search's wall time is reported.
+
 Every compared model is finally timed run by run against the start model (netadapt.latency.paired), all in
 one pass, so the latencies in the table are comparable whatever the machine did meanwhile. Both arms get the
 same settings for distillation from the base. The table gives test accuracy at equal measured latency
@@ -237,6 +241,43 @@ class Sensitivity:
         return info
 
 
+def amc_point(k: int, budget: float, reference_ms: float, start_ms: float, config, data, teacher, out: Path,
+              lut: str, s: dict) -> dict:
+    """AMC's arm: a DDPG search for per-group keep ratios under the latency NetAdapt's iteration k measured
+    (as a share of the start), then the same fine-tuning as the others; the search's wall time is kept."""
+    from netadapt.amc import AmcConfig, AmcSearch
+    from netadapt.checkpoint import load_checkpoint
+    from netadapt.export import export_onnx
+    from netadapt.runs import folder as rf
+    from netadapt.training import evaluate
+
+    done = out / f"amc_{budget:g}.json"
+    if done.is_file():
+        return rf.read_json(done)
+    folder = out / f"amc_{budget:g}"
+    amc = AmcConfig(budget=f"{100 * reference_ms / start_ms:.4f}%", model=config.model,
+                    checkpoint=config.checkpoint, data=config.data, holdout=config.holdout,
+                    eval_limit=s["amc_eval_limit"], device=config.device, threads=config.threads, batch=config.batch,
+                    warmup=config.warmup, repeats=config.repeats, model_repeats=config.model_repeats,
+                    channel_step=config.channel_step, episodes=s["amc_episodes"], warmup_episodes=s["amc_warmup"],
+                    bn_batches=s["bn_batches"], reward="loss" if s["score"] != "accuracy" else "accuracy",
+                    criterion=config.criterion, finetune_epochs=0, batch_size=config.finetune.batch_size,
+                    seed=config.seed)
+    t0 = time.perf_counter()
+    final = AmcSearch(amc, folder, lut=lut, progress=s["progress"], log=click.echo).run()
+    search_seconds = time.perf_counter() - t0
+    loaded = load_checkpoint(folder / "final" / "model.pt")
+    model = loaded.model
+    fine_tune_like_the_run(model, k, config, data, teacher, out / f"amc_{budget:g}_ft", s["progress"], "amc")
+    onnx = export_onnx(model, out / f"amc_{budget:g}.onnx", loaded.input_shape)
+    episodes = rf.read_json(folder / "summary.json")["episodes"]
+    info = {"iteration": k, "onnx": str(onnx), "test_accuracy": evaluate(model, data.test),
+            "search_seconds": search_seconds, "episodes": episodes, "ratios": final["ratios"],
+            "channels": final["channels"], "untuned_test_accuracy": final["test_accuracy"]}
+    rf.write_json(done, info)
+    return info
+
+
 def remeasure(models: dict[str, str], start_onnx: str, start_ms: float, config) -> dict[str, dict]:
     """Every model timed run by run against the start model in one pass: start_ms x paired ratio."""
     from devices import get_device
@@ -275,7 +316,7 @@ def plot_comparison(summary: dict, path: Path) -> Path:
 
     fig, ax = plt.subplots(figsize=(8, 5), dpi=110)
     styles = {"netadapt": ("o-", "tab:blue", "NetAdapt"), "uniform": ("s--", "tab:orange", "uniform width"),
-              "sensitivity": ("^:", "tab:green", "sensitivity ratios")}
+              "sensitivity": ("^:", "tab:green", "sensitivity ratios"), "amc": ("D", "tab:purple", "AMC")}
     for seed, runs in summary["seeds"].items():
         for arm, (marker, color, label) in styles.items():
             pts = sorted((r[f"{arm}_ms"], r[f"{arm}_test_accuracy"]) for r in runs["rows"] if f"{arm}_ms" in r)
@@ -340,10 +381,19 @@ def bench_seed(seed: int, s: dict, source: str, checkpoint: Path, out_root: Path
                 if k > 0:
                     reference = load_checkpoint(rf.iteration_dir(run_dir, k) / "model.pt").model
                     sens[b] = arm.point(k, reference, s["progress"])
+    amc = {}
+    if "amc" in s["arms"]:
+        amc_budgets = {float(b) for b in str(s["amc_budgets"]).split(",") if b.strip()}
+        for b, (k, _) in chosen.items():
+            if k > 0 and b in amc_budgets:
+                with clock.part(f"seed {seed}: AMC arm at {b:g}% (search, fine-tune)"):
+                    amc[b] = amc_point(k, b, its[k]["measured_ms"], start_ms, config, data, teacher, bench_dir,
+                                       lut, s)
     with clock.part(f"seed {seed}: every compared model timed against the start, in one pass"):
         models = {f"netadapt_{b:g}": o["onnx"] for b, o in ours.items()}
         models.update({f"uniform_{k}": str(run_dir / "baseline" / f"iter_{k:03d}" / "model.onnx") for k in uniform})
         models.update({f"sensitivity_{b:g}": o["onnx"] for b, o in sens.items()})
+        models.update({f"amc_{b:g}": o["onnx"] for b, o in amc.items()})
         ms = remeasure(models, str(run_dir / "iter_000" / "model.onnx"), start_ms, config)
     curve = [(start_ms, base.extra.get("test_accuracy", math.nan))] + \
         [(ms[f"uniform_{k}"]["ms"], p["test_accuracy"]) for k, p in uniform.items()]
@@ -364,6 +414,10 @@ def bench_seed(seed: int, s: dict, source: str, checkpoint: Path, out_root: Path
             row.update({"sensitivity_ms": ms[f"sensitivity_{b:g}"]["ms"],
                         "sensitivity_test_accuracy": sens[b]["test_accuracy"],
                         "sensitivity_threshold": sens[b]["threshold"]})
+        if b in amc:
+            row.update({"amc_ms": ms[f"amc_{b:g}"]["ms"], "amc_test_accuracy": amc[b]["test_accuracy"],
+                        "amc_search_seconds": amc[b]["search_seconds"], "amc_episodes": amc[b]["episodes"],
+                        "amc_ratios": amc[b]["ratios"]})
         rows.append(row)
     return {"run_dir": str(run_dir), "start_ms": start_ms, "stopped": result.stopped, "iterations": last,
             "rows": rows, "uniform_points": [{**p, "remeasured_ms": ms[f"uniform_{k}"]["ms"]}
@@ -409,6 +463,13 @@ def print_tables(summary: dict) -> None:
                        f"{cell('sensitivity_test_accuracy', '8.4f'):>8} "
                        f"{'-' if du is None else f'{100 * du:+.2f}':>8} {'-' if ds is None else f'{100 * ds:+.2f}':>8} "
                        f"{r.get('latency_ratio_at_equal_accuracy', '-'):>24}")
+    for seed, runs in summary["seeds"].items():
+        for r in runs["rows"]:
+            if "amc_ms" in r:
+                click.echo(f"seed {seed}, {r['budget_pct']:g}%: AMC {r['amc_ms']:.3f} ms, test accuracy "
+                           f"{r['amc_test_accuracy']:.4f} (NetAdapt - AMC = "
+                           f"{100 * (r['netadapt_test_accuracy'] - r['amc_test_accuracy']):+.2f} points); search "
+                           f"{r['amc_episodes']} episodes in {r['amc_search_seconds'] / 60:.1f} min")
     for b, d in sorted(diffs.items(), reverse=True):
         spread = f", spread {100 * (max(d) - min(d)):.2f}" if len(d) > 1 else ""
         click.echo(f"budget {b:g}%: NetAdapt - uniform = {100 * statistics.mean(d):+.2f} points (mean of {len(d)} "
@@ -426,7 +487,7 @@ def print_tables(summary: dict) -> None:
               default=SHARED / "data" / "cifar10-jpg.tar.gz")
 @click.option("--out", "out_root", type=click.Path(file_okay=False, path_type=Path), default=HERE / "out")
 @click.option("--seeds", default="0", help="NetAdapt runs (and arms) per seed, comma separated.")
-@click.option("--arms", default="uniform,sensitivity", help="Arms besides NetAdapt.")
+@click.option("--arms", default="uniform,sensitivity", help="Arms besides NetAdapt: uniform, sensitivity, amc.")
 @click.option("--train-limit", type=int, default=0, help="Training images (class-balanced); 0: all.")
 @click.option("--test-limit", type=int, default=0, help="Test images (class-balanced); 0: all 10,000.")
 @click.option("--holdout", type=float, default=0.1, help="As the bases were trained: they never saw it.")
@@ -445,6 +506,10 @@ def print_tables(summary: dict) -> None:
 @click.option("--channel-step", type=int, default=8)
 @click.option("--max-iterations", type=int, default=40)
 @click.option("--curve-points", type=int, default=2, help="Extra uniform points along the curve.")
+@click.option("--amc-budgets", default="50", help="Budgets (of --budgets) the AMC arm runs at, when in --arms.")
+@click.option("--amc-episodes", type=int, default=150, help="AMC search episodes, warm-up included.")
+@click.option("--amc-warmup", type=int, default=50, help="AMC episodes of random actions.")
+@click.option("--amc-eval-limit", type=int, default=1000, help="Holdout images of AMC's reward.")
 @click.option("--scan-ratios", default="0.125,0.25,0.375,0.5,0.625,0.75,0.875")
 @click.option("--scan-limit", type=int, default=2000, help="Holdout images of the sensitivity scan.")
 @click.option("--device", default="cpu")
