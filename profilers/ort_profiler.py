@@ -28,7 +28,8 @@ class OrtProfiler(Profiler):
         self.config = config or ProfileConfig()
         self._overhead: dict[tuple, float] = {}
 
-    def _time(self, session, feeds: dict) -> list[float]:
+    def time_runs(self, session, feeds: dict) -> list[float]:
+        """Warm-up runs, then timed runs of ``session`` on ``feeds`` (one sample each, in milliseconds)."""
         run = session.run
         for _ in range(self.config.warmup):
             run(None, feeds)
@@ -60,7 +61,7 @@ class OrtProfiler(Profiler):
             session = self.device.create_session(build_identity_model(shape, dtype).SerializeToString())
             rng = np.random.default_rng(0)
             feeds = {"x": rng.standard_normal(shape).astype(np.float16 if dtype == "float16" else np.float32)}
-            self._overhead[key] = Stats.from_samples(self._time(session, feeds)).median
+            self._overhead[key] = Stats.from_samples(self.time_runs(session, feeds)).median
             self.wall_seconds += time.perf_counter() - start
         return self._overhead[key]
 
@@ -70,7 +71,7 @@ class OrtProfiler(Profiler):
         start = time.perf_counter()
         model, feeds = build_node_model(key)
         session = self.device.create_session(model.SerializeToString(), optimization="disable")
-        samples = self._time(session, feeds)
+        samples = self.time_runs(session, feeds)
         self.wall_seconds += time.perf_counter() - start
         if self.config.subtract_overhead and key.data is not None:
             cost = self.overhead_ms(key.data.shape, key.data.dtype)
@@ -80,6 +81,6 @@ class OrtProfiler(Profiler):
     def measure_model(self, model, input_shape: tuple[int, ...]) -> Stats:
         start = time.perf_counter()
         session, feeds = model_session(self.device, model, input_shape)
-        samples = self._time(session, feeds)
+        samples = self.time_runs(session, feeds)
         self.wall_seconds += time.perf_counter() - start
         return Stats.from_samples(samples)

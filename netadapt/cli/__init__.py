@@ -31,6 +31,7 @@ COMMANDS = {
     "prune": "netadapt.cli.prune_cmd:prune",
     "lottery": "netadapt.cli.lottery_cmd:lottery",
     "data": "netadapt.cli.data_cmd:data",
+    "agent": "netadapt.cli.agent_cmd:agent",
 }
 
 
