@@ -20,6 +20,10 @@ _BUILTIN = {
 # Options every CLI command passes whatever the device; a device that does not take one ignores it.
 SHARED_OPTIONS = frozenset({"threads", "gpu_id"})
 
+# ``remote:http://HOST:PORT`` names a device reached through a netadapt agent (devices.remote); it is
+# not listed, since each URL is a device of its own.
+REMOTE_PREFIX = "remote:"
+
 
 @functools.lru_cache(maxsize=1)
 def _plugins() -> dict:
@@ -46,15 +50,26 @@ def get_device(name: str, **options) -> Device:
     """Build a device by name.
 
     Args:
-        name: a name from ``list_devices()``.
+        name: a name from ``list_devices()``, or ``remote:http://HOST:PORT[?provider=...]`` for a device
+            reached through a netadapt agent (``devices.remote``; ``threads`` applies, ``gpu_id`` does not:
+            give ``device_id`` in the URL).
         **options: constructor arguments. ``threads`` and ``gpu_id`` are dropped silently when the device
             does not take them; any other unknown option is an error.
 
     Raises:
         UserError: unknown name or option.
     """
+    if isinstance(name, str) and name.startswith(REMOTE_PREFIX):
+        from devices.remote import RemoteDevice
+
+        unknown = sorted(set(options) - SHARED_OPTIONS)
+        if unknown:
+            raise UserError(f"device 'remote' takes no option {unknown[0]!r}; valid: threads (the rest goes in "
+                            "its URL)")
+        return RemoteDevice(name, threads=options.get("threads", 1))
     if name not in list_devices():
-        raise UserError(f"unknown device {name!r}; valid: {', '.join(list_devices())}")
+        raise UserError(f"unknown device {name!r}; valid: {', '.join(list_devices())} "
+                        f"(or {REMOTE_PREFIX}http://HOST:PORT for a netadapt agent)")
     cls = _load(name)
     params = inspect.signature(cls).parameters
     takes_any = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())

@@ -10,6 +10,7 @@ from profilers.base import ProfileConfig, Profiler
 _PROFILERS = {
     "ort": "profilers.ort_profiler:OrtProfiler",
     "fake": "profilers.fake:FakeProfiler",
+    "remote": "profilers.remote_profiler:RemoteProfiler",
 }
 
 
@@ -18,7 +19,8 @@ def list_profilers() -> list[str]:
 
 
 def get_profiler(device, config: ProfileConfig | None = None) -> Profiler:
-    """The profiler for a device: ``FakeProfiler`` for the fake device, ``OrtProfiler`` otherwise.
+    """The profiler for a device: ``FakeProfiler`` for the fake device, ``RemoteProfiler`` for a device
+    reached through an agent, ``OrtProfiler`` otherwise.
 
     Raises:
         UserError: the device asks for an unknown profiler kind.

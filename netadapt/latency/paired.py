@@ -363,7 +363,10 @@ def model_timer(device, model, input_shape: tuple[int, ...], *, seed: int = 0) -
     On an ONNX Runtime device it builds the session once and times each ``session.run`` with
     ``time.perf_counter_ns``, on one random input of ``input_shape`` from a generator seeded with
     ``seed`` (the conventions of ``OrtProfiler.measure_model``). On a device timed by the fake
-    profiler it returns the fake profiler's (constant) latency of the model.
+    profiler it returns the fake profiler's (constant) latency of the model. On a device reached
+    through an agent it returns a ``profilers.remote_profiler.RemoteTimer``: the agent runs this model
+    and the one of the next (or previous) timer made on the device in turn, in batches, and each call
+    returns the next of its times.
 
     Args:
         device: the device.
@@ -374,6 +377,10 @@ def model_timer(device, model, input_shape: tuple[int, ...], *, seed: int = 0) -
     Raises:
         UserError: the model has more than one input, another input shape or an unsupported type.
     """
+    if getattr(device, "profiler_kind", "ort") == "remote":  # times come from the agent, in batches of pairs
+        from profilers.remote_profiler import remote_timer
+
+        return remote_timer(device, model, tuple(input_shape), seed=seed)
     if getattr(device, "profiler_kind", "ort") == "fake":
         from profilers import get_profiler
 
