@@ -45,7 +45,13 @@ def atomic_save(obj, path: str | os.PathLike) -> Path:
 def save_checkpoint(path, model: nn.Module, spec: ModelSpec, input_shape: tuple[int, ...],
                     channels: dict[str, int] | None = None, extra: dict | None = None) -> Path:
     """Write a checkpoint that ``load_checkpoint`` rebuilds without the code that pruned it."""
-    state = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
+    return save_state(path, model.state_dict(), spec, input_shape, channels, extra)
+
+
+def save_state(path, state: dict, spec: ModelSpec, input_shape: tuple[int, ...],
+               channels: dict[str, int] | None = None, extra: dict | None = None) -> Path:
+    """``save_checkpoint`` from a model's state dict (e.g. one sent back by a worker process)."""
+    state = {k: v.detach().cpu().clone() for k, v in state.items()}
     return atomic_save({
         "format": FORMAT,
         "spec": spec.to_dict(),
@@ -97,6 +103,22 @@ def load_weights(model: nn.Module, state: dict) -> None:
     model.load_state_dict(state)
 
 
+def build_model(spec: ModelSpec, input_shape: tuple[int, ...], channels: dict[str, int], state: dict) -> nn.Module:
+    """The model of ``spec`` shrunk to ``channels`` (groups as analysed at ``input_shape``), with ``state``
+    loaded, in eval mode.
+
+    Raises:
+        RuntimeError: ``state`` does not fit the shrunk model.
+    """
+    from netadapt.pruning import apply_channels
+
+    model = spec.build()
+    if channels:
+        apply_channels(model, input_shape, channels)
+    load_weights(model, state)
+    return model.eval()
+
+
 def load_checkpoint(path, spec: ModelSpec | None = None) -> LoadedCheckpoint:
     """Rebuild the model stored at ``path``.
 
@@ -105,21 +127,16 @@ def load_checkpoint(path, spec: ModelSpec | None = None) -> LoadedCheckpoint:
         spec: if given, the architecture the caller expects; a checkpoint of another architecture
             is refused with a clear error.
     """
-    from netadapt.pruning import apply_channels
-
     data = read_checkpoint(path)
     stored = ModelSpec.from_dict(data["spec"])
     if spec is not None and (spec.name != stored.name or
                              {**stored.kwargs, **spec.kwargs} != stored.kwargs):
         raise UserError(f"checkpoint {path} is for model {stored.name} {stored.kwargs}, "
                         f"not {spec.name} {spec.kwargs}")
-    model = stored.build()
     input_shape = tuple(data["input_shape"])
     channels = dict(data.get("channels") or {})
-    if channels:
-        apply_channels(model, input_shape, channels)
     try:
-        load_weights(model, data["state_dict"])
+        model = build_model(stored, input_shape, channels, data["state_dict"])
     except RuntimeError as exc:
         first = str(exc).strip().splitlines()
         raise UserError(f"checkpoint {path} does not match architecture {stored.name}: "
