@@ -79,6 +79,16 @@ class RunConfig:
         return cls(**d)
 
 
+@dataclass(frozen=True)
+class ExecutionConfig:
+    """Where an iteration's candidates are fine-tuned and scored. It never changes the result (each candidate
+    has its own seed), so it is not part of a run's settings: a run may resume with other workers."""
+
+    workers: int = _f(1, "Candidates fine-tuned and scored at once; 1 runs them in the main process.")
+    executor: str = _f("local", "Where workers run: 'local' (spawned processes on this machine) or 'ray'.")
+    ray_address: str | None = _f(None, "Address of the Ray cluster (None: a local Ray instance).")
+
+
 # Settings that may change between a run and its resumption without changing its result.
 RESUMABLE_KEYS = ("max_iterations",)
 

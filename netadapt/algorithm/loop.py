@@ -16,9 +16,11 @@ from pathlib import Path
 import torch
 
 from netadapt.algorithm.budget import parse_budget
-from netadapt.algorithm.config import RESUMABLE_KEYS, RunConfig
+from netadapt.algorithm.candidates import CandidateJob, Resources, SharedInputs, needs_teacher, run_data
+from netadapt.algorithm.config import RESUMABLE_KEYS, ExecutionConfig, RunConfig
+from netadapt.algorithm.executors import InProcess, create_executor
 from netadapt.algorithm.search import CandidateEstimates, largest_count_meeting, smallest_network_ms
-from netadapt.checkpoint import load_checkpoint, save_checkpoint
+from netadapt.checkpoint import load_checkpoint, save_checkpoint, save_state
 from netadapt.criteria import create_criterion
 from netadapt.errors import UserError
 from netadapt.latency import calibration
@@ -77,10 +79,14 @@ class NetAdaptRun:
         lut: lookup table path or SQLAlchemy URL (None: the default table).
         progress: show progress bars.
         log: where one-line messages go.
+        execution: where candidates are fine-tuned (default: one after another in this process); it does
+            not change the result.
     """
 
-    def __init__(self, config: RunConfig, out, lut: str | None = None, progress: bool = True, log=print):
+    def __init__(self, config: RunConfig, out, lut: str | None = None, progress: bool = True, log=print,
+                 execution: ExecutionConfig | None = None):
         self.config = config
+        self.execution = execution or ExecutionConfig()
         self.out = Path(out)
         self.lut = lut
         self.progress = progress
@@ -90,8 +96,6 @@ class NetAdaptRun:
     def _setup(self):
         from devices import get_device
         from lut.table import LatencyTable
-        from netadapt.data import load_data
-        from netadapt.data.splits import limit
         from profilers import ProfileConfig, get_profiler
 
         cfg = self.config
@@ -105,6 +109,8 @@ class NetAdaptRun:
             raise UserError(f"unknown selection {cfg.selection!r}; valid: accuracy, efficiency")
         if cfg.score not in ("accuracy", "loss", "kl"):
             raise UserError(f"unknown score {cfg.score!r}; valid: accuracy, loss, kl")
+        ex = self.execution
+        self.executor = create_executor(ex.executor, ex.workers, ex.ray_address)
         self.device = get_device(cfg.device, threads=cfg.threads, gpu_id=cfg.gpu_id)
         ok, why = self.device.available()
         if not ok:
@@ -112,7 +118,7 @@ class NetAdaptRun:
             raise DeviceUnavailable(f"device {cfg.device!r} is not available here: {why}")
         self.table = LatencyTable(self.lut)
         # check everything the user named before the run folder is created
-        self.data = load_data(cfg.data, holdout=cfg.holdout, seed=cfg.seed)
+        self.data, self.holdout = run_data(cfg)
         if cfg.checkpoint:
             from netadapt.checkpoint import read_checkpoint
 
@@ -136,11 +142,6 @@ class NetAdaptRun:
         self.calibration = calibration.Calibration.load(self.table, self.device.fingerprint())
         self._record_models = True
         self.criterion = create_criterion(cfg.criterion, seed=cfg.seed)
-        holdout = self.data.holdout
-        if cfg.eval_limit is not None and cfg.eval_limit < len(holdout):
-            # a random subset: the holdout is in class order for image folders
-            holdout = limit(holdout, cfg.eval_limit, cfg.seed)
-        self.holdout = holdout
 
     def _check_prunable(self) -> dict[str, str]:
         """Analyse the (untrained or given) model: refuse it when nothing can be pruned, and list the
@@ -280,9 +281,15 @@ class NetAdaptRun:
 
     # ---- the loop -----------------------------------------------------------------------------
     def run(self) -> RunResult:
+        self._setup()
+        try:
+            return self._run()
+        finally:
+            self.executor.close()
+
+    def _run(self) -> RunResult:
         from tqdm.auto import tqdm
 
-        self._setup()
         cfg = self.config
         last = rf.last_iteration(self.out)
         if last is None:
@@ -417,8 +424,6 @@ class NetAdaptRun:
     def _iteration(self, i, state, model, spec, start_ms, budget_ms, original):
         from tqdm.auto import tqdm
 
-        from netadapt.training import fine_tune, recalibrate_batchnorm, score
-
         cfg = self.config
         timer = _Timer()
         graph = analyze(model, self.input_shape, validate=False, frozen=self.frozen)
@@ -437,38 +442,28 @@ class NetAdaptRun:
             from netadapt.iterative.prune import prepare_criterion
 
             prepare_criterion(self.criterion, model, self.data.train, seed=_seed(cfg.seed, i, "criterion"))
-        bar = tqdm(feasible_groups, desc=f"iteration {i + 1} candidates", leave=False, disable=not self.progress)
-        for g in bar:
+        todo = []
+        for g in feasible_groups:
             done = partial / f"{g}.json"
-            if done.exists():
+            if done.exists():  # fine-tuned before the run was stopped
                 candidates.append(rf.read_json(done))
-                continue
-            count, predicted = search["groups"][g]["channels"], search["groups"][g]["predicted_ms"]
-            cand_model = copy.deepcopy(model)
-            with timer.phase("prune"):
-                keep = self.criterion.select(cand_model, graph.groups[g], count)
-                keep_channels(cand_model, graph, {g: keep})
-                origin = dict(state["origin"])
-                origin[g] = [state["origin"][g][k] for k in keep]
-                overrides = rewinder.apply(cand_model, origin)
-            with timer.phase("finetune"):
-                kwargs = {"batch_size": cfg.finetune.batch_size, "lr": cfg.finetune.short_lr,
-                          "seed": _seed(cfg.seed, i, g), "augment": self.data.augment, **self._distillation(),
-                          **overrides}
-                loss = fine_tune(cand_model, self.data.train, cfg.finetune.short_steps, **kwargs)
-            with timer.phase("evaluate"):
-                if cfg.bn_batches:  # the same batches for every candidate of the iteration
-                    recalibrate_batchnorm(cand_model, self.data.train, cfg.bn_batches, cfg.finetune.batch_size,
-                                          seed=_seed(cfg.seed, i, "batchnorm"))
-                scores = score(cand_model, self.holdout, reference=self._teacher() if cfg.score == "kl" else None)
-            channels = {**state["channels"], g: count}
-            save_checkpoint(partial / f"{g}.pt", cand_model, spec, self.input_shape, channels=channels)
-            cand = {"group": g, "feasible": True, "channels": count, "predicted_ms": predicted,
-                    "holdout_accuracy": scores.accuracy, "holdout_loss": scores.loss, "holdout_kl": scores.kl,
-                    "finetune_loss": loss, "origin": origin[g]}
-            rf.write_json(done, cand)  # written last: its presence means the candidate is whole
+            else:
+                todo.append(g)
+        bar = tqdm(total=len(todo), desc=f"iteration {i + 1} candidates", leave=False, disable=not self.progress)
+        jobs = self._prune_candidates(i, todo, search, state, model, graph, rewinder, timer)
+        began = time.perf_counter()
+        for job, cand, weights, seconds in self.executor.map(jobs, self._shared_inputs(spec), self._resources()):
+            for phase, value in seconds.items():  # summed over workers when they run side by side
+                timer.seconds[phase] = timer.seconds.get(phase, 0.0) + value
+            save_state(partial / f"{job.group}.pt", weights, spec, self.input_shape, channels=job.network)
+            rf.write_json(partial / f"{job.group}.json", cand)  # written last: its presence means it is whole
             candidates.append(cand)
-        feasible = [c for c in candidates if c["feasible"]]
+            bar.update(1)
+        bar.close()
+        if not isinstance(self.executor, InProcess):
+            timer.seconds["candidates_wall"] = time.perf_counter() - began
+        # in group order whatever order the candidates finished in: ties are broken the same way
+        feasible = sorted((c for c in candidates if c["feasible"]), key=lambda c: c["group"])
         best = self._select(feasible, state)
         best_model = load_checkpoint(partial / f"{best['group']}.pt").model
         info = {"iteration": i + 1, "pruned_group": best["group"],
@@ -488,6 +483,36 @@ class NetAdaptRun:
                  f"predicted {best['predicted_ms']:.3f} ms, measured {info['measured_ms']:.3f} ms, "
                  f"holdout accuracy {best['holdout_accuracy']:.4f}")
         return info, best_model
+
+    def _prune_candidates(self, i, groups, search, state, model, graph, rewinder, timer):
+        """Prune a copy of ``model`` for each group, one at a time as the executor asks for them: criteria and
+        rewinders run here, in order, so a candidate is the same whichever worker fine-tunes it."""
+        cfg = self.config
+        for g in groups:
+            count, predicted = search["groups"][g]["channels"], search["groups"][g]["predicted_ms"]
+            with timer.phase("prune"):
+                cand_model = copy.deepcopy(model)
+                keep = self.criterion.select(cand_model, graph.groups[g], count)
+                keep_channels(cand_model, graph, {g: keep})
+                origin = [state["origin"][g][k] for k in keep]
+                overrides = rewinder.apply(cand_model, {**state["origin"], g: origin})
+            yield CandidateJob(group=g, channels=count, predicted_ms=predicted, origin=origin,
+                               network={**state["channels"], g: count}, overrides=overrides,
+                               seed=_seed(cfg.seed, i, g), bn_seed=_seed(cfg.seed, i, "batchnorm")), cand_model
+
+    def _shared_inputs(self, spec) -> SharedInputs:
+        """What a worker needs to rebuild the data and the teacher, as plain data (made once per run)."""
+        if getattr(self, "_shared", None) is None:
+            teacher = None
+            if needs_teacher(self.config) and not isinstance(self.executor, InProcess):
+                start = load_checkpoint(rf.iteration_dir(self.out, 0) / "model.pt")
+                teacher = (start.channels, start.model.state_dict())
+            self._shared = SharedInputs(self.config, spec.to_dict(), tuple(self.input_shape), teacher)
+        return self._shared
+
+    def _resources(self) -> Resources:
+        """This process's own data, holdout and teacher, for candidates fine-tuned here."""
+        return Resources(self.data, self.holdout, self._teacher() if needs_teacher(self.config) else None)
 
     def _value(self, info: dict) -> float:
         """A candidate's (or iteration's) holdout score, higher is better."""
@@ -512,11 +537,6 @@ class NetAdaptRun:
         if getattr(self, "_start_model", None) is None:
             self._start_model = load_checkpoint(rf.iteration_dir(self.out, 0) / "model.pt").model.eval()
         return self._start_model
-
-    def _distillation(self) -> dict:
-        ft = self.config.finetune
-        return {"teacher": self._teacher(), "distill": ft.distill, "temperature": ft.temperature} \
-            if ft.distill > 0 else {}
 
     def _final(self, state, model, spec, budget_ms) -> dict:
         from netadapt.training import TrainConfig, evaluate, train

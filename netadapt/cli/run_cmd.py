@@ -6,10 +6,10 @@ import json
 
 import click
 
-from netadapt.algorithm.config import FineTuneConfig, RunConfig, as_options
+from netadapt.algorithm.config import ExecutionConfig, FineTuneConfig, RunConfig, as_options
 from netadapt.cli.options import config_option, device_options, lut_option
 
-_R, _F = RunConfig(), FineTuneConfig()
+_R, _F, _X = RunConfig(), FineTuneConfig(), ExecutionConfig()
 
 
 @click.command()
@@ -72,6 +72,12 @@ _R, _F = RunConfig(), FineTuneConfig()
                    "with the same fine-tuning, for `netadapt report` to compare against.")
 @click.option("--rewind-iteration", type=click.IntRange(0), default=_R.rewind_iteration, show_default=True,
               help="When the base model is trained here: the iteration lottery/lr_rewind rewind to.")
+@click.option("--workers", type=click.IntRange(1, 256), default=_X.workers, show_default=True,
+              help="Fine-tune and score this many candidates at once, in worker processes (the result is the "
+                   "same; a run may resume with another count).")
+@click.option("--executor", type=click.Choice(["local", "ray"]), default=_X.executor, show_default=True,
+              help="Where workers run: processes on this machine, or a Ray cluster (pip install 'netadapt[ray]').")
+@click.option("--ray-address", default=None, metavar="ADDR", help="Ray cluster address, e.g. ray://head:10001.")
 @click.option("--no-progress", is_flag=True)
 @click.option("--json", "as_json", is_flag=True, help="Print the run's summary as JSON on stdout (messages go to stderr).")
 @lut_option
@@ -79,8 +85,8 @@ def run(budget, model, model_args, checkpoint, data, device_name, threads, gpu_i
         reduction_decay, reduction_floor, short_term_steps, short_term_lr, long_term_epochs, long_term_lr,
         batch_size, base_epochs, channel_step, holdout, eval_limit, criterion, rewinder, selection, score,
         bn_batches, distill, distill_temperature, warmup,
-        repeats, model_repeats, max_iterations, seed, out, uniform_baseline, rewind_iteration, no_progress,
-        as_json, lut_url):
+        repeats, model_repeats, max_iterations, seed, out, uniform_baseline, rewind_iteration, workers, executor,
+        ray_address, no_progress, as_json, lut_url):
     """Run NetAdapt until the measured latency meets --budget.
 
     Example: netadapt run --budget 20ms   (built-in digits data and model, CPU)
@@ -119,7 +125,8 @@ def run(budget, model, model_args, checkpoint, data, device_name, threads, gpu_i
         click.echo(message, err=as_json)
 
     log(f"Run folder: {out}")
-    result = NetAdaptRun(config, out, lut=lut_url, progress=not no_progress, log=log).run()
+    execution = ExecutionConfig(workers=workers, executor=executor, ray_address=ray_address)
+    result = NetAdaptRun(config, out, lut=lut_url, progress=not no_progress, log=log, execution=execution).run()
     if as_json:
         click.echo((Path(out) / "summary.json").read_text().strip())
     else:

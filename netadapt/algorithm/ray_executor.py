@@ -1,0 +1,71 @@
+"""Candidates on a Ray cluster (``--executor ray``; ``pip install 'netadapt[ray]'``).
+
+Each candidate is one Ray task that asks for as many CPUs as it uses torch threads; the run's shared inputs go
+to the object store once, and each Ray worker process loads the data once. Every node needs netadapt, the
+model's code and the data source at the same path; the results come back to this process, which stores them.
+"""
+
+from __future__ import annotations
+
+from netadapt.algorithm.candidates import SharedInputs
+from netadapt.algorithm.executors import Executor, worker_threads
+from netadapt.errors import UserError
+
+_loaded: dict = {}  # in a Ray worker process: the shared inputs it has loaded
+
+
+def _run_on_ray(shared: SharedInputs, job, state: dict, threads: int):
+    from netadapt.algorithm import executors
+
+    if _loaded.get("shared") != shared:
+        executors.init_worker(shared, threads)
+        _loaded["shared"] = shared
+    return executors.run_candidate(job, state)
+
+
+class RayExecutor(Executor):
+    name = "ray"
+
+    def __init__(self, workers: int = 1, address: str | None = None):
+        try:
+            import ray
+        except ImportError:
+            raise UserError("--executor ray needs Ray, which is not installed: pip install 'netadapt[ray]'") from None
+        super().__init__(workers, address)
+        self._ray = ray
+        self._shared_ref = None
+        self._shared = None
+
+    def map(self, candidates, shared, resources):
+        ray = self._ray
+        if not ray.is_initialized():
+            try:
+                ray.init(address=self.address, include_dashboard=False, log_to_driver=False)
+            except Exception as exc:  # Ray raises ConnectionError and others for a wrong address
+                raise UserError(f"cannot reach the Ray cluster at {self.address or 'a new local instance'}: "
+                                f"{(str(exc).strip().splitlines() or [type(exc).__name__])[0]}") from exc
+        if self._shared != shared:
+            self._shared, self._shared_ref = shared, ray.put(shared)
+        threads = worker_threads(self.workers)
+        task = ray.remote(num_cpus=threads)(_run_on_ray)
+        pending = {}
+        todo = iter(candidates)
+        try:
+            while True:
+                for job, model in todo:
+                    pending[task.remote(self._shared_ref, job, model.state_dict(), threads)] = job
+                    if len(pending) > self.workers:
+                        break
+                if not pending:
+                    return
+                done, _ = ray.wait(list(pending), num_returns=1)
+                for ref in done:
+                    job = pending.pop(ref)
+                    record, state, seconds = ray.get(ref)
+                    yield job, record, state, seconds
+        finally:
+            for ref in pending:
+                ray.cancel(ref)
+
+    def close(self) -> None:
+        self._shared_ref = None
