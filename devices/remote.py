@@ -54,12 +54,12 @@ class RemoteDevice(Device):
     profiler_kind = "remote"
 
     def __init__(self, url: str, threads: int = 1):
-        text = url[len(PREFIX):] if url.startswith(PREFIX) else url
+        text = url.removeprefix(PREFIX)
         parts = urllib.parse.urlsplit(text)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise UserError(f"malformed remote device {url!r}: expected remote:http://HOST:PORT")
         try:
-            parts.port
+            parts.port  # noqa: B018 (parsing the port is the check)
         except ValueError as exc:
             raise UserError(f"malformed remote device {url!r}: {exc}") from exc
         query = dict(urllib.parse.parse_qsl(parts.query, keep_blank_values=True))
@@ -138,8 +138,9 @@ class RemoteDevice(Device):
                 raise DeviceUnavailable(f"{where} did not answer within {self.timeout:g} s") from None
             raise DeviceUnavailable(f"{where} is unreachable: {_one_line(exc.reason)}") from None
         except (OSError, http.client.HTTPException) as exc:
-            raise DeviceUnavailable(f"{where} dropped the connection mid-request ({_one_line(exc) or type(exc).__name__}); "
-                                    "is it still running? Re-run the command to resume") from None
+            why = _one_line(exc) or type(exc).__name__
+            raise DeviceUnavailable(f"{where} dropped the connection mid-request ({why}); is it still running? "
+                                    "Re-run the command to resume") from None
 
     def request_json(self, method: str, path: str, params: dict | None = None, body: bytes | None = None) -> dict:
         return self._json(self.request(method, path, params, body), path)
@@ -220,6 +221,10 @@ def _detail(exc: urllib.error.HTTPError) -> str:
     return _one_line(detail if isinstance(detail, str) else exc.reason or f"HTTP {exc.code}")
 
 
+# ONNX element types of a model input, as ONNX Runtime names them (profilers.sessions times these three).
+_INPUT_TYPES = {1: "tensor(float)", 10: "tensor(float16)", 11: "tensor(double)"}
+
+
 class _Arg:
     def __init__(self, name: str, shape: list, type_: str):
         self.name, self.shape, self.type = name, shape, type_
@@ -229,8 +234,6 @@ class RemoteInspection:
     """What ``profilers.units.graph_units`` uses of an ONNX Runtime session (``get_inputs``,
     ``get_outputs``, ``run``), answered by the agent: the outputs come back as their shapes and element
     types, with the values of small integer tensors (floats are keyed by shape only)."""
-
-    _TYPES = {1: "tensor(float)", 10: "tensor(float16)", 11: "tensor(double)"}
 
     def __init__(self, device: RemoteDevice, model: bytes):
         import onnx
@@ -244,7 +247,7 @@ class RemoteInspection:
                 continue
             tensor = value.type.tensor_type
             dims = [d.dim_value if d.HasField("dim_value") else (d.dim_param or None) for d in tensor.shape.dim]
-            self._inputs.append(_Arg(value.name, dims, self._TYPES.get(tensor.elem_type, "tensor(other)")))
+            self._inputs.append(_Arg(value.name, dims, _INPUT_TYPES.get(tensor.elem_type, "tensor(other)")))
         self._outputs = [_Arg(o.name, [], "") for o in proto.graph.output]
 
     def get_inputs(self):

@@ -5,7 +5,7 @@ import pytest
 pytest.importorskip("fastapi", reason="the agent needs FastAPI and uvicorn (pip install 'netadapt[agent]')")
 pytest.importorskip("uvicorn", reason="the agent needs FastAPI and uvicorn (pip install 'netadapt[agent]')")
 
-from agentproc import TOKEN, Agent  # noqa: E402
+from agentproc import TOKEN, Agent
 
 
 @pytest.fixture(scope="module")

@@ -8,9 +8,9 @@ import time
 
 import pytest
 import torch
+from agentproc import TOKEN, Agent, free_port
 from click.testing import CliRunner
 
-from agentproc import TOKEN, Agent, free_port
 from devices import get_device
 from netadapt.cli import cli, main
 from netadapt.errors import UserError
@@ -46,7 +46,7 @@ def test_profile_and_lut_check_store_rows_under_the_remote_fingerprint(remote, t
     assert device.fingerprint_id() != get_device("cpu").fingerprint_id()
     assert get_device(remote, threads=2).fingerprint_id() != device.fingerprint_id()
     with LatencyTable(lut) as table:
-        [(_, name, stored_fp, count)] = table.devices()
+        [(_, _, stored_fp, count)] = table.devices()
         assert stored_fp == fp and count == nodes
         assert all(row.stats.count == 3 for row in table.rows(fp))
     check = CliRunner().invoke(cli, ["lut", "check", "--device", remote, "--model", "digits_cnn", "--input-shape",
@@ -131,7 +131,7 @@ def test_faults_give_one_line_and_exit_2(agent, tmp_path, monkeypatch, capsys, f
     else:
         url += "?timeout=0.000001"
     lut = tmp_path / "lut.db"
-    code, out, err = _main(["profile", "--device", f"remote:{url}", *SMALL, "--lut", str(lut)], capsys)
+    code, _, err = _main(["profile", "--device", f"remote:{url}", *SMALL, "--lut", str(lut)], capsys)
     assert code == 2
     assert err.strip().count("\n") == 0 and err.startswith("Error: ") and expected in err, err
     assert not lut.exists() or _rows(lut) == []
