@@ -1,15 +1,15 @@
-"""Benchmark: one NetAdapt iteration with its candidates fine-tuned one after another (``--workers 1``) and in
+"""Benchmark: NetAdapt's candidate phase with candidates fine-tuned one after another (``--workers 1``) and in
 two worker processes (``--workers 2``), side by side.
 
 A base model is trained and its start measured once (on the fake device, so the benchmark times fine-tuning,
-not latency measurement); each repeat then runs iteration 1 on a copy of that folder, alternating between the
-worker counts so both see the same load. Torch threads are the same for both: one process with all of them,
-or each worker with its share. Printed per worker count: medians over the repeats of the whole run's wall
-time (set-up, search, candidates, measurement; with 2 workers, starting them), of the candidate phase alone,
-and the candidates per hour that phase reaches. On a machine that other work keeps busy, the speed-up is
-smaller than its core count suggests.
+not latency measurement); each repeat then runs two iterations on a copy of that folder, alternating between
+the worker counts so both see the same load. Torch threads are the same for both: one process with all of
+them, or each worker with its share. Printed per worker count, medians over the repeats: the whole run's wall
+time, the candidate phase of iteration 1 (with 2 workers it includes starting them: spawn, imports, data) and
+of iteration 2 (workers already running), and the candidates per hour of iteration 2. On a machine that other
+work keeps busy, the speed-up is smaller than its core count suggests.
 
-    python bench/parallel_candidates.py                      # resnet20, 3 repeats (a few minutes)
+    python bench/parallel_candidates.py                      # resnet20, 3 repeats (minutes)
     python bench/parallel_candidates.py --model digits_cnn --data digits --steps 10 --repeats 1   # quick
 """
 
@@ -58,7 +58,7 @@ def main(argv=None):
     try:
         base = root / "base"
         NetAdaptRun(config, base, lut=str(root / "lut.db"), **quiet).run()  # the start model, measured
-        one_iteration = dataclasses.replace(config, max_iterations=1)
+        two_iterations = dataclasses.replace(config, max_iterations=2)
         rows = {w: [] for w in workers}
         for r in range(args.repeats):
             for w in workers if r % 2 == 0 else workers[::-1]:
@@ -68,30 +68,35 @@ def main(argv=None):
                     src = base / name
                     shutil.copytree(src, out / name) if src.is_dir() else shutil.copy(src, out / name)
                 t0 = time.perf_counter()
-                NetAdaptRun(one_iteration, out, lut=str(root / "lut.db"), execution=ExecutionConfig(workers=w),
+                NetAdaptRun(two_iterations, out, lut=str(root / "lut.db"), execution=ExecutionConfig(workers=w),
                             **quiet).run()
                 total = time.perf_counter() - t0
-                info = rf.read_json(rf.iteration_dir(out, 1) / "info.json")
-                s = info["seconds"]
-                phase = s.get("candidates_wall", s.get("prune", 0) + s.get("finetune", 0) + s.get("evaluate", 0))
-                n = sum(1 for c in info["candidates"] if c["feasible"])
-                rows[w].append((total, phase, n, info["pruned_group"]))
-                print(f"repeat {r + 1}, {w} worker(s): {total:.1f} s in all, candidates {phase:.1f} s "
-                      f"({n} candidates), chose {info['pruned_group']}", flush=True)
+                phases, counts, chosen = [], [], []
+                for k in (1, 2):
+                    info = rf.read_json(rf.iteration_dir(out, k) / "info.json")
+                    s = info["seconds"]  # one worker: its phases follow each other
+                    phases.append(s.get("candidates_wall", s.get("prune", 0) + s.get("finetune", 0)
+                                        + s.get("evaluate", 0)))
+                    counts.append(sum(1 for c in info["candidates"] if c["feasible"]))
+                    chosen.append(info["pruned_group"])
+                rows[w].append((total, *phases, counts[1], "+".join(chosen)))
+                print(f"repeat {r + 1}, {w} worker(s): {total:.1f} s in all, candidates {phases[0]:.1f} s "
+                      f"({counts[0]}) and {phases[1]:.1f} s ({counts[1]}), chose {' then '.join(chosen)}", flush=True)
                 shutil.rmtree(out)
     finally:
         shutil.rmtree(root, ignore_errors=True)
     print(f"\n{args.model}, {args.steps} fine-tune steps of batch {args.batch_size} per candidate, "
           f"{torch.get_num_threads()} torch thread(s) in the main process, medians of {args.repeats}:")
-    print(f"{'workers':>7}  {'run s':>7}  {'candidates s':>12}  {'candidates/hour':>15}  {'speed-up':>8}  chosen")
+    print(f"{'workers':>7}  {'run s':>6}  {'iter 1 candidates s':>19}  {'iter 2 candidates s':>19}  "
+          f"{'candidates/hour':>15}  {'speed-up':>8}  chosen")
     ref = None
     for w in workers:
-        total = statistics.median(t for t, *_ in rows[w])
-        phase = statistics.median(p for _, p, *_ in rows[w])
-        n = rows[w][0][2]
-        ref = ref or phase
-        chosen = ",".join(sorted({g for *_, g in rows[w]}))
-        print(f"{w:>7}  {total:>7.1f}  {phase:>12.1f}  {3600 * n / phase:>15.0f}  {ref / phase:>7.2f}x  {chosen}")
+        total, first, second = (statistics.median(row[k] for row in rows[w]) for k in range(3))
+        n = rows[w][0][3]
+        ref = ref or second
+        chosen = ",".join(sorted({row[4] for row in rows[w]}))
+        print(f"{w:>7}  {total:>6.1f}  {first:>19.1f}  {second:>19.1f}  {3600 * n / second:>15.0f}  "
+              f"{ref / second:>7.2f}x  {chosen}")
 
 
 if __name__ == "__main__":
