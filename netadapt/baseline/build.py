@@ -111,10 +111,21 @@ class _Builder:
         return uniform_prune(self.base, self.input_shape, width, self.criterion, self.step, frozen=self.frozen)
 
     def measure(self, model, folder: Path) -> float:
+        """Latency (ms) as the run reports its iterations': the start's measurement times the ratio to
+        the start model, timed run by run against it (a width judged on a busy machine by its own
+        absolute time would look slower than the run's iterations, and the search would pick too
+        narrow a width)."""
         from netadapt.export import export_onnx
+        from netadapt.latency.paired import PairedConfig, compare_models
 
         path = export_onnx(model, folder / "model.onnx", self.input_shape, verify=True)
-        return float(self.profiler.measure_model(str(path), self.input_shape).median)
+        start = rf.iteration_dir(self.run, 0)
+        start_onnx, start_ms = start / "model.onnx", rf.read_json(start / "info.json").get("measured_ms")
+        if not start_onnx.is_file() or not start_ms:
+            return float(self.profiler.measure_model(str(path), self.input_shape).median)
+        result = compare_models(self.device, str(path), str(start_onnx), self.input_shape,
+                                config=PairedConfig(warmup=self.cfg.warmup, min_pairs=self.cfg.model_repeats))
+        return float(start_ms) * result.ratio
 
     def measure_width(self, width: float) -> float:
         return self.measure(self.prune(width), self.scratch)
