@@ -9,8 +9,8 @@ share of models within +-5% and +-10% for: a second measurement of the same mode
 with ``--passes 2k`` the lowest of k measurements against the lowest of k others),
 the raw table, the calibrated estimates (linear corrections fitted on whole-model measurements, over
 the SIMPLE, FULL and TRAFFIC feature sets of netadapt.latency.calibration, scored leave-one-out so no model
-is scored by a fit that saw it), and the anchored estimate NetAdapt uses inside its loop (the measured
-unpruned model plus the table's difference, for the pruned variants). Nodes and models are measured
+is scored by a fit that saw it), and the anchored estimates of the pruned variants on the measured unpruned
+model: plus the table's difference, and times the table's ratio (what NetAdapt uses inside its loop). Nodes and models are measured
 in one run, interleaved model by model.
 
     python bench/fidelity.py                       # the full grid (minutes)
