@@ -49,6 +49,15 @@ class Profiler(abc.ABC):
     def measure_node(self, key: NodeKey) -> Stats:
         """Latency of one node (timed alone, as the device's optimiser left it), in milliseconds."""
 
+    def node_stats(self, key: NodeKey, samples: list[float]) -> Stats:
+        """A node's statistics from its samples (ms), each less the per-call cost of a session
+        (``overhead_ms``, clamped at zero) when the configuration asks for it."""
+        config = getattr(self, "config", None)
+        if config is not None and config.subtract_overhead and key.data is not None:
+            cost = self.overhead_ms(key.data.shape, key.data.dtype)
+            samples = [max(0.0, s - cost) for s in samples]
+        return Stats.from_samples(samples)
+
     @abc.abstractmethod
     def measure_model(self, model, input_shape: tuple[int, ...]) -> Stats:
         """Latency of a whole ONNX model (path, serialized bytes or ModelProto) at one input shape."""

@@ -73,10 +73,7 @@ class OrtProfiler(Profiler):
         session = self.device.create_session(model.SerializeToString(), optimization="disable")
         samples = self.time_runs(session, feeds)
         self.wall_seconds += time.perf_counter() - start
-        if self.config.subtract_overhead and key.data is not None:
-            cost = self.overhead_ms(key.data.shape, key.data.dtype)
-            samples = [max(0.0, s - cost) for s in samples]
-        return Stats.from_samples(samples)
+        return self.node_stats(key, samples)
 
     def measure_model(self, model, input_shape: tuple[int, ...]) -> Stats:
         start = time.perf_counter()

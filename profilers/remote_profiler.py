@@ -60,10 +60,7 @@ class RemoteProfiler(Profiler):
         model, _ = build_node_model(key)
         samples = self._samples("node", model.SerializeToString())
         self.wall_seconds += time.perf_counter() - start
-        if self.config.subtract_overhead and key.data is not None:
-            cost = self.overhead_ms(key.data.shape, key.data.dtype)
-            samples = [max(0.0, s - cost) for s in samples]
-        return Stats.from_samples(samples)
+        return self.node_stats(key, samples)
 
     def measure_model(self, model, input_shape: tuple[int, ...]) -> Stats:
         from profilers.units import load_model_bytes
