@@ -97,7 +97,10 @@ class _Builder:
         from netadapt.pruning import analyze
 
         self.step = cfg.channel_step if step is None else step
-        self.frozen = rf.read_json(rf.iteration_dir(run, 0) / "info.json").get("frozen_groups")
+        start = rf.read_json(rf.iteration_dir(run, 0) / "info.json")
+        self.frozen = start.get("frozen_groups")
+        # widths are timed against the start model, as the run's iterations are
+        self.start_onnx, self.start_ms = rf.iteration_dir(run, 0) / "model.onnx", start.get("measured_ms")
         self.graph = analyze(self.base, self.input_shape, validate=self.frozen is None, frozen=self.frozen)
         self.frozen = self.graph.frozen
         self.search = WidthSearch(self.graph.groups, self.measure_width, step=self.step, rtol=rtol)
@@ -119,13 +122,11 @@ class _Builder:
         from netadapt.latency.paired import PairedConfig, compare_models
 
         path = export_onnx(model, folder / "model.onnx", self.input_shape, verify=True)
-        start = rf.iteration_dir(self.run, 0)
-        start_onnx, start_ms = start / "model.onnx", rf.read_json(start / "info.json").get("measured_ms")
-        if not start_onnx.is_file() or not start_ms:
+        if not self.start_onnx.is_file() or not self.start_ms:
             return float(self.profiler.measure_model(str(path), self.input_shape).median)
-        result = compare_models(self.device, str(path), str(start_onnx), self.input_shape,
+        result = compare_models(self.device, str(path), str(self.start_onnx), self.input_shape,
                                 config=PairedConfig(warmup=self.cfg.warmup, min_pairs=self.cfg.model_repeats))
-        return float(start_ms) * result.ratio
+        return float(self.start_ms) * result.ratio
 
     def measure_width(self, width: float) -> float:
         return self.measure(self.prune(width), self.scratch)
