@@ -33,8 +33,9 @@ from netadapt.runs import folder as rf
 
 # Whole-model measurements are taken in this many rounds (interleaved with the start model).
 MEASURE_ROUNDS = 3
-# How many times an iteration's reduction is halved when no group can meet its target.
-MAX_HALVINGS = 4
+# When no group can meet an iteration's target, its reduction is halved, down to this fraction of the
+# starting latency (below it a step is within the table's resolution and the run stops instead).
+SMALLEST_STEP = 0.001
 # A paired measurement (see netadapt.latency.paired) times at most this many pairs, for at most this long,
 # to decide a model against the budget.
 MAX_PAIRS = 480
@@ -381,9 +382,9 @@ class NetAdaptRun:
         anchored estimate meets the iteration's target.
 
         When no group can meet the target (one small group of a large network rarely removes the
-        scheduled share of it), the reduction is halved and the search repeated, up to
-        ``MAX_HALVINGS`` times, so the run goes on in smaller steps instead of stopping short of the
-        budget. The result is stored in the iteration's partial folder, so a resumed run reuses it.
+        scheduled share of it), the reduction is halved and the search repeated, down to
+        ``SMALLEST_STEP`` of the starting latency, so the run goes on in smaller steps instead of
+        stopping short of the budget. The result is stored in the iteration's partial folder, so a resumed run reuses it.
         """
         from tqdm.auto import tqdm
 
@@ -393,11 +394,12 @@ class NetAdaptRun:
             return rf.read_json(path)
         scheduled = cfg.schedule.reduction_ms(i, start_ms)
         reduction = scheduled
+        smallest = SMALLEST_STEP * start_ms
         estimates = CandidateEstimates(self.estimator, model, graph, state["measured_ms"])
         hints = {c["group"]: c["channels"] for c in state.get("candidates", []) if c.get("feasible")}
         with timer.phase("search"):
             floor = self._floor(state, budget_ms)
-            for _ in range(MAX_HALVINGS + 1):
+            while True:
                 target = max(state["measured_ms"] - reduction, floor)
                 results = {}
                 bar = tqdm(sorted(graph.groups), desc=f"iteration {i + 1} estimates", leave=False,
@@ -413,7 +415,7 @@ class NetAdaptRun:
                         error = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:300]
                         results[g] = {"error": error}
                         self.log(f"iteration {i + 1}: group {g} cannot be estimated and is skipped: {error}")
-                if any(r and "channels" in r for r in results.values()):
+                if any(r and "channels" in r for r in results.values()) or reduction / 2 < smallest:
                     break
                 reduction /= 2
         found = {"target_ms": target, "reduction_ms": reduction, "scheduled_reduction_ms": scheduled,

@@ -195,3 +195,35 @@ def test_candidates_ranked_by_a_continuous_score_after_batchnorm_recalibration_w
     config = json.loads((tmp_path / score / "config.json").read_text())
     assert config["score"] == score and config["finetune"]["distill"] == 0.5 and config["bn_batches"] == 2
     assert 0 <= result.final["test_accuracy"] <= 1
+
+
+def test_a_step_no_single_group_can_give_is_halved_until_one_can(tmp_path):
+    # 95% of the start in one step: far more than any one group of ResNet-20 removes, so the search
+    # halves the reduction until one can instead of stopping short of the budget
+    schedule = ReductionSchedule(initial=0.95, decay=1.0, floor=0.95)
+    result = _run(tmp_path, "run", budget="45%", schedule=schedule, max_iterations=2, model="resnet20",
+                  model_kwargs={}, data="synthetic:classes=3,size=32,n=120,channels=3,test=60", base_epochs=1)
+    its = result.iterations
+    start = its[0]["measured_ms"]
+    assert len(its) == 3
+    for cur in its[1:]:
+        assert cur["scheduled_reduction_ms"] == pytest.approx(0.95 * start)
+        halvings = np.log2(cur["scheduled_reduction_ms"] / cur["reduction_ms"])
+        assert halvings == pytest.approx(round(halvings)) and round(halvings) >= 1
+        assert cur["reduction_ms"] >= 0.001 * start
+        assert cur["predicted_ms"] <= cur["target_ms"] + 1e-9
+
+
+def test_halving_stops_at_the_smallest_step(tmp_path, monkeypatch):
+    import netadapt.algorithm.loop as loop
+
+    # steps may not go below 20% of the start: 95% -> 47.5% -> 23.75% and no further, which no one
+    # group of ResNet-20 gives, so the run stops with its reason instead of taking a smaller step
+    monkeypatch.setattr(loop, "SMALLEST_STEP", 0.2)
+    schedule = ReductionSchedule(initial=0.95, decay=1.0, floor=0.95)
+    result = _run(tmp_path, "run", budget="45%", schedule=schedule, max_iterations=2, model="resnet20",
+                  model_kwargs={}, data="synthetic:classes=3,size=32,n=120,channels=3,test=60", base_epochs=1)
+    assert len(result.iterations) == 1
+    assert result.stopped == "no layer can shrink further to meet the next target"
+    search = json.loads((tmp_path / "run" / "iter_001.partial" / "search.json").read_text())
+    assert search["reduction_ms"] == pytest.approx(0.95 / 4 * result.iterations[0]["measured_ms"])
