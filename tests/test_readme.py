@@ -53,6 +53,7 @@ def test_the_quick_start_meets_its_budget(tmp_path):
                          env=env, capture_output=True, text=True, timeout=3600)
     assert run.returncode == 0, run.stderr[-2000:]
     assert "-> MET" in run.stdout and "stopped: budget met" in run.stdout, run.stdout[-2000:]
+    assert "iteration 1: pruned" in run.stdout, run.stdout[-2000:]  # the budget binds: real work was done
     folder = next((tmp_path / "runs").iterdir())
     again = subprocess.run([sys.executable, "-m", "netadapt.cli", "verify", str(folder)], cwd=tmp_path, env=env,
                            capture_output=True, text=True, timeout=600)

@@ -89,7 +89,7 @@ def run(budget, model, model_args, checkpoint, data, device_name, threads, gpu_i
         ray_address, no_progress, as_json, lut_url):
     """Run NetAdapt until the measured latency meets --budget.
 
-    Example: netadapt run --budget 20ms   (built-in digits data and model, CPU)
+    Example: netadapt run --budget 70%   (built-in digits data and model, CPU; or a time: --budget 8ms)
     """
     from pathlib import Path
 

@@ -20,7 +20,7 @@ def verify(run_dir, which, max_pairs, lut_url):
     Prints the latency with its 95% interval and the verdict against the run's budget: met (the interval's
     upper end is within it), not met, or within the measurement's uncertainty. Nothing is written.
 
-    Example: netadapt verify runs/digits_cnn-20ms-c00919b0
+    Example: netadapt verify runs/digits_cnn-70pct-c2117550
     """
     from pathlib import Path
 
