@@ -57,4 +57,10 @@ def test_the_quick_start_meets_its_budget(tmp_path):
     folder = next((tmp_path / "runs").iterdir())
     again = subprocess.run([sys.executable, "-m", "netadapt.cli", "verify", str(folder)], cwd=tmp_path, env=env,
                            capture_output=True, text=True, timeout=600)
-    assert again.returncode == 0 and "-> met" in again.stdout, again.stdout + again.stderr
+    # measured again, the final model is never over the budget: met, or (when it lies within the
+    # measurement's uncertainty of the line on a busy machine) uncertain with its estimate under it
+    assert again.returncode == 0, again.stdout + again.stderr
+    verdict = again.stdout.split(" -> ", 1)[1].split()[0]
+    assert verdict in ("met", "uncertain"), again.stdout
+    final_ms, budget_ms = re.search(r"final: ([\d.]+) ms .* vs budget ([\d.]+) ms", again.stdout).groups()
+    assert float(final_ms) <= float(budget_ms), again.stdout
