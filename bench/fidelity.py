@@ -15,6 +15,7 @@ in one run, interleaved model by model.
 
     python bench/fidelity.py                       # the full grid (minutes)
     python bench/fidelity.py --models resnet20 --widths 0.5,1.0 --variants 1   # quick
+    python bench/fidelity.py --batch 32 --sizes 32                              # at the run's batch
     python bench/fidelity.py --save-calibration --lut ~/.cache/netadapt/lut.db  # store the fit
 """
 
@@ -34,6 +35,8 @@ def parse_args(argv=None):
     p.add_argument("--models", default="digits_cnn,mobilenet_v1,mobilenet_v2,resnet20,vgg11")
     p.add_argument("--widths", default="0.25,0.5,0.75,1.0")
     p.add_argument("--sizes", default="32,64", help="input sizes (square)")
+    p.add_argument("--batch", type=int, default=1, help="batch every node and model is timed at "
+                   "(netadapt run measures at 32)")
     p.add_argument("--variants", type=int, default=2, help="random non-uniform prunings per model")
     p.add_argument("--device", default="cpu")
     p.add_argument("--threads", type=int, default=1)
@@ -64,7 +67,7 @@ def models_to_check(args):
         for size in (int(s) for s in args.sizes.split(",")):
             for width in (float(w) for w in args.widths.split(",")):
                 for variant in range(args.variants + 1):
-                    yield name, width, (1, channels, size, size), variant, rng.random()
+                    yield name, width, (args.batch, channels, size, size), variant, rng.random()
 
 
 def summary(label, estimates, measured):
