@@ -11,8 +11,9 @@ from netadapt.cli.options import lut_option
 @click.argument("run_dir", type=click.Path(file_okay=False, exists=True))
 @click.option("--model", "which", default="final", show_default=True,
               help="What to measure: final, or an iteration number.")
-@click.option("--max-pairs", type=click.IntRange(6), default=480, show_default=True,
-              help="Most pairs of runs to time before giving up on a decision.")
+@click.option("--max-pairs", type=click.IntRange(6), default=1920, show_default=True,
+              help="Most pairs of runs to time before giving up on a decision (as many as a run's final "
+                   "measurement takes near the line; a decision usually comes far sooner).")
 @lut_option
 def verify(run_dir, which, max_pairs, lut_url):
     """Time RUN_DIR's final model again, run by run against its starting model, on the run's device.
