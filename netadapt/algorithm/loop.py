@@ -384,7 +384,8 @@ class NetAdaptRun:
         When no group can meet the target (one small group of a large network rarely removes the
         scheduled share of it), the reduction is halved and the search repeated, down to
         ``SMALLEST_STEP`` of the starting latency, so the run goes on in smaller steps instead of
-        stopping short of the budget. The result is stored in the iteration's partial folder, so a resumed run reuses it.
+        stopping short of the budget. The result is stored in the iteration's partial folder, so a
+        resumed run reuses it.
         """
         from tqdm.auto import tqdm
 
@@ -570,9 +571,12 @@ class NetAdaptRun:
             measurement = self._export_and_measure(final_model, tmp)
             start = rf.iteration_dir(self.out, 0) / "model.onnx"
             if measurement.get("verdict") not in (None, "met") and self._met(state, budget_ms):
+                from netadapt.latency.paired import MAX_PAIRS_NEAR_LINE
+
                 # the same architecture was decided within the budget: time it longer before saying otherwise
                 measurement.update(self._compare(tmp / "model.onnx", start, rf.read_json(
-                    rf.iteration_dir(self.out, 0) / "info.json")["measured_ms"], budget_ms, max_pairs=4 * MAX_PAIRS))
+                    rf.iteration_dir(self.out, 0) / "info.json")["measured_ms"], budget_ms,
+                    max_pairs=MAX_PAIRS_NEAR_LINE))
                 measurement["remeasured"] = True
             if state["iteration"] > 0:  # the same architecture as its iteration: a ratio near 1
                 same = self._compare(tmp / "model.onnx", rf.iteration_dir(self.out, state["iteration"]) /

@@ -1,9 +1,9 @@
 """``build_uniform_baseline``: uniform-width networks at the latencies a NetAdapt run reached.
 
 For each chosen iteration k of the run, the widest width multiplier whose measured latency (same device,
-same input shape) is within iteration k's is found (``WidthSearch``); the base checkpoint is pruned uniformly to it
-with the run's criterion and fine-tuned with what NetAdapt spent on the path to k: k bursts of the
-short-term steps, then the long-term epochs. Each point is published atomically in
+same input shape) is within iteration k's is found (``WidthSearch``); the base checkpoint is pruned
+uniformly to it with the run's criterion and fine-tuned with what NetAdapt spent on the path to k: k bursts
+of the short-term steps, then the long-term epochs. Each point is published atomically in
 ``<run>/baseline/iter_NNN/`` (model, ONNX, info.json), so an interrupted build resumes point by point;
 ``<run>/baseline/points.json`` lists every finished point.
 """

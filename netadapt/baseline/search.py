@@ -84,13 +84,13 @@ class WidthSearch:
 
     def _widths_above(self, width: float, n: int, grain: float = 1 / 1024) -> list[float]:
         """The next ``n`` widths above ``width`` at which some group's channel count changes."""
-        found, key = [], self._key(width)
-        while len(found) < n and width < 1.0:
+        widths, key = [], self._key(width)
+        while len(widths) < n and width < 1.0:
             width = min(1.0, width + grain)
-            if self._key(width) != key:
-                key = self._key(width)
-                found.append(width)
-        return found
+            previous, key = key, self._key(width)
+            if key != previous:
+                widths.append(width)
+        return widths
 
     def _widest_within(self, target_ms: float, match: tuple[float, float]) -> tuple[float, float]:
         for width in self._widths_above(match[0], self.look_above):

@@ -11,9 +11,9 @@ from netadapt.cli.options import lut_option
 @click.argument("run_dir", type=click.Path(file_okay=False, exists=True))
 @click.option("--model", "which", default="final", show_default=True,
               help="What to measure: final, or an iteration number.")
-@click.option("--max-pairs", type=click.IntRange(6), default=1920, show_default=True,
-              help="Most pairs of runs to time before giving up on a decision (as many as a run's final "
-                   "measurement takes near the line; a decision usually comes far sooner).")
+@click.option("--max-pairs", type=click.IntRange(6), default=None,
+              help="Most pairs of runs to time before giving up on a decision (default: as many as a run's "
+                   "final measurement takes near the line; a decision usually comes far sooner).")
 @lut_option
 def verify(run_dir, which, max_pairs, lut_url):
     """Time RUN_DIR's final model again, run by run against its starting model, on the run's device.
@@ -29,9 +29,10 @@ def verify(run_dir, which, max_pairs, lut_url):
     from netadapt.algorithm.budget import parse_budget
     from netadapt.algorithm.config import RunConfig
     from netadapt.errors import DeviceUnavailable, UserError
-    from netadapt.latency.paired import PairedConfig, compare_models, report_latency
+    from netadapt.latency.paired import MAX_PAIRS_NEAR_LINE, PairedConfig, compare_models, report_latency
     from netadapt.runs import folder as rf
 
+    max_pairs = max_pairs or MAX_PAIRS_NEAR_LINE
     run = Path(run_dir)
     if not (run / rf.CONFIG_FILE).is_file() or not (rf.iteration_dir(run, 0) / "info.json").is_file():
         raise UserError(f"{run} is not a netadapt run folder with a measured start (iter_000)")

@@ -58,6 +58,10 @@ Timer = Callable[[], float]
 
 MET, NOT_MET, UNCERTAIN = "met", "not met", "uncertain"
 
+# The most pairs a final model is timed with near the budget's line before its verdict stands: the run's
+# own final measurement and `netadapt verify` look equally hard, so the two can agree.
+MAX_PAIRS_NEAR_LINE = 1920
+
 
 # ---- configuration and results -----------------------------------------------------------------
 
