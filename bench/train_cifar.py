@@ -59,6 +59,11 @@ def main(argv=None):
     parser.add_argument("--train-limit", type=int, default=None, help="training images (for smoke runs)")
     parser.add_argument("--test-limit", type=int, default=None, help="test images (for smoke runs)")
     parser.add_argument("--threads", type=int, default=2, help="torch intra-op threads")
+    parser.add_argument("--device", default="cpu", help="where to train: cpu, cuda, cuda:1 (latency is not "
+                        "measured here)")
+    parser.add_argument("--time-budget", type=float, default=None,
+                        help="seconds of training to fit: one epoch of a throw-away copy is timed first and "
+                             "--epochs is lowered to what fits (a full cosine schedule, not a cut-off one)")
     parser.add_argument("--tar", type=Path, default=DEFAULT_TAR)
     parser.add_argument("--work", type=Path, default=HERE / "out", help="where data, cache and results go")
     parser.add_argument("--fresh", action="store_true", help="do not resume an earlier run")
@@ -100,6 +105,21 @@ def main(argv=None):
         earlier = json.loads(result_file.read_text()) if result_file.is_file() else {}
     else:
         model = spec.build()
+    if args.device.startswith("cuda"):
+        torch.backends.cudnn.benchmark = True
+    probe_seconds = None
+    if args.time_budget is not None:
+        import copy
+
+        probe = TrainConfig(epochs=max(2, args.warmup_epochs + 1), batch_size=args.batch_size, lr=args.lr,
+                            weight_decay=args.weight_decay, label_smoothing=args.label_smoothing)
+        # Two epochs of a copy: the first pays for start-up (cuDNN's algorithm search, caches), the second is timed.
+        history = train(copy.deepcopy(model), data, probe, progress=False, device=args.device).history
+        probe_seconds = history[-1]["seconds"]
+        fits = int(args.time_budget // probe_seconds)
+        print(f"one epoch takes {probe_seconds:.1f} s on {args.device}: {fits} epochs fit in "
+              f"{args.time_budget:.0f} s", flush=True)
+        args.epochs = max(args.warmup_epochs + 1, min(args.epochs, fits))
     config = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
                          weight_decay=args.weight_decay, label_smoothing=args.label_smoothing,
                          warmup_epochs=args.warmup_epochs)
@@ -110,7 +130,7 @@ def main(argv=None):
         tag += f"-from-{args.init.parent.name}"
     out = args.work / f"train_cifar-{tag}"
     began = time.perf_counter()
-    result = train(model, data, config, out_dir=out, resume=not args.fresh)
+    result = train(model, data, config, out_dir=out, resume=not args.fresh, device=args.device)
     wall = time.perf_counter() - began
     epoch_seconds = [h["seconds"] for h in result.history]
     summary = {
@@ -119,6 +139,7 @@ def main(argv=None):
         "train_seconds": result.seconds, "wall_seconds_this_call": wall, "load_seconds": load_seconds,
         "seconds_per_epoch_median": sorted(epoch_seconds)[len(epoch_seconds) // 2],
         "train_images": len(data.train), "threads": args.threads, "torch": torch.__version__,
+        "device": args.device, "time_budget": args.time_budget, "probe_epoch_seconds": probe_seconds,
     }
     if args.init is not None:
         summary["init"] = {"checkpoint": str(args.init), "epochs": earlier.get("epochs"),

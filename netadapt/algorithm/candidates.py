@@ -48,21 +48,25 @@ class SharedInputs:
         spec: the model spec (``ModelSpec.to_dict()``).
         input_shape: the shape the network's groups were analysed at.
         teacher: the start model's channels and state dict, when distillation or the ``kl`` score needs it.
+        train_device: where candidates are fine-tuned and scored (a torch device name).
     """
 
     config: RunConfig
     spec: dict
     input_shape: tuple[int, ...]
     teacher: tuple[dict, dict] | None = field(default=None, compare=False)  # follows from the rest
+    train_device: str = "cpu"
 
 
 @dataclass
 class Resources:
-    """The loaded data, the holdout candidates are ranked on, and the teacher network (or None)."""
+    """The loaded data, the holdout candidates are ranked on, the teacher network (or None), and where
+    candidates are fine-tuned and scored."""
 
     data: object
     holdout: object
     teacher: nn.Module | None
+    train_device: str = "cpu"
 
 
 def run_data(config: RunConfig):
@@ -88,7 +92,7 @@ def load_resources(shared: SharedInputs) -> Resources:
     if shared.teacher is not None:
         channels, state = shared.teacher
         teacher = build_model(ModelSpec.from_dict(shared.spec), shared.input_shape, channels, state)
-    return Resources(data, holdout, teacher)
+    return Resources(data, holdout, teacher, shared.train_device)
 
 
 def train_and_score(model: nn.Module, job: CandidateJob, config: RunConfig, resources: Resources) -> tuple[dict, dict]:
@@ -98,6 +102,14 @@ def train_and_score(model: nn.Module, job: CandidateJob, config: RunConfig, reso
         The candidate's record (as the iteration's partial folder stores it), and the seconds spent
         fine-tuning and evaluating.
     """
+    from netadapt.training import fine_tune, recalibrate_batchnorm, score
+    from netadapt.training.device import placed, training_device
+
+    with placed(training_device(resources.train_device), model, resources.teacher):
+        return _train_and_score(model, job, config, resources)
+
+
+def _train_and_score(model, job, config, resources):
     from netadapt.training import fine_tune, recalibrate_batchnorm, score
 
     ft = config.finetune

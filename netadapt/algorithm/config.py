@@ -87,6 +87,8 @@ class ExecutionConfig:
     workers: int = _f(1, "Candidates fine-tuned and scored at once; 1 runs them in the main process.")
     executor: str = _f("local", "Where workers run: 'local' (spawned processes on this machine) or 'ray'.")
     ray_address: str | None = _f(None, "Address of the Ray cluster (None: a local Ray instance).")
+    train_device: str = _f("cpu", "Where fine-tuning and scoring run (cpu, cuda, cuda:1): PyTorch's device, "
+                                  "independent of the device whose latency is measured.")
 
 
 # Settings that may change between a run and its resumption without changing its result.

@@ -111,6 +111,9 @@ class NetAdaptRun:
         if cfg.score not in ("accuracy", "loss", "kl"):
             raise UserError(f"unknown score {cfg.score!r}; valid: accuracy, loss, kl")
         ex = self.execution
+        from netadapt.training.device import training_device
+
+        training_device(ex.train_device)  # a GPU this PyTorch cannot reach fails before anything runs
         self.executor = create_executor(ex.executor, ex.workers, ex.ray_address)
         self.device = get_device(cfg.device, threads=cfg.threads, gpu_id=cfg.gpu_id)
         ok, why = self.device.available()
@@ -187,8 +190,8 @@ class NetAdaptRun:
         base = TrainConfig(epochs=cfg.base_epochs, seed=cfg.seed, lr=0.05, batch_size=32)
         total_steps = cfg.base_epochs * -(-len(self.data.train) // base.batch_size)
         base = dataclasses.replace(base, rewind_iteration=min(cfg.rewind_iteration, total_steps))
-        result = train(model, self.data, base,
-                       out_dir=self.out / "base" / "train", progress=self.progress, resume=True)
+        result = train(model, self.data, base, out_dir=self.out / "base" / "train", progress=self.progress,
+                       resume=True, device=self.execution.train_device)
         save_checkpoint(path, model, spec, (1, *self.data.input_shape),
                         extra={"test_accuracy": result.test_accuracy})
         return spec, model
@@ -510,12 +513,14 @@ class NetAdaptRun:
             if needs_teacher(self.config) and not isinstance(self.executor, InProcess):
                 start = load_checkpoint(rf.iteration_dir(self.out, 0) / "model.pt")
                 teacher = (start.channels, start.model.state_dict())
-            self._shared = SharedInputs(self.config, spec.to_dict(), tuple(self.input_shape), teacher)
+            self._shared = SharedInputs(self.config, spec.to_dict(), tuple(self.input_shape), teacher,
+                                        self.execution.train_device)
         return self._shared
 
     def _resources(self) -> Resources:
         """This process's own data, holdout and teacher, for candidates fine-tuned here."""
-        return Resources(self.data, self.holdout, self._teacher() if needs_teacher(self.config) else None)
+        return Resources(self.data, self.holdout, self._teacher() if needs_teacher(self.config) else None,
+                         self.execution.train_device)
 
     def _value(self, info: dict) -> float:
         """A candidate's (or iteration's) holdout score, higher is better."""
@@ -563,7 +568,8 @@ class NetAdaptRun:
                                   batch_size=cfg.finetune.batch_size, seed=cfg.seed, distill=cfg.finetune.distill,
                                   distill_temperature=cfg.finetune.temperature),
                       out_dir=self.out / "final_train", progress=self.progress, resume=True,
-                      teacher=self._teacher() if cfg.finetune.distill > 0 else None)
+                      teacher=self._teacher() if cfg.finetune.distill > 0 else None,
+                      device=self.execution.train_device)
         with timer.phase("evaluate"):
             test_acc = evaluate(final_model, self.data.test)
             holdout_acc = evaluate(final_model, self.holdout)

@@ -78,6 +78,9 @@ _R, _F, _X = RunConfig(), FineTuneConfig(), ExecutionConfig()
 @click.option("--executor", type=click.Choice(["local", "ray"]), default=_X.executor, show_default=True,
               help="Where workers run: processes on this machine, or a Ray cluster (pip install 'netadapt[ray]').")
 @click.option("--ray-address", default=None, metavar="ADDR", help="Ray cluster address, e.g. ray://head:10001.")
+@click.option("--train-device", default=_X.train_device, show_default=True,
+              help="Where fine-tuning runs (PyTorch: cpu, cuda, cuda:1); latency is still measured on --device. "
+                   "A run may resume with another.")
 @click.option("--no-progress", is_flag=True)
 @click.option("--json", "as_json", is_flag=True, help="Print the run's summary as JSON on stdout (messages go to stderr).")
 @lut_option
@@ -86,7 +89,7 @@ def run(budget, model, model_args, checkpoint, data, device_name, threads, gpu_i
         batch_size, base_epochs, channel_step, holdout, eval_limit, criterion, rewinder, selection, score,
         bn_batches, distill, distill_temperature, warmup,
         repeats, model_repeats, max_iterations, seed, out, uniform_baseline, rewind_iteration, workers, executor,
-        ray_address, no_progress, as_json, lut_url):
+        ray_address, train_device, no_progress, as_json, lut_url):
     """Run NetAdapt until the measured latency meets --budget.
 
     Example: netadapt run --budget 70%   (built-in digits data and model, CPU; or a time: --budget 8ms)
@@ -125,7 +128,8 @@ def run(budget, model, model_args, checkpoint, data, device_name, threads, gpu_i
         click.echo(message, err=as_json)
 
     log(f"Run folder: {out}")
-    execution = ExecutionConfig(workers=workers, executor=executor, ray_address=ray_address)
+    execution = ExecutionConfig(workers=workers, executor=executor, ray_address=ray_address,
+                                train_device=train_device)
     result = NetAdaptRun(config, out, lut=lut_url, progress=not no_progress, log=log, execution=execution).run()
     if as_json:
         click.echo((Path(out) / "summary.json").read_text().strip())

@@ -46,9 +46,11 @@ def config_options(f):
               help="Output folder: last.pt (resume), rewind_<k>.pt, model.pt, train.json.")
 @click.option("--resume/--no-resume", default=True, show_default=True,
               help="Continue from OUT/last.pt when it exists.")
+@click.option("--train-device", default="cpu", show_default=True,
+              help="Where the SGD steps run (PyTorch: cpu, cuda, cuda:1). A run may resume on another.")
 @click.option("--no-progress", is_flag=True, help="No progress bar.")
 def train(model, model_args, width_mult, data, image_size, holdout, train_limit, test_limit, out, resume,
-          no_progress, **config):
+          train_device, no_progress, **config):
     """Train a model from scratch; re-run the same command to resume.
 
     Example: netadapt train --model resnet20 --data imagefolder:cifar10 --epochs 30 --out runs/r20
@@ -69,6 +71,9 @@ def train(model, model_args, width_mult, data, image_size, holdout, train_limit,
     if not isinstance(kwargs, dict):
         raise UserError("--model-args must be a JSON object")
     train_config = TrainConfig(**config)
+    from netadapt.training.device import training_device
+
+    training_device(train_device)  # before the data is loaded
     bundle = load_data(data, image_size=image_size, holdout=int(holdout) if holdout >= 1 else holdout,
                        seed=train_config.seed, train_limit=train_limit, test_limit=test_limit)
     if width_mult is not None:
@@ -79,7 +84,8 @@ def train(model, model_args, width_mult, data, image_size, holdout, train_limit,
     out = Path(out)
     click.echo(f"Training {model} {kwargs} on {data}: {len(bundle.train)} training, {len(bundle.holdout)} "
                f"holdout, {len(bundle.test)} test images; output in {out}")
-    result = run_training(net, bundle, train_config, out_dir=out, progress=not no_progress, resume=resume)
+    result = run_training(net, bundle, train_config, out_dir=out, progress=not no_progress, resume=resume,
+                          device=train_device)
     input_shape = (1, *bundle.input_shape)
     extra = {"input_shape": list(input_shape), "data": data, "test_accuracy": result.test_accuracy,
              "train_config": train_config.to_dict()}

@@ -13,6 +13,7 @@ import torch
 from torch import nn
 
 from netadapt.data.loader import make_loader
+from netadapt.training.device import to_model
 
 
 def recalibrate_batchnorm(model: nn.Module, dataset, batches: int, batch_size: int = 64, seed: int = 0) -> int:
@@ -42,7 +43,7 @@ def recalibrate_batchnorm(model: nn.Module, dataset, batches: int, batch_size: i
             for i, (images, _) in enumerate(loader):
                 if i == batches:
                     break
-                model(images)
+                model(*to_model(model, images))
     finally:
         for m, momentum in zip(norms, momenta):
             m.momentum = momentum

@@ -10,10 +10,12 @@ from torch.utils.data import Dataset
 
 from netadapt.data.loader import make_loader
 from netadapt.pruning.dependency import main_output
+from netadapt.training.device import to_model
 
 
 def evaluate(model: nn.Module, dataset: Dataset, batch_size: int = 256) -> float:
-    """Top-1 accuracy in [0, 1], computed in eval mode without gradients (the model's mode is restored).
+    """Top-1 accuracy in [0, 1], computed in eval mode without gradients on the model's device (the model's
+    mode is restored).
 
     Returns:
         The fraction of correctly classified images; NaN for an empty data set.
@@ -26,6 +28,7 @@ def evaluate(model: nn.Module, dataset: Dataset, batch_size: int = 256) -> float
     try:
         with torch.inference_mode():
             for images, labels in make_loader(dataset, batch_size, shuffle=False):
+                images, labels = to_model(model, images, labels)
                 correct += int((main_output(model(images)).argmax(dim=1) == labels).sum())
     finally:
         model.train(was_training)
@@ -49,7 +52,8 @@ class Scores:
 
 
 def score(model: nn.Module, dataset: Dataset, reference: nn.Module | None = None, batch_size: int = 256) -> Scores:
-    """Accuracy, cross-entropy and (given ``reference``) KL to the reference, in one pass in eval mode.
+    """Accuracy, cross-entropy and (given ``reference``, on the same device) KL to the reference, in one pass
+    in eval mode on the model's device.
 
     Cross-entropy and KL are continuous: on a holdout of a few thousand images they separate candidates
     whose accuracies differ by less than their standard error.
@@ -67,6 +71,7 @@ def score(model: nn.Module, dataset: Dataset, reference: nn.Module | None = None
     try:
         with torch.inference_mode():
             for images, labels in make_loader(dataset, batch_size, shuffle=False):
+                images, labels = to_model(model, images, labels)
                 logits = main_output(model(images))
                 correct += int((logits.argmax(dim=1) == labels).sum())
                 loss += float(F.cross_entropy(logits, labels, reduction="sum"))

@@ -16,6 +16,7 @@ from netadapt.data.loader import make_loader
 from netadapt.errors import UserError
 from netadapt.training import state
 from netadapt.training.config import TrainConfig
+from netadapt.training.device import placed, training_device
 from netadapt.training.distill import DistillationLoss
 from netadapt.training.evaluate import evaluate
 from netadapt.training.schedule import make_scheduler
@@ -60,7 +61,7 @@ def _resume(path: Path, config: TrainConfig, model, optimizer, scheduler) -> tup
 def train(model: nn.Module, data: DataBundle, config: TrainConfig = TrainConfig(), out_dir=None,
           progress: bool = True, resume: bool = True,
           on_checkpoint: Callable[[int, Path | None], None] | None = None,
-          teacher: nn.Module | None = None) -> TrainResult:
+          teacher: nn.Module | None = None, device: str | torch.device | None = None) -> TrainResult:
     """Train ``model`` in place on ``data.train``.
 
     Each epoch replays the same order and augmentation for the same seed (see
@@ -77,6 +78,9 @@ def train(model: nn.Module, data: DataBundle, config: TrainConfig = TrainConfig(
         resume: continue from ``out_dir/last.pt`` when it exists (it must have the same config).
         on_checkpoint: called as ``on_checkpoint(epoch, path_of_last_pt_or_None)`` after every epoch.
         teacher: the network distilled from when ``config.distill`` > 0.
+        device: where the SGD steps and the per-epoch holdout evaluation run (``cpu``, ``cuda``, ...;
+            default: where the model is). The model (and teacher) go there for the call and come back after;
+            checkpoints are read onto the CPU, so a run can resume on another device.
 
     Returns:
         A :class:`TrainResult`.
@@ -85,6 +89,12 @@ def train(model: nn.Module, data: DataBundle, config: TrainConfig = TrainConfig(
         UserError: an empty training split, a rewind iteration beyond the run, or a ``last.pt``
             written with other settings or for another model.
     """
+    target = training_device(device) if device is not None else None
+    with placed(target, model, teacher if config.distill > 0 else None):
+        return _train(model, data, config, out_dir, progress, resume, on_checkpoint, teacher)
+
+
+def _train(model, data, config, out_dir, progress, resume, on_checkpoint, teacher) -> TrainResult:
     from tqdm.auto import tqdm
 
     batch_size = min(config.batch_size, len(data.train))
@@ -136,11 +146,12 @@ def train(model: nn.Module, data: DataBundle, config: TrainConfig = TrainConfig(
                     scheduler.step()
                     step += 1
                     bar.update(1)
-                    bar.set_postfix(epoch=f"{epoch + 1}/{config.epochs}", loss=f"{losses[-1]:.3f}")
+                    if progress and (step % 20 == 0 or step == total_steps):  # reading a GPU loss waits for it
+                        bar.set_postfix(epoch=f"{epoch + 1}/{config.epochs}", loss=f"{float(losses[-1]):.3f}")
                 save_rewind()  # when k is the very last iteration
                 holdout = evaluate(model, data.holdout)
                 model.train()
-                history.append({"epoch": epoch + 1, "loss": sum(losses) / len(losses),
+                history.append({"epoch": epoch + 1, "loss": float(torch.stack(losses).mean()),
                                 "lr": optimizer.param_groups[0]["lr"], "holdout_accuracy": holdout,
                                 "seconds": time.perf_counter() - began})
                 if progress:

@@ -227,3 +227,17 @@ def test_halving_stops_at_the_smallest_step(tmp_path, monkeypatch):
     assert result.stopped == "no layer can shrink further to meet the next target"
     search = json.loads((tmp_path / "run" / "iter_001.partial" / "search.json").read_text())
     assert search["reduction_ms"] == pytest.approx(0.95 / 4 * result.iterations[0]["measured_ms"])
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU visible to PyTorch")
+def test_candidates_fine_tune_on_cuda_while_latency_is_measured_elsewhere(tmp_path):
+    from netadapt.algorithm.config import ExecutionConfig
+
+    cfg = _config(max_iterations=2, finetune=FineTuneConfig(short_steps=4, short_lr=0.01, long_epochs=1,
+                                                             batch_size=32, distill=0.5))
+    result = NetAdaptRun(cfg, tmp_path / "run", lut=str(tmp_path / "run.db"), progress=False, log=lambda *_: None,
+                         execution=ExecutionConfig(train_device="cuda")).run()
+    assert 2 <= len(result.iterations) <= 3
+    final = load_checkpoint(tmp_path / "run" / "final" / "model.pt")
+    assert next(final.model.parameters()).device.type == "cpu"
+    assert 0 < result.final["test_accuracy"] <= 1
