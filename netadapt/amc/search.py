@@ -42,12 +42,17 @@ class AmcSearch:
         progress: show progress bars.
         log: where one-line messages go.
         reward_fn: counts -> reward, instead of pruning and scoring the network (for tests of the agent).
+        train_device: where the rewards are scored and the result fine-tuned (a PyTorch device name); it
+            does not change the search's settings, so a search may resume with another.
     """
 
     def __init__(self, config: AmcConfig, out, lut: str | None = None, progress: bool = True, log=print,
-                 reward_fn=None):
+                 reward_fn=None, train_device: str = "cpu"):
+        from netadapt.training.device import training_device
+
         self.config, self.out, self.lut = config, Path(out), lut
         self.progress, self.log, self.reward_fn = progress, log, reward_fn
+        self.train_device = training_device(train_device)  # a GPU this torch cannot reach: one line, now
 
     # ---- set-up --------------------------------------------------------------------------------------
     def _setup(self):
@@ -137,7 +142,7 @@ class AmcSearch:
             return float(self.reward_fn(counts))
         from netadapt.training import recalibrate_batchnorm, score
 
-        model = self._pruned(counts)
+        model = self._pruned(counts).to(self.train_device)  # a throw-away copy
         recalibrate_batchnorm(model, self.data.train, self.config.bn_batches, self.config.batch_size,
                               seed=self.config.seed)
         s = score(model, self.holdout)
@@ -229,7 +234,7 @@ class AmcSearch:
             self.log(f"Fine-tuning the best policy's network: {cfg.finetune_epochs} epochs.")
             train(model, self.data, TrainConfig(epochs=cfg.finetune_epochs, lr=cfg.finetune_lr,
                                                 batch_size=cfg.batch_size, seed=cfg.seed),
-                  out_dir=self.out / "final_train", progress=self.progress, resume=True)
+                  out_dir=self.out / "final_train", progress=self.progress, resume=True, device=self.train_device)
         onnx = export_onnx(model, tmp / "model.onnx", self.input_shape, verify=True)
         result = compare_models(self.device, str(onnx), str(self.out / "start" / "model.onnx"), self.input_shape,
                                 threshold=budget_ms / start["measured_ms"],

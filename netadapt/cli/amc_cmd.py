@@ -45,11 +45,14 @@ _A = AmcConfig()
 @click.option("--seed", type=int, default=_A.seed, show_default=True)
 @click.option("--out", default=None, type=click.Path(file_okay=False),
               help="Search folder (default: runs/amc-<model>-<budget>-<settings hash>). Re-run to resume.")
+@click.option("--train-device", default="cpu", show_default=True,
+              help="Where rewards are scored and the result fine-tuned (PyTorch: cpu, cuda, cuda:1); latency "
+                   "is still measured on --device.")
 @click.option("--no-progress", is_flag=True)
 @lut_option
 def amc(budget, checkpoint, data, device_name, threads, gpu_id, batch, episodes, warmup_episodes, noise, noise_decay,
         lowest_ratio, holdout, eval_limit, bn_batches, reward, criterion, finetune_epochs, finetune_lr, batch_size,
-        channel_step, warmup, repeats, model_repeats, seed, out, no_progress, lut_url):
+        channel_step, warmup, repeats, model_repeats, seed, out, train_device, no_progress, lut_url):
     """AMC: a DDPG agent picks each group's keep ratio; every episode meets the budget by construction.
 
     The reward is the holdout score with batch-norm re-estimated and no fine-tuning; the best policy's
@@ -77,7 +80,8 @@ def amc(budget, checkpoint, data, device_name, threads, gpu_id, batch, episodes,
         tag = budget.strip().replace("%", "pct")
         out = Path("runs") / f"amc-{model.replace(':', '_').replace('.', '_')}-{tag}-{config_hash(config.to_dict())}"
     click.echo(f"Search folder: {out}")
-    final = AmcSearch(config, out, lut=lut_url, progress=not no_progress, log=click.echo).run()
+    final = AmcSearch(config, out, lut=lut_url, progress=not no_progress, log=click.echo,
+                      train_device=train_device).run()
     verdict = "MET" if final["budget_met"] else ("WITHIN THE MEASUREMENT'S UNCERTAINTY"
                                                  if final["verdict"] == "uncertain" else "NOT MET")
     click.echo(f"best policy (episode {final['episode']}): measured {final['measurement']} -> {verdict}; "

@@ -177,6 +177,9 @@ def test_bad_checkpoints(case, capsys, world, tmp_path):
     ("--data", "imagefolder:{empty}/missing", "imagefolder"),
     ("--model-args", "[1, 2]", "JSON object"),
     ("--model-args", "{not json", "bad option"),
+    ("--train-device", "gpu", "unknown training device 'gpu'"),
+    pytest.param("--train-device", "cuda", "sees no CUDA GPU",
+                 marks=pytest.mark.skipif(torch.cuda.is_available(), reason="this PyTorch sees a GPU")),
 ])
 def test_unknown_names(option, value, needle, capsys, world, tmp_path):
     value = value.replace("{empty}", str(world["empty_images"]))
@@ -184,6 +187,16 @@ def test_unknown_names(option, value, needle, capsys, world, tmp_path):
     if option in ("--criterion", "--rewinder"):  # skip base training: these are checked after it
         args += ["--checkpoint", str(world["ckpt"])]
     _check(args, capsys, world, needle)
+
+
+@pytest.mark.parametrize("command", ["train", "amc"])
+def test_training_device_names_are_checked_by_train_and_amc(command, capsys, world, tmp_path):
+    data = ["--data", "synthetic:classes=3,size=16,n=60,channels=1,test=30"]
+    args = (["train", *data, "--out", str(tmp_path / "t")] if command == "train" else
+            ["amc", "--checkpoint", str(world["ckpt"]), *data, "--device", "fake", "--budget", "50%",
+             "--out", str(tmp_path / "a"), "--no-progress"])
+    _check([*args, "--train-device", "cuda:x"], capsys, world, "unknown training device 'cuda:x'")
+    assert not (tmp_path / "t").exists() and not (tmp_path / "a" / "config.json").exists()
 
 
 def test_a_folder_left_by_a_refused_run_takes_corrected_settings(capsys, world, tmp_path):
