@@ -8,7 +8,10 @@ trained on the 45,000 images outside netadapt's default holdout; or ``--base-che
    that budget would have stopped, and it is long-term fine-tuned as the run's final model is;
 2. uniform: for each of those iterations, the base pruned to one width everywhere, with the width found by
    bisection on the measured latency (netadapt.baseline), then the same fine-tuning as the iteration's
-   path: k short-term fine-tunes of the same length and the same long-term epochs;
+   path: k short-term fine-tunes of the same length and the same long-term epochs. That width is the widest
+   within the iteration's latency, so usually a little faster than NetAdapt's model; with ``--bracket``
+   (default) the next wider uniform width is fine-tuned the same way too, and the uniform accuracy at
+   NetAdapt's latency is read on the line between the two;
 3. sensitivity: the base scanned group by group at several ratios on the holdout (no fine-tune, as in the
    lecture), the accuracy-drop threshold searched (and blended between two thresholds) so that the network's
    table latency equals the NetAdapt iteration's, pruned in one shot, then the same fine-tuning.
@@ -321,6 +324,8 @@ def plot_comparison(summary: dict, path: Path) -> Path:
         for arm, (marker, color, label) in styles.items():
             pts = sorted((r[f"{arm}_ms"], r[f"{arm}_test_accuracy"]) for r in runs["rows"] if f"{arm}_ms" in r)
             if arm == "uniform":
+                pts += [(r["uniform_wider_ms"], r["uniform_wider_test_accuracy"]) for r in runs["rows"]
+                        if "uniform_wider_ms" in r]
                 pts = sorted(pts + [(runs["start_ms"], summary["base_test_accuracy"])])
             if pts:
                 ax.plot([p[0] for p in pts], [p[1] for p in pts], marker, color=color, alpha=0.9,
@@ -342,7 +347,7 @@ def plot_comparison(summary: dict, path: Path) -> Path:
 
 def bench_seed(seed: int, s: dict, source: str, checkpoint: Path, out_root: Path, data, clock: Clock) -> dict:
     from netadapt.algorithm.loop import NetAdaptRun
-    from netadapt.baseline import build_uniform_baseline, choose_iterations
+    from netadapt.baseline import build_uniform_baseline, build_wider_point, choose_iterations
     from netadapt.checkpoint import load_checkpoint
     from netadapt.runs import folder as rf
 
@@ -373,6 +378,13 @@ def bench_seed(seed: int, s: dict, source: str, checkpoint: Path, out_root: Path
         with clock.part(f"seed {seed}: uniform arm (width search, fine-tune)"):
             uniform = {p["iteration"]: p for p in build_uniform_baseline(run_dir, points=wanted,
                                                                          progress=s["progress"], log=click.echo)}
+    wider = {}
+    if uniform and s["bracket"]:
+        with clock.part(f"seed {seed}: uniform arm, the next wider width of each point (fine-tune)"):
+            for k in sorted({k for k, _ in chosen.values() if k in uniform}):
+                point = build_wider_point(run_dir, k, progress=s["progress"], log=click.echo)
+                if point is not None:
+                    wider[k] = point
     sens = {}
     if "sensitivity" in s["arms"]:
         with clock.part(f"seed {seed}: sensitivity arm (scan, threshold, fine-tune)"):
@@ -392,11 +404,14 @@ def bench_seed(seed: int, s: dict, source: str, checkpoint: Path, out_root: Path
     with clock.part(f"seed {seed}: every compared model timed against the start, in one pass"):
         models = {f"netadapt_{b:g}": o["onnx"] for b, o in ours.items()}
         models.update({f"uniform_{k}": str(run_dir / "baseline" / f"iter_{k:03d}" / "model.onnx") for k in uniform})
+        models.update({f"uniform_wider_{k}": str(run_dir / "baseline" / f"iter_{k:03d}_wider" / "model.onnx")
+                       for k in wider})
         models.update({f"sensitivity_{b:g}": o["onnx"] for b, o in sens.items()})
         models.update({f"amc_{b:g}": o["onnx"] for b, o in amc.items()})
         ms = remeasure(models, str(run_dir / "iter_000" / "model.onnx"), start_ms, config)
     curve = [(start_ms, base.extra.get("test_accuracy", math.nan))] + \
-        [(ms[f"uniform_{k}"]["ms"], p["test_accuracy"]) for k, p in uniform.items()]
+        [(ms[f"uniform_{k}"]["ms"], p["test_accuracy"]) for k, p in uniform.items()] + \
+        [(ms[f"uniform_wider_{k}"]["ms"], p["test_accuracy"]) for k, p in wider.items()]
     rows = []
     for b, (k, met) in chosen.items():
         if k == 0:
@@ -410,6 +425,14 @@ def bench_seed(seed: int, s: dict, source: str, checkpoint: Path, out_root: Path
             row.update({"uniform_width": uniform[k]["width"], "uniform_ms": ms[f"uniform_{k}"]["ms"],
                         "uniform_test_accuracy": uniform[k]["test_accuracy"],
                         "latency_ratio_at_equal_accuracy": ratio_text((na["ms"], ours[b]["test_accuracy"]), curve)})
+        if k in wider:
+            lo = (ms[f"uniform_{k}"]["ms"], uniform[k]["test_accuracy"])
+            hi = (ms[f"uniform_wider_{k}"]["ms"], wider[k]["test_accuracy"])
+            row.update({"uniform_wider_width": wider[k]["width"], "uniform_wider_ms": hi[0],
+                        "uniform_wider_test_accuracy": hi[1]})
+            if lo[0] <= na["ms"] <= hi[0] and hi[0] > lo[0]:  # the two uniform models bracket NetAdapt's latency
+                at = lo[1] + (hi[1] - lo[1]) * (na["ms"] - lo[0]) / (hi[0] - lo[0])
+                row["uniform_accuracy_at_netadapt_ms"] = at
         if b in sens:
             row.update({"sensitivity_ms": ms[f"sensitivity_{b:g}"]["ms"],
                         "sensitivity_test_accuracy": sens[b]["test_accuracy"],
@@ -422,6 +445,8 @@ def bench_seed(seed: int, s: dict, source: str, checkpoint: Path, out_root: Path
     return {"run_dir": str(run_dir), "start_ms": start_ms, "stopped": result.stopped, "iterations": last,
             "rows": rows, "uniform_points": [{**p, "remeasured_ms": ms[f"uniform_{k}"]["ms"]}
                                              for k, p in uniform.items()],
+            "uniform_wider_points": [{**p, "remeasured_ms": ms[f"uniform_wider_{k}"]["ms"]}
+                                     for k, p in wider.items()],
             "seconds_per_iteration": _per_iteration(its)}
 
 
@@ -440,9 +465,11 @@ def print_tables(summary: dict) -> None:
                f"{s['bn_batches']}, distillation {s['distill']}; {s['short_steps']} short-term steps, "
                f"{s['long_epochs']} long-term epochs for every arm")
     head = (f"{'seed':>4} {'budget':>6} {'iter':>4} {'NA ms':>7} {'NA acc':>7} {'unif ms':>7} {'unif acc':>8} "
-            f"{'sens ms':>7} {'sens acc':>8} {'NA-unif':>8} {'NA-sens':>8} {'unif/NA ms at equal acc':>24}")
+            f"{'unif+ ms':>8} {'unif+ acc':>9} {'sens ms':>7} {'sens acc':>8} {'NA-unif':>8} {'at NA ms':>8} "
+            f"{'NA-sens':>8} {'unif/NA ms at equal acc':>24}")
     click.echo(head)
     diffs: dict[float, list[float]] = {}
+    level: dict[float, list[float]] = {}
     for seed, runs in summary["seeds"].items():
         for r in runs["rows"]:
             if "note" in r:
@@ -455,13 +482,19 @@ def print_tables(summary: dict) -> None:
             du = r["netadapt_test_accuracy"] - r["uniform_test_accuracy"] if "uniform_test_accuracy" in r else None
             ds = r["netadapt_test_accuracy"] - r["sensitivity_test_accuracy"] if "sensitivity_test_accuracy" in r \
                 else None
+            de = r["netadapt_test_accuracy"] - r["uniform_accuracy_at_netadapt_ms"] \
+                if "uniform_accuracy_at_netadapt_ms" in r else None
             if du is not None:
                 diffs.setdefault(r["budget_pct"], []).append(du)
+            if de is not None:
+                level.setdefault(r["budget_pct"], []).append(de)
             click.echo(f"{seed:>4} {r['budget_pct']:>5g}% {r['iteration']:>3}{'' if r['met'] else '*'} "
                        f"{r['netadapt_ms']:>7.3f} {r['netadapt_test_accuracy']:>7.4f} {cell('uniform_ms', '7.3f'):>7} "
-                       f"{cell('uniform_test_accuracy', '8.4f'):>8} {cell('sensitivity_ms', '7.3f'):>7} "
+                       f"{cell('uniform_test_accuracy', '8.4f'):>8} {cell('uniform_wider_ms', '8.3f'):>8} "
+                       f"{cell('uniform_wider_test_accuracy', '9.4f'):>9} {cell('sensitivity_ms', '7.3f'):>7} "
                        f"{cell('sensitivity_test_accuracy', '8.4f'):>8} "
-                       f"{'-' if du is None else f'{100 * du:+.2f}':>8} {'-' if ds is None else f'{100 * ds:+.2f}':>8} "
+                       f"{'-' if du is None else f'{100 * du:+.2f}':>8} {'-' if de is None else f'{100 * de:+.2f}':>8} "
+                       f"{'-' if ds is None else f'{100 * ds:+.2f}':>8} "
                        f"{r.get('latency_ratio_at_equal_accuracy', '-'):>24}")
     for seed, runs in summary["seeds"].items():
         for r in runs["rows"]:
@@ -474,6 +507,12 @@ def print_tables(summary: dict) -> None:
         spread = f", spread {100 * (max(d) - min(d)):.2f}" if len(d) > 1 else ""
         click.echo(f"budget {b:g}%: NetAdapt - uniform = {100 * statistics.mean(d):+.2f} points (mean of {len(d)} "
                    f"seed(s){spread})")
+    for b, d in sorted(level.items(), reverse=True):
+        spread = f", spread {100 * (max(d) - min(d)):.2f}" if len(d) > 1 else ""
+        click.echo(f"budget {b:g}%: NetAdapt - uniform at NetAdapt's latency (read between the matched width and "
+                   f"the next wider one) = {100 * statistics.mean(d):+.2f} points (mean of {len(d)} seed(s){spread})")
+    click.echo("unif: the widest uniform width within NetAdapt's latency; unif+: the next wider one; at NA ms: "
+               "NetAdapt minus the uniform accuracy read between them at NetAdapt's measured latency")
     click.echo("* budget not reached: the run stopped first; its last iteration is shown")
     click.echo("seconds per part: " + ", ".join(f"{k}: {v:.0f}" for k, v in summary["seconds"].items()))
     click.echo(f"wall time: {summary['wall_seconds'] / 60:.1f} min")
@@ -506,6 +545,9 @@ def print_tables(summary: dict) -> None:
 @click.option("--channel-step", type=int, default=8)
 @click.option("--max-iterations", type=int, default=40)
 @click.option("--curve-points", type=int, default=2, help="Extra uniform points along the curve.")
+@click.option("--bracket/--no-bracket", default=True,
+              help="Also fine-tune the next wider uniform width of each compared point, so two uniform models "
+                   "bracket NetAdapt's latency and the accuracy difference is read at equal latency.")
 @click.option("--amc-budgets", default="50", help="Budgets (of --budgets) the AMC arm runs at, when in --arms.")
 @click.option("--amc-episodes", type=int, default=150, help="AMC search episodes, warm-up included.")
 @click.option("--amc-warmup", type=int, default=50, help="AMC episodes of random actions.")

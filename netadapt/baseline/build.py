@@ -131,22 +131,28 @@ class _Builder:
     def measure_width(self, width: float) -> float:
         return self.measure(self.prune(width), self.scratch)
 
-    def point(self, k: int, target_ms: float) -> dict:
+    def point(self, k: int, target_ms: float, width: float | None = None, name: str | None = None,
+              extra: dict | None = None) -> dict:
+        """Search the width matching ``target_ms`` (or take ``width``), fine-tune it as the run's path to
+        iteration ``k`` is fine-tuned, measure it, and publish it as ``baseline/<name>`` (default
+        ``iter_<k>``)."""
         from netadapt.checkpoint import save_checkpoint
         from netadapt.training import TrainConfig, evaluate, fine_tune, train
 
         cfg, ft = self.cfg, self.cfg.finetune
+        name = name or f"iter_{k:03d}"
         seconds = {}
-        partial = baseline_dir(self.run) / f"iter_{k:03d}.partial"
+        partial = baseline_dir(self.run) / f"{name}.partial"
         partial.mkdir(parents=True, exist_ok=True)
         found = partial / "search.json"
         t0 = time.perf_counter()
         stored = rf.read_json(found) if found.is_file() else {}
-        if stored.get("target_ms") == target_ms and stored.get("step") == self.step:
+        if stored.get("target_ms") == target_ms and stored.get("step") == self.step and \
+                (width is None or stored.get("width") == width):
             width, search_ms = stored["width"], stored["search_ms"]  # resumed: a half-done training still fits
         else:
             shutil.rmtree(partial / "train", ignore_errors=True)
-            width, search_ms = self.search.find(target_ms)
+            width, search_ms = self.search.find(target_ms) if width is None else (width, self.measure_width(width))
             rf.write_json(found, {"width": width, "search_ms": search_ms, "target_ms": target_ms, "step": self.step})
         seconds["search"] = time.perf_counter() - t0
         model = self.prune(width)
@@ -165,7 +171,7 @@ class _Builder:
         t0 = time.perf_counter()
         test_acc, holdout_acc = evaluate(model, self.data.test), evaluate(model, self.holdout)
         seconds["evaluate"] = time.perf_counter() - t0
-        tmp = rf.fresh_tmp_dir(baseline_dir(self.run), f"iter_{k:03d}")
+        tmp = rf.fresh_tmp_dir(baseline_dir(self.run), name)
         t0 = time.perf_counter()
         measured = self.measure(model, tmp)
         seconds["export_measure"] = time.perf_counter() - t0
@@ -177,11 +183,11 @@ class _Builder:
                 "channels": channels, "channel_step": self.step, "finetune_steps": k * ft.short_steps,
                 "long_epochs": ft.long_epochs,
                 "widths_measured": len(self.search.visited), "device": self.device.fingerprint(),
-                "seconds": seconds}
+                "seconds": seconds, **(extra or {})}
         save_checkpoint(tmp / "model.pt", model, self.spec, self.input_shape, channels=channels,
                         extra={"uniform_width": width, "matches_iteration": k})
         rf.write_json(tmp / "info.json", info)
-        rf.publish(tmp, point_dir(self.run, k))
+        rf.publish(tmp, baseline_dir(self.run) / name)
         shutil.rmtree(partial, ignore_errors=True)
         return info
 
@@ -247,3 +253,40 @@ def build_uniform_baseline(run_dir, points: int | Sequence[int] | None = None, p
             "finetune_steps", "long_epochs", "channel_step")
     rf.write_json(points_path(run), [{k: p.get(k) for k in keys} for p in every])
     return results
+
+
+def build_wider_point(run_dir, iteration: int, progress: bool = True, log=print) -> dict | None:
+    """The uniform model one channel configuration wider than the baseline point matching ``iteration``.
+
+    The matching point is the widest width within the iteration's latency, so it is usually a little
+    faster than the iteration; this one is the next wider configuration, usually a little slower, so the two
+    bracket the iteration and the uniform accuracy at its latency can be read between them. It is fine-tuned
+    exactly as the matching point and stored in ``<run>/baseline/iter_<k>_wider`` (outside ``points.json``
+    and the report). Resumable; returns its info (as :func:`build_uniform_baseline`'s points), or None when
+    the matching point is already at full width.
+
+    Raises:
+        UserError: no finished baseline point matches ``iteration`` yet.
+    """
+    run = Path(run_dir)
+    matched = {p["iteration"]: p for p in _finished(run)}.get(iteration)
+    if matched is None:
+        raise UserError(f"no uniform baseline point matches iteration {iteration} of {run} yet: build it first")
+    name = f"iter_{iteration:03d}_wider"
+    done = baseline_dir(run) / name / "info.json"
+    if done.is_file():
+        info = rf.read_json(done)
+        if info.get("below_width") == matched["width"]:
+            return info
+    builder = _Builder(run, progress, log, 0.01, matched.get("channel_step"))
+    try:
+        width = builder.search.next_wider(matched["width"])
+        if width is None:
+            return None
+        info = builder.point(iteration, matched["target_ms"], width=width, name=name,
+                             extra={"below_width": matched["width"]})
+    finally:
+        builder.close()
+    log(f"uniform width {info['width']:.3f}, the next wider than {matched['width']:.3f}: {info['measured_ms']:.4g} ms, "
+        f"test accuracy {info['test_accuracy']:.4f}")
+    return info

@@ -82,6 +82,11 @@ class WidthSearch:
         tried.append((hi, self.latency(hi)))
         return min(tried, key=lambda t: (abs(t[1] - target_ms), t[1]))
 
+    def next_wider(self, width: float) -> float | None:
+        """The smallest width above ``width`` with other channel counts (None at full width)."""
+        above = self._widths_above(width, 1)
+        return above[0] if above else None
+
     def _widths_above(self, width: float, n: int, grain: float = 1 / 1024) -> list[float]:
         """The next ``n`` widths above ``width`` at which some group's channel count changes."""
         widths, key = [], self._key(width)

@@ -9,7 +9,7 @@ import torch
 from click.testing import CliRunner
 
 import netadapt.baseline.build as build
-from netadapt.baseline import (build_uniform_baseline, choose_iterations, interpolate, latency_at_accuracy,
+from netadapt.baseline import (build_uniform_baseline, build_wider_point, choose_iterations, interpolate, latency_at_accuracy,
                                latency_ratio, uniform_channels, uniform_prune)
 from netadapt.baseline.search import WidthSearch
 from netadapt.cli import cli
@@ -134,6 +134,28 @@ def test_build_matches_latencies_and_resumes(run_copy, monkeypatch):
     monkeypatch.setattr(build, "_Builder", no_rebuild)
     again = build_uniform_baseline(run_copy, points=[2], progress=False, log=lambda *_: None, channel_step=1)
     assert again == [points[1]]
+
+
+def test_the_next_wider_point_brackets_the_matched_one_and_stays_out_of_the_report(run_copy, monkeypatch):
+    with pytest.raises(UserError, match="no uniform baseline point matches iteration 2"):
+        build_wider_point(run_copy, 2, progress=False, log=lambda *_: None)
+    matched, = build_uniform_baseline(run_copy, points=[2], progress=False, log=lambda *_: None, channel_step=1)
+    wider = build_wider_point(run_copy, 2, progress=False, log=lambda *_: None)
+    assert wider["below_width"] == matched["width"] < wider["width"] <= 1
+    assert wider["target_ms"] == matched["target_ms"] and wider["channel_step"] == 1
+    assert sum(wider["channels"].values()) > sum(matched["channels"].values())
+    assert all(wider["channels"][g] >= n for g, n in matched["channels"].items())
+    assert wider["finetune_steps"] == matched["finetune_steps"] and wider["long_epochs"] == matched["long_epochs"]
+    assert 0 <= wider["test_accuracy"] <= 1 and wider["measured_ms"] > 0
+    assert (run_copy / "baseline" / "iter_002_wider" / "model.onnx").is_file()
+    stored = json.loads((run_copy / "baseline" / "points.json").read_text())
+    assert [p["iteration"] for p in stored] == [2] and stored[0]["width"] == matched["width"]
+
+    def no_rebuild(*args, **kwargs):
+        raise AssertionError("a finished wider point must not be rebuilt")
+
+    monkeypatch.setattr(build, "_Builder", no_rebuild)
+    assert build_wider_point(run_copy, 2, progress=False, log=lambda *_: None) == wider
 
 
 def test_report_cli_builds_the_baseline_first(run_copy, tmp_path):
