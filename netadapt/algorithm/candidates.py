@@ -74,7 +74,7 @@ def run_data(config: RunConfig):
     from netadapt.data import load_data
     from netadapt.data.splits import limit
 
-    data = load_data(config.data, holdout=config.holdout, seed=config.seed)
+    data = load_data(config.data, holdout=config.holdout, seed=config.split_seed)
     holdout = data.holdout
     if config.eval_limit is not None and config.eval_limit < len(holdout):
         # a random subset: the holdout is in class order for image folders

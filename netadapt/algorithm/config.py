@@ -57,7 +57,10 @@ class RunConfig:
     bn_batches: int = _f(0, "Re-estimate batch-norm statistics on this many training batches before a "
                             "candidate is scored (0: keep them).")
     max_iterations: int = _f(100, "Stop after this many iterations even if the budget is not met.")
-    seed: int = _f(0, "Seed for data splits, fine-tuning and random criteria.")
+    seed: int = _f(0, "Seed for fine-tuning, random criteria and the holdout subset of --eval-limit.")
+    split_seed: int = _f(0, "Seed of the holdout carved from the training data: keep the one the checkpoint "
+                            "was trained with (netadapt train's --seed), or candidates are ranked on images "
+                            "the model learned.")
 
     def to_dict(self) -> dict:
         d = asdict(self)
@@ -95,7 +98,7 @@ class ExecutionConfig:
 RESUMABLE_KEYS = ("max_iterations",)
 
 
-_LATER_DEFAULTS = {"score": "accuracy", "bn_batches": 0}
+_LATER_DEFAULTS = {"score": "accuracy", "bn_batches": 0, "split_seed": 0}
 _LATER_FINETUNE_DEFAULTS = {"distill": 0.0, "temperature": 4.0}
 
 
@@ -111,7 +114,7 @@ OPTION_NAMES = {
     "finetune.temperature": "distill-temperature", "base_epochs": "base-epochs",
     "rewind_iteration": "rewind-iteration", "criterion": "criterion", "rewinder": "rewinder",
     "selection": "selection", "score": "score", "bn_batches": "bn-batches", "max_iterations": "max-iterations",
-    "seed": "seed",
+    "seed": "seed", "split_seed": "split-seed",
 }
 
 

@@ -39,9 +39,14 @@ class AmcConfig:
     finetune_lr: float = _f(0.01, "Peak learning rate of that fine-tune (cosine).")
     batch_size: int = _f(64, "Fine-tune batch size.")
     seed: int = _f(0, "Seed of the agent, the noise and the fine-tune.")
+    split_seed: int = _f(0, "Seed of the holdout carved from the training data: keep the one the checkpoint "
+                            "was trained with.")
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        d = asdict(self)
+        if d["split_seed"] == 0:  # added later: searches made before keep their folder names
+            d.pop("split_seed")
+        return d
 
     @classmethod
     def from_dict(cls, d: dict) -> "AmcConfig":

@@ -83,7 +83,7 @@ class AmcSearch:
         ok, why = self.device.available()
         if not ok:
             raise DeviceUnavailable(f"device {cfg.device!r} is not available here: {why}")
-        self.data = load_data(cfg.data, holdout=cfg.holdout, seed=cfg.seed)
+        self.data = load_data(cfg.data, holdout=cfg.holdout, seed=cfg.split_seed)
         loaded = load_checkpoint(cfg.checkpoint)
         self.base, self.spec = loaded.model.eval(), loaded.spec
         self.input_shape = (cfg.batch, *self.data.input_shape)

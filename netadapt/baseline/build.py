@@ -87,7 +87,7 @@ class _Builder:
         base = load_checkpoint(rf.iteration_dir(run, 0) / "model.pt")
         self.base, self.spec, self.input_shape = base.model, base.spec, tuple(base.input_shape)
         self.criterion = create_criterion(cfg.criterion, seed=cfg.seed)
-        self.data = load_data(cfg.data, holdout=cfg.holdout, seed=cfg.seed)
+        self.data = load_data(cfg.data, holdout=cfg.holdout, seed=cfg.split_seed)
         holdout = self.data.holdout
         if cfg.eval_limit is not None and cfg.eval_limit < len(holdout):
             # a random subset: the holdout is in class order for image folders

@@ -43,6 +43,8 @@ _A = AmcConfig()
 @click.option("--repeats", type=click.IntRange(1), default=_A.repeats, show_default=True)
 @click.option("--model-repeats", type=click.IntRange(1), default=_A.model_repeats, show_default=True)
 @click.option("--seed", type=int, default=_A.seed, show_default=True)
+@click.option("--split-seed", type=int, default=_A.split_seed, show_default=True,
+              help="Seed of the holdout split: the one the checkpoint was trained with (netadapt train --seed).")
 @click.option("--out", default=None, type=click.Path(file_okay=False),
               help="Search folder (default: runs/amc-<model>-<budget>-<settings hash>). Re-run to resume.")
 @click.option("--train-device", default="cpu", show_default=True,
@@ -52,7 +54,7 @@ _A = AmcConfig()
 @lut_option
 def amc(budget, checkpoint, data, device_name, threads, gpu_id, batch, episodes, warmup_episodes, noise, noise_decay,
         lowest_ratio, holdout, eval_limit, bn_batches, reward, criterion, finetune_epochs, finetune_lr, batch_size,
-        channel_step, warmup, repeats, model_repeats, seed, out, train_device, no_progress, lut_url):
+        channel_step, warmup, repeats, model_repeats, seed, split_seed, out, train_device, no_progress, lut_url):
     """AMC: a DDPG agent picks each group's keep ratio; every episode meets the budget by construction.
 
     The reward is the holdout score with batch-norm re-estimated and no fine-tuning; the best policy's
@@ -75,7 +77,7 @@ def amc(budget, checkpoint, data, device_name, threads, gpu_id, batch, episodes,
                        channel_step=channel_step, episodes=episodes, warmup_episodes=warmup_episodes, noise=noise,
                        noise_decay=noise_decay, lowest_ratio=lowest_ratio, bn_batches=bn_batches, reward=reward,
                        criterion=criterion, finetune_epochs=finetune_epochs, finetune_lr=finetune_lr,
-                       batch_size=batch_size, seed=seed)
+                       batch_size=batch_size, seed=seed, split_seed=split_seed)
     if out is None:
         tag = budget.strip().replace("%", "pct")
         out = Path("runs") / f"amc-{model.replace(':', '_').replace('.', '_')}-{tag}-{config_hash(config.to_dict())}"

@@ -64,7 +64,10 @@ _R, _F, _X = RunConfig(), FineTuneConfig(), ExecutionConfig()
 @click.option("--model-repeats", type=click.IntRange(1), default=_R.model_repeats, show_default=True,
               help="Timed runs per whole-model measurement round (3 rounds, interleaved with the start).")
 @click.option("--max-iterations", type=click.IntRange(0), default=_R.max_iterations, show_default=True)
-@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True,
+              help="Seed of fine-tuning, random criteria and the --eval-limit subset.")
+@click.option("--split-seed", type=int, default=_R.split_seed, show_default=True,
+              help="Seed of the holdout split: the one the checkpoint was trained with (netadapt train --seed).")
 @click.option("--out", default=None, type=click.Path(file_okay=False),
               help="Run folder (default: runs/<model>-<budget>-<settings hash>). Re-run to resume.")
 @click.option("--uniform-baseline", type=click.IntRange(0), default=0, show_default=True,
@@ -88,7 +91,7 @@ def run(budget, model, model_args, checkpoint, data, device_name, threads, gpu_i
         reduction_decay, reduction_floor, short_term_steps, short_term_lr, long_term_epochs, long_term_lr,
         batch_size, base_epochs, channel_step, holdout, eval_limit, criterion, rewinder, selection, score,
         bn_batches, distill, distill_temperature, warmup,
-        repeats, model_repeats, max_iterations, seed, out, uniform_baseline, rewind_iteration, workers, executor,
+        repeats, model_repeats, max_iterations, seed, split_seed, out, uniform_baseline, rewind_iteration, workers, executor,
         ray_address, train_device, no_progress, as_json, lut_url):
     """Run NetAdapt until the measured latency meets --budget.
 
@@ -120,7 +123,7 @@ def run(budget, model, model_args, checkpoint, data, device_name, threads, gpu_i
                                 distill, distill_temperature),
         base_epochs=base_epochs, rewind_iteration=rewind_iteration, criterion=criterion, rewinder=rewinder,
         selection=selection, score=score, bn_batches=bn_batches,
-        max_iterations=max_iterations, seed=seed)
+        max_iterations=max_iterations, seed=seed, split_seed=split_seed)
     if out is None:
         tag = budget.strip().replace("%", "pct").replace(" ", "")
         out = Path("runs") / f"{model.replace(':', '_').replace('.', '_')}-{tag}-{config_hash(config.to_dict())}"

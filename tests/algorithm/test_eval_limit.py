@@ -26,3 +26,23 @@ def test_eval_limit_takes_a_mixed_subset_of_a_class_ordered_holdout(tmp_path, mo
     # the full holdout is stored in class order, which is what made "the first N" wrong
     first = run.data.holdout.targets()[:12].tolist()
     assert first == sorted(first)
+
+
+def test_the_holdout_split_follows_the_split_seed_not_the_run_seed():
+    """A checkpoint trained outside the default holdout (split seed 0) keeps it whatever seed a run uses;
+    ranking on another split would score candidates on images the model learned."""
+    import torch
+
+    from netadapt.algorithm.candidates import run_data
+
+    def holdout_images(**kw):
+        data, _ = run_data(RunConfig(budget="50%", data="synthetic:classes=3,size=8,n=90,test=9", holdout=30,
+                                     device="fake", **kw))
+        return data.holdout.get_batch(torch.arange(len(data.holdout)))[0]
+
+    split0 = holdout_images(seed=0)
+    assert torch.equal(holdout_images(seed=1), split0)
+    assert torch.equal(holdout_images(seed=5, split_seed=0), split0)
+    assert not torch.equal(holdout_images(seed=0, split_seed=1), split0)
+    assert "split_seed" not in RunConfig().to_dict()  # run folders made before keep their names
+    assert RunConfig(split_seed=2).to_dict()["split_seed"] == 2
