@@ -43,6 +43,11 @@ MAX_PAIR_SECONDS = 60.0
 # Before any paired measurement has said how precise one is on this device, the last step aims this far
 # (relative) under the budget on a real device, so its measurement can confirm the budget.
 DEFAULT_MARGIN = 0.01
+# A paired interval covers the noise of one measurement, not a ratio that drifts between measurements: with
+# more CPU-bound processes than cores, two measurements of one model were seen up to 2.5% apart. On a real
+# device the run stops only when its iteration's interval lies this far (relative) under the budget, so the
+# final model, measured again after its long-term fine-tune, still meets it.
+DRIFT_MARGIN = 0.02
 
 
 @dataclass
@@ -331,7 +336,7 @@ class NetAdaptRun:
                                 f"network on the channel grid reaches (about {lowest:.3f} ms estimated; "
                                 f"the start measured {start_ms:.3f} ms)")
         self.log(f"Start: {start_ms:.3f} ms measured; budget {self.budget} = {budget_ms:.3f} ms.")
-        stopped = "budget met" if self._met(state, budget_ms) else ""
+        stopped = "budget met" if self._stops(state, budget_ms) else ""
         bar = tqdm(total=None, desc="NetAdapt iterations", disable=not self.progress, initial=last,
                    unit="it")
         while not stopped:
@@ -341,13 +346,15 @@ class NetAdaptRun:
                 break
             state, model = self._iteration(i, state, model, spec, start_ms, budget_ms, original)
             if state is None:
-                stopped = "no layer can shrink further to meet the next target"
                 state = history[-1]
+                # met, though not by the drift margin: nothing smaller to try, so the final measurement decides
+                stopped = "budget met" if self._met(state, budget_ms) else \
+                    "no layer can shrink further to meet the next target"
                 break
             history.append(state)
             bar.update(1)
             bar.set_postfix_str(f"{state['measured_ms']:.3f} ms, acc {state['holdout_accuracy']:.3f}")
-            if self._met(state, budget_ms):
+            if self._stops(state, budget_ms):
                 stopped = "budget met"
         bar.close()
         self.log(f"Stopped after iteration {state['iteration']}: {stopped}.")
@@ -369,6 +376,15 @@ class NetAdaptRun:
         if info.get("verdict") is not None:
             return info["verdict"] == "met"
         return info["measured_ms"] <= budget_ms
+
+    def _drift_margin(self) -> float:
+        return 0.0 if getattr(self.device, "profiler_kind", "ort") == "fake" else DRIFT_MARGIN
+
+    def _stops(self, state: dict, budget_ms: float) -> bool:
+        """Whether the loop stops at this measured model: it meets the budget, and on a real device the
+        upper end of its interval is ``DRIFT_MARGIN`` under it (see there)."""
+        line = budget_ms * (1 - self._drift_margin())
+        return self._met(state, budget_ms) and state.get("measured_high_ms", state["measured_ms"]) <= line
 
     def _floor(self, state: dict, budget_ms: float) -> float:
         """The lowest target an iteration aims at: under the budget by twice the relative half-width of
@@ -402,7 +418,7 @@ class NetAdaptRun:
         estimates = CandidateEstimates(self.estimator, model, graph, state["measured_ms"])
         hints = {c["group"]: c["channels"] for c in state.get("candidates", []) if c.get("feasible")}
         with timer.phase("search"):
-            floor = self._floor(state, budget_ms)
+            floor = self._floor(state, budget_ms * (1 - self._drift_margin()))
             while True:
                 target = max(state["measured_ms"] - reduction, floor)
                 results = {}

@@ -80,3 +80,21 @@ def test_met_is_said_only_of_models_truly_within_the_budget_and_a_resume_keeps_i
     assert again.final["budget_met"] == (again.stopped == "budget met")
     summary = json.loads((run / "summary.json").read_text())
     assert summary["final"]["budget_met"] and _true_ms(run / "final" / "model.onnx") <= summary["budget_ms"]
+
+
+def test_on_a_real_device_the_loop_stops_a_drift_margin_under_the_budget():
+    from types import SimpleNamespace
+
+    from netadapt.algorithm.loop import DRIFT_MARGIN, NetAdaptRun
+
+    run = NetAdaptRun.__new__(NetAdaptRun)
+    run.device = SimpleNamespace(profiler_kind="ort")
+    near = {"verdict": "met", "measured_ms": 9.70, "measured_high_ms": 9.85}  # met, but 1.5% under
+    clear = {"verdict": "met", "measured_ms": 9.60, "measured_high_ms": 9.79}
+    assert DRIFT_MARGIN == 0.02
+    assert not run._stops(near, 10.0) and run._stops(clear, 10.0)
+    assert not run._stops({"verdict": "not met", "measured_ms": 9.0, "measured_high_ms": 10.2}, 10.0)
+    assert run._stops({"measured_ms": 9.7}, 10.0)  # the start, measured alone: its latency
+    assert run._floor({}, 10.0 * (1 - DRIFT_MARGIN)) < 9.8
+    run.device = SimpleNamespace(profiler_kind="fake")  # deterministic: no drift to leave room for
+    assert run._stops(near, 10.0)
