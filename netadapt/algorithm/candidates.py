@@ -102,7 +102,6 @@ def train_and_score(model: nn.Module, job: CandidateJob, config: RunConfig, reso
         The candidate's record (as the iteration's partial folder stores it), and the seconds spent
         fine-tuning and evaluating.
     """
-    from netadapt.training import fine_tune, recalibrate_batchnorm, score
     from netadapt.training.device import placed, training_device
 
     with placed(training_device(resources.train_device), model, resources.teacher):

@@ -377,14 +377,17 @@ class NetAdaptRun:
             return info["verdict"] == "met"
         return info["measured_ms"] <= budget_ms
 
-    def _drift_margin(self) -> float:
-        return 0.0 if getattr(self.device, "profiler_kind", "ort") == "fake" else DRIFT_MARGIN
+    def _stop_line(self, budget_ms: float) -> float:
+        """What the loop stops under and aims its last steps at: ``DRIFT_MARGIN`` under the budget on a real
+        device (see there), the budget itself on the exact fake device."""
+        exact = getattr(self.device, "profiler_kind", "ort") == "fake"
+        return budget_ms if exact else budget_ms * (1 - DRIFT_MARGIN)
 
     def _stops(self, state: dict, budget_ms: float) -> bool:
-        """Whether the loop stops at this measured model: it meets the budget, and on a real device the
-        upper end of its interval is ``DRIFT_MARGIN`` under it (see there)."""
-        line = budget_ms * (1 - self._drift_margin())
-        return self._met(state, budget_ms) and state.get("measured_high_ms", state["measured_ms"]) <= line
+        """Whether the loop stops at this measured model: it meets the budget, and the upper end of its
+        interval is under the stop line."""
+        high = state.get("measured_high_ms", state["measured_ms"])
+        return self._met(state, budget_ms) and high <= self._stop_line(budget_ms)
 
     def _floor(self, state: dict, budget_ms: float) -> float:
         """The lowest target an iteration aims at: under the budget by twice the relative half-width of
@@ -418,7 +421,7 @@ class NetAdaptRun:
         estimates = CandidateEstimates(self.estimator, model, graph, state["measured_ms"])
         hints = {c["group"]: c["channels"] for c in state.get("candidates", []) if c.get("feasible")}
         with timer.phase("search"):
-            floor = self._floor(state, budget_ms * (1 - self._drift_margin()))
+            floor = self._floor(state, self._stop_line(budget_ms))
             while True:
                 target = max(state["measured_ms"] - reduction, floor)
                 results = {}

@@ -152,7 +152,7 @@ class _Builder:
             width, search_ms = stored["width"], stored["search_ms"]  # resumed: a half-done training still fits
         else:
             shutil.rmtree(partial / "train", ignore_errors=True)
-            width, search_ms = self.search.find(target_ms) if width is None else (width, self.measure_width(width))
+            width, search_ms = self.search.find(target_ms) if width is None else (width, self.search.latency(width))
             rf.write_json(found, {"width": width, "search_ms": search_ms, "target_ms": target_ms, "step": self.step})
         seconds["search"] = time.perf_counter() - t0
         model = self.prune(width)

@@ -77,4 +77,3 @@ def fine_tune(model: nn.Module, dataset: Dataset, steps: int, *, batch_size: int
         finally:
             model.train(was_training)
         return float(total) / steps
-

@@ -3,24 +3,13 @@
 import pytest
 import torch
 
-from netadapt.data import load_data
 from netadapt.errors import UserError
-from netadapt.models import create_model
 from netadapt.training import TrainConfig, evaluate, fine_tune, score, train
 from netadapt.training.device import model_device, placed, training_device
+from training_helpers import tiny_model as _model
 
 CUDA = torch.cuda.is_available()
 needs_cuda = pytest.mark.skipif(not CUDA, reason="needs a CUDA GPU visible to PyTorch")
-
-
-@pytest.fixture(scope="module")
-def data():
-    return load_data("synthetic:classes=3,size=16,n=120,test=60,noise=0.2", holdout=20)
-
-
-def _model(seed=0):
-    torch.manual_seed(seed)
-    return create_model("digits_cnn", num_classes=3, width_mult=0.25)
 
 
 def test_device_names_are_checked():

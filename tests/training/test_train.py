@@ -3,22 +3,10 @@
 import pytest
 import torch
 
-from netadapt.data import load_data
 from netadapt.errors import UserError
-from netadapt.models import create_model
 from netadapt.training import TrainConfig, load_rewind, train
 from netadapt.training.schedule import lr_factor
-
-
-@pytest.fixture(scope="module")
-def data():
-    # 100 training images, batch 25: 4 iterations per epoch
-    return load_data("synthetic:classes=3,size=16,n=120,test=60,noise=0.2", holdout=20)
-
-
-def _model(seed=0):
-    torch.manual_seed(seed)
-    return create_model("digits_cnn", num_classes=3, width_mult=0.25)
+from training_helpers import tiny_model as _model
 
 
 CONFIG = TrainConfig(epochs=3, batch_size=25, lr=0.05, seed=1)
