@@ -119,12 +119,14 @@ class PruningEnv:
         return table_budget - self.latency.table_ms - chosen - later
 
     def step(self, action: float) -> tuple[np.ndarray, int, bool]:
-        """Apply a keep ratio in [0, 1] (mapped to [lowest ratio, 1]) to the current group, clipped to the
+        """Apply a keep ratio in [0, 1] (mapped to [lowest ratio, 1]) to the current group: the smallest count
+        on the group's grid that keeps at least that share (AMC rounds up to its channel step), clipped to the
         budget. Returns (next state, the count chosen, whether the episode is over)."""
         group = self.groups[self.t]
         ratio = self.lowest + (1 - self.lowest) * float(np.clip(action, 0.0, 1.0))
         grid = self.latency.grid(group)
-        wanted = [c for c in grid if c <= max(grid[0], ratio * self.sizes[group])]
+        target = min(c for c in grid if c >= ratio * self.sizes[group] - 1e-9)  # rounded up, as AMC does
+        wanted = [c for c in grid if c <= target]
         allowed = self._allowed(group)
         fitting = [c for c in wanted if self.latency.deltas[group][c] <= allowed + 1e-12]
         count = max(fitting) if fitting else min(grid, key=lambda c: self.latency.deltas[group][c])

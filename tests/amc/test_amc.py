@@ -39,6 +39,26 @@ def test_every_action_is_clipped_to_the_budget():
     assert done and count == 24  # keeping all of the first leaves 40 channels to remove from the second
 
 
+def test_a_keep_ratio_rounds_up_to_the_grid_and_never_below_the_lowest_ratio():
+    """A 16-channel group on a step of 8: any ratio above one half keeps all 16 (rounding down would keep 8
+    unless the action were exactly 1), and the lowest ratio of 0.2 keeps at least 20% of 64 channels."""
+    large = {c: -0.01 * (64 - c) for c in range(8, 65, 8)}
+    latency = GroupLatency(start_ms=1.0, table_ms=1.0, deltas={"small": {8: -0.1, 16: 0.0}, "large": large})
+    env = PruningEnv(latency, budget_ms=1.0, lowest_ratio=0.2)  # the budget binds nothing
+    for action, small in ((1.0, 16), (0.9, 16), (0.4, 16), (0.3, 8), (0.0, 8)):
+        env.reset()
+        _, count, _ = env.step(action)
+        assert count == small, (action, count)  # ratio 0.2 + 0.8 * action of 16 channels, rounded up
+    env.reset()
+    env.step(1.0)
+    _, count, _ = env.step(0.0)
+    assert count == 16  # 0.2 x 64 = 12.8 channels -> 16, not 8 (a keep ratio of 0.125)
+    env.reset()
+    env.step(1.0)
+    _, count, _ = env.step(0.5)
+    assert count == 40  # 0.6 x 64 = 38.4 -> 40
+
+
 def test_the_agent_learns_to_prune_the_harmless_group(tmp_path):
     config = AmcConfig(episodes=160, warmup_episodes=40, noise=0.3, noise_decay=0.97, lowest_ratio=0.125, seed=1)
     search = AmcSearch(config, tmp_path, progress=False, reward_fn=_reward)
