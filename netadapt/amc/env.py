@@ -68,6 +68,23 @@ def group_features(model, group) -> list[float]:
             float(len(group.depthwise))]
 
 
+def group_feeds(model, group) -> str:
+    """What a group's channels feed, as AMC's per-layer plots label a layer by the kernel whose input
+    channels it prunes: ``3x3``, ``1x1``, ``fc``, joined with ``+`` when several kinds read the group, after
+    ``dw3x3 > `` when a depthwise convolution runs inside it."""
+    modules = dict(model.named_modules())
+
+    def kind(name: str) -> str:
+        m = modules.get(name)
+        if m is None or not hasattr(m, "kernel_size"):
+            return "fc"
+        return "x".join(str(k) for k in m.kernel_size)
+
+    feeds = "+".join(sorted({kind(n) for n in group.consumers})) or "output"
+    depthwise = sorted({kind(n) for n in group.depthwise})
+    return f"dw{'+'.join(depthwise)} > {feeds}" if depthwise else feeds
+
+
 class PruningEnv:
     """One episode = one keep ratio per group, in order.
 

@@ -2,7 +2,7 @@
 
     <out>/
       config.json         the settings (re-running with different ones is refused)
-      start/              the start model's ONNX and info.json (measured ms, table ms)
+      start/              the start model's ONNX and info.json (measured ms, table ms, what each group feeds)
       latency.json        per-group table differences on the grid
       state.pt            the agent and every finished episode (written after each: a kill loses at most one)
       episodes.jsonl      one line per episode: counts, keep ratios, estimated ms, reward, noise
@@ -24,7 +24,7 @@ import torch
 
 from netadapt.amc.config import AmcConfig
 from netadapt.amc.ddpg import Agent
-from netadapt.amc.env import GroupLatency, PruningEnv
+from netadapt.amc.env import GroupLatency, PruningEnv, group_feeds
 from netadapt.errors import UserError
 from netadapt.runs import folder as rf
 
@@ -109,6 +109,7 @@ class AmcSearch:
         rounds = [float(self.model_profiler.measure_model(str(onnx), self.input_shape).median) for _ in range(3)]
         info = {"measured_ms": min(rounds), "measured_rounds_ms": rounds,
                 "table_ms": self.estimator.total(self.base, self.input_shape), "channels": self.graph.sizes(),
+                "feeds": {g: group_feeds(self.base, group) for g, group in self.graph.groups.items()},
                 "frozen_groups": self.graph.frozen}
         rf.write_json(path, info)
         return info

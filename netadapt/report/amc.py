@@ -15,7 +15,7 @@ def is_amc_folder(path) -> bool:
     return (Path(path) / "episodes.jsonl").is_file()
 
 
-def _plots(episodes: list[dict], final: dict | None, out: Path) -> dict[str, Path]:
+def _plots(episodes: list[dict], ratios: dict[str, float], feeds: dict[str, str], out: Path) -> dict[str, Path]:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -40,9 +40,16 @@ def _plots(episodes: list[dict], final: dict | None, out: Path) -> dict[str, Pat
     reward = out / "reward.png"
     fig.savefig(reward)
     plt.close(fig)
-    ratios = (final or {}).get("ratios") or max(episodes, key=lambda e: e["reward"])["ratios"]
     fig, ax = plt.subplots(figsize=(max(6, 0.35 * len(ratios)), 4), dpi=100)
-    ax.bar(range(len(ratios)), list(ratios.values()), color="tab:green")
+    kinds = sorted(set(feeds.get(g, "") for g in ratios))
+    colours = dict(zip(kinds, plt.get_cmap("tab10").colors))
+    for i, (g, r) in enumerate(ratios.items()):
+        kind = feeds.get(g, "")
+        ax.bar(i, r, color=colours[kind] if feeds else "tab:green", label=f"feeds {kind}" if kind else None)
+    if feeds:
+        handles, labels = ax.get_legend_handles_labels()
+        unique = dict(zip(labels, handles))
+        ax.legend(unique.values(), unique.keys(), fontsize=8)
     ax.set_xticks(range(len(ratios)), list(ratios), rotation=90, fontsize=7)
     ax.set_ylabel("keep ratio")
     ax.set_ylim(0, 1.05)
@@ -54,6 +61,21 @@ def _plots(episodes: list[dict], final: dict | None, out: Path) -> dict[str, Pat
     return {"reward.png": reward, "ratios.png": path}
 
 
+LATE_EPISODES = 20
+
+
+def keep_by_feeds(episodes: list[dict], ratios: dict[str, float], feeds: dict[str, str]) -> list[list]:
+    """[kind, number of groups, mean keep ratio in ``ratios``, mean over the last agent episodes (None
+    without any)] per kind of layer the groups feed, in order of the best policy's mean."""
+    late = [e for e in episodes if not e.get("warmup")][-LATE_EPISODES:]
+    rows = []
+    for kind in sorted(set(feeds.get(g, "") for g in ratios)):
+        groups = [g for g in ratios if feeds.get(g, "") == kind]
+        mean_late = (sum(e["ratios"][g] for e in late for g in groups) / (len(late) * len(groups))) if late else None
+        rows.append([kind, len(groups), sum(ratios[g] for g in groups) / len(groups), mean_late])
+    return sorted(rows, key=lambda r: r[2])
+
+
 def write_amc_report(folder, out_dir=None) -> dict[str, Path]:
     """Write ``reward.png``, ``ratios.png``, ``report.html`` and ``report.md`` for an AMC search folder."""
     folder = Path(folder)
@@ -61,9 +83,12 @@ def write_amc_report(folder, out_dir=None) -> dict[str, Path]:
         raise UserError(f"{folder} is not an AMC search folder (no episodes.jsonl)")
     episodes = [json.loads(line) for line in (folder / "episodes.jsonl").read_text().splitlines() if line.strip()]
     final = rf.read_json(folder / "final" / "info.json") if (folder / "final" / "info.json").is_file() else None
+    start = folder / "start" / "info.json"
+    feeds = (rf.read_json(start) if start.is_file() else {}).get("feeds", {})
+    ratios = (final or {}).get("ratios") or max(episodes, key=lambda e: e["reward"])["ratios"]
     out = Path(out_dir) if out_dir is not None else folder / "report"
     out.mkdir(parents=True, exist_ok=True)
-    figures = _plots(episodes, final, out)
+    figures = _plots(episodes, ratios, feeds, out)
     blocks = [Heading("Result")]
     if final:
         blocks.append(Paragraph(f"Best policy from episode {final['episode']} (reward {final['reward']:.4f}): "
@@ -72,9 +97,15 @@ def write_amc_report(folder, out_dir=None) -> dict[str, Path]:
         blocks.append(Paragraph(f"{len(episodes)} episodes so far; no final network yet."))
     blocks += [Heading("Episodes"), Figure(figures["reward.png"], "Reward per episode and the best so far."),
                Heading("Keep ratios"), Figure(figures["ratios.png"], "The best policy's keep ratio per group."),
-               Table(["group", "keep ratio", "channels"],
-                     [[g, r, (final or {}).get("channels", {}).get(g)] for g, r in
-                      ((final or {}).get("ratios") or max(episodes, key=lambda e: e["reward"])["ratios"]).items()])]
+               Table(["group", "feeds", "keep ratio", "channels"],
+                     [[g, feeds.get(g, ""), r, (final or {}).get("channels", {}).get(g)] for g, r in ratios.items()])]
+    if feeds:
+        blocks += [Heading("Keep ratio by what a group feeds"),
+                   Paragraph(f"Mean keep ratio of the groups feeding each kind of layer: in the best policy, and "
+                             f"over the agent's last {LATE_EPISODES} episodes (its learnt policy, warm-up "
+                             f"excluded)."),
+                   Table(["feeds", "groups", "best policy", f"agent's last {LATE_EPISODES}"],
+                         [[k, n, best, late] for k, n, best, late in keep_by_feeds(episodes, ratios, feeds)])]
     title = f"AMC report: {folder.name}"
     written = dict(figures)
     written["report.html"] = out / "report.html"

@@ -133,3 +133,40 @@ def test_the_report_understands_a_search_folder(tmp_path):
     assert result.exit_code == 0, result.output
     html = (tmp_path / "s" / "report" / "report.html").read_text()
     assert "AMC report" in html and html.count("<img") == 2 and "harmless" in html
+
+
+def test_groups_are_labelled_by_the_kernel_they_feed():
+    from netadapt.amc.env import group_feeds
+    from netadapt.models import create_model
+    from netadapt.pruning import analyze
+
+    bottleneck = create_model("resnet29b", width_mult=0.5)
+    graph = analyze(bottleneck, (1, 3, 32, 32))
+    feeds = {g: group_feeds(bottleneck, group) for g, group in graph.groups.items()}
+    assert feeds["layers.4.conv1.0"] == "3x3" and feeds["layers.4.conv2.0"] == "1x1"
+    assert feeds["layers.3.conv3.0"] == "1x1" and feeds["layers.6.conv3.0"] == "1x1+fc"
+    assert feeds["stem.0"] == "1x1"  # the first block's reduce and its projection shortcut
+    assert sum(v == "3x3" for v in feeds.values()) == 9  # every block's reduce
+    mobilenet = create_model("mobilenet_v1", width_mult=0.25)
+    graph = analyze(mobilenet, (1, 3, 32, 32))
+    kinds = {group_feeds(mobilenet, group) for group in graph.groups.values()}
+    assert kinds == {"dw3x3 > 1x1", "fc"}  # the last pointwise layer feeds the classifier
+
+
+def test_the_report_groups_keep_ratios_by_what_they_feed(tmp_path):
+    from netadapt.report.amc import keep_by_feeds, write_amc_report
+
+    config = AmcConfig(episodes=30, warmup_episodes=5, lowest_ratio=0.125)
+    (tmp_path / "s" / "start").mkdir(parents=True)
+    (tmp_path / "s" / "start" / "info.json").write_text(json.dumps({"feeds": {"harmless": "3x3", "harmful": "1x1"}}))
+    episodes = AmcSearch(config, tmp_path / "s", progress=False, reward_fn=_reward).search(
+        PruningEnv(_planted(), budget_ms=0.6, lowest_ratio=0.125), 0.6)
+    best = max(episodes, key=lambda e: e["reward"])["ratios"]
+    rows = keep_by_feeds(episodes, best, {"harmless": "3x3", "harmful": "1x1"})
+    late = [e for e in episodes if not e["warmup"]][-20:]
+    assert {r[0]: r[2] for r in rows} == {"3x3": best["harmless"], "1x1": best["harmful"]}
+    late_by_kind = {r[0]: r[3] for r in rows}
+    assert late_by_kind["3x3"] == pytest.approx(statistics.mean(e["ratios"]["harmless"] for e in late))
+    assert late_by_kind["1x1"] == pytest.approx(statistics.mean(e["ratios"]["harmful"] for e in late))
+    md = write_amc_report(tmp_path / "s")["report.md"].read_text()
+    assert "Keep ratio by what a group feeds" in md and "| 3x3 |" in md.replace("| harmless | 3x3 |", "")

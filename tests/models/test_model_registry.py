@@ -9,7 +9,7 @@ from netadapt.models import registry
 
 
 def test_list_models_filters_with_glob_patterns():
-    assert list_models("resnet*") == ["resnet20", "resnet56"]
+    assert list_models("resnet*") == ["resnet20", "resnet29b", "resnet56"]
     assert list_models("mobilenet_v?") == ["mobilenet_v1", "mobilenet_v2"]
     assert list_models("nothing*") == []
 

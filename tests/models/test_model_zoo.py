@@ -11,7 +11,7 @@ ZOO = list_models()
 
 
 def test_zoo_holds_the_documented_models():
-    assert ZOO == ["digits_cnn", "mobilenet_v1", "mobilenet_v2", "resnet20", "resnet56", "vgg11"]
+    assert ZOO == ["digits_cnn", "mobilenet_v1", "mobilenet_v2", "resnet20", "resnet29b", "resnet56", "vgg11"]
 
 
 @pytest.mark.parametrize("name", ZOO)
@@ -86,3 +86,13 @@ def test_resnet_uses_projection_shortcuts_only_where_shapes_change():
     projections = [n for n, m in model.named_modules() if n.endswith("shortcut") and not isinstance(m, nn.Identity)]
     assert projections == ["layers.3.shortcut", "layers.6.shortcut"]
     assert sum(isinstance(m, nn.Conv2d) for m in model.modules()) == 19 + 2
+
+
+def test_the_bottleneck_resnet_has_1x1_3x3_1x1_blocks_and_four_times_wider_outputs():
+    model = create_model("resnet29b")
+    kernels = [m.kernel_size[0] for n, m in model.named_modules()
+               if isinstance(m, nn.Conv2d) and ".conv" in n]
+    assert kernels == [1, 3, 1] * 9
+    assert [model.layers[i].conv3[0].out_channels for i in (0, 3, 6)] == [64, 128, 256]
+    assert model.layers[3].conv2[0].stride == (2, 2) and model.layers[3].conv1[0].stride == (1, 1)
+    assert sum(p.numel() for p in model.parameters()) == 313_114
