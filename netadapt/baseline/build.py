@@ -255,15 +255,18 @@ def build_uniform_baseline(run_dir, points: int | Sequence[int] | None = None, p
     return results
 
 
-def build_wider_point(run_dir, iteration: int, progress: bool = True, log=print) -> dict | None:
-    """The uniform model one channel configuration wider than the baseline point matching ``iteration``.
+def build_wider_point(run_dir, iteration: int, progress: bool = True, log=print,
+                      margin: float | None = None) -> dict | None:
+    """A uniform model wider than the baseline point matching ``iteration``.
 
     The matching point is the widest width within the iteration's latency, so it is usually a little
-    faster than the iteration; this one is the next wider configuration, usually a little slower, so the two
-    bracket the iteration and the uniform accuracy at its latency can be read between them. It is fine-tuned
-    exactly as the matching point and stored in ``<run>/baseline/iter_<k>_wider`` (outside ``points.json``
-    and the report). Resumable; returns its info (as :func:`build_uniform_baseline`'s points), or None when
-    the matching point is already at full width.
+    faster than the iteration; this one is slower, so the two bracket the iteration and the uniform accuracy
+    at its latency can be read between them: the next wider configuration (``margin`` None), or the
+    narrowest width measured at least ``1 + margin`` times the iteration's latency, for when a later
+    measurement of both arms may move them apart by a few percent. It is fine-tuned exactly as the matching
+    point and stored in ``<run>/baseline/iter_<k>_wider`` (outside ``points.json`` and the report).
+    Resumable; returns its info (as :func:`build_uniform_baseline`'s points), or None when the matching
+    point is already at full width.
 
     Raises:
         UserError: no finished baseline point matches ``iteration`` yet.
@@ -276,15 +279,18 @@ def build_wider_point(run_dir, iteration: int, progress: bool = True, log=print)
     done = baseline_dir(run) / name / "info.json"
     if done.is_file():
         info = rf.read_json(done)
-        if info.get("below_width") == matched["width"]:
+        if info.get("below_width") == matched["width"] and info.get("margin") == margin:
             return info
     builder = _Builder(run, progress, log, 0.01, matched.get("channel_step"))
     try:
-        width = builder.search.next_wider(matched["width"])
+        if margin is None:
+            width = builder.search.next_wider(matched["width"])
+        else:
+            width = builder.search.narrowest_at_least(matched["width"], matched["target_ms"] * (1 + margin))
         if width is None:
             return None
         info = builder.point(iteration, matched["target_ms"], width=width, name=name,
-                             extra={"below_width": matched["width"]})
+                             extra={"below_width": matched["width"], "margin": margin})
     finally:
         builder.close()
     log(f"uniform width {info['width']:.3f}, the next wider than {matched['width']:.3f}: {info['measured_ms']:.4g} ms, "

@@ -87,6 +87,22 @@ class WidthSearch:
         above = self._widths_above(width, 1)
         return above[0] if above else None
 
+    def narrowest_at_least(self, width: float, min_ms: float) -> float | None:
+        """The narrowest width above ``width`` whose measured latency is at least ``min_ms``, by bisection
+        between ``width`` and full width (full width when nothing narrower is that slow; None when
+        ``width`` is full already)."""
+        if self._key(width) == self._key(1.0):
+            return None
+        lo, hi = width, 1.0
+        if self.latency(hi) < min_ms:
+            return hi
+        for _ in range(self.max_steps):
+            mid = (lo + hi) / 2
+            if self._key(mid) in (self._key(lo), self._key(hi)):
+                break  # hi is the next configuration above lo
+            lo, hi = (lo, mid) if self.latency(mid) >= min_ms else (mid, hi)
+        return hi
+
     def _widths_above(self, width: float, n: int, grain: float = 1 / 1024) -> list[float]:
         """The next ``n`` widths above ``width`` at which some group's channel count changes."""
         widths, key = [], self._key(width)

@@ -98,6 +98,26 @@ def test_width_search_takes_the_widest_width_within_the_target_where_latency_is_
     assert ms == pytest.approx(measure(0.25))
 
 
+def test_the_narrowest_width_at_least_a_latency_is_found_by_bisection():
+    sizes = {"a": 64, "b": 64}
+    calls = []
+
+    def measure(width):
+        calls.append(width)
+        c = uniform_channels(sizes, width, step=8)
+        return 1.0 + 0.01 * (c["a"] + c["b"])  # 1.16 ms at 8/8, 2.28 ms at 64/64, 0.16 ms per step of 8
+
+    search = WidthSearch(sizes, measure, step=8)
+    width = search.narrowest_at_least(0.5, 1.64 * 1.08)  # 32/32 runs 1.64 ms; at least 1.7712 ms: 40/40 (1.80)
+    assert uniform_channels(sizes, width, step=8) == {"a": 40, "b": 40}
+    assert len(calls) <= 5  # full width and a bisection, not every configuration in between
+    assert uniform_channels(sizes, search.narrowest_at_least(0.5, 1.7), step=8) == {"a": 40, "b": 40}
+    nxt = search.narrowest_at_least(0.5, 1.5)  # already slower: the next configuration
+    assert uniform_channels(sizes, nxt, step=8) == uniform_channels(sizes, search.next_wider(0.5), step=8)
+    assert search.narrowest_at_least(0.5, 5.0) == 1.0  # nothing is that slow: full width
+    assert search.narrowest_at_least(1.0, 1.0) is None
+
+
 def test_reading_curves():
     curve = [(2.0, 0.6), (1.0, 0.4), (3.0, 0.7)]
     assert interpolate(curve, 1.5) == pytest.approx(0.5)
@@ -156,6 +176,10 @@ def test_the_next_wider_point_brackets_the_matched_one_and_stays_out_of_the_repo
 
     monkeypatch.setattr(build, "_Builder", no_rebuild)
     assert build_wider_point(run_copy, 2, progress=False, log=lambda *_: None) == wider
+    monkeypatch.undo()
+    apart = build_wider_point(run_copy, 2, progress=False, log=lambda *_: None, margin=0.3)
+    assert apart["margin"] == 0.3 and apart["width"] > wider["width"]  # rebuilt: another margin
+    assert apart["search_ms"] >= 1.3 * matched["target_ms"] or apart["width"] == 1.0
 
 
 def test_report_cli_builds_the_baseline_first(run_copy, tmp_path):
