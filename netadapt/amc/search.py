@@ -110,6 +110,7 @@ class AmcSearch:
         info = {"measured_ms": min(rounds), "measured_rounds_ms": rounds,
                 "table_ms": self.estimator.total(self.base, self.input_shape), "channels": self.graph.sizes(),
                 "feeds": {g: group_feeds(self.base, group) for g, group in self.graph.groups.items()},
+                "order": list(self.graph.groups),
                 "frozen_groups": self.graph.frozen}
         rf.write_json(path, info)
         return info
@@ -118,11 +119,12 @@ class AmcSearch:
         from netadapt.algorithm.search import CandidateEstimates
 
         path = self.out / "latency.json"
-        if path.exists():
+        if path.exists():  # JSON sorts the groups by name: walk them in the network's order again
             d = rf.read_json(path)
+            order = [g for g in self.graph.groups if g in d["deltas"]]
             return GroupLatency(d["start_ms"], d["table_ms"],
-                                {g: {int(c): v for c, v in cs.items()} for g, cs in d["deltas"].items()},
-                                d["features"])
+                                {g: {int(c): v for c, v in d["deltas"][g].items()} for g in order},
+                                {g: d["features"][g] for g in order if g in d["features"]})
         estimates = CandidateEstimates(self.estimator, self.base, self.graph, start["measured_ms"])
         latency = GroupLatency.from_table(estimates, self.graph.sizes(), self.config.channel_step, self.progress)
         rf.write_json(path, {"start_ms": latency.start_ms, "table_ms": latency.table_ms,

@@ -83,9 +83,11 @@ def write_amc_report(folder, out_dir=None) -> dict[str, Path]:
         raise UserError(f"{folder} is not an AMC search folder (no episodes.jsonl)")
     episodes = [json.loads(line) for line in (folder / "episodes.jsonl").read_text().splitlines() if line.strip()]
     final = rf.read_json(folder / "final" / "info.json") if (folder / "final" / "info.json").is_file() else None
-    start = folder / "start" / "info.json"
-    feeds = (rf.read_json(start) if start.is_file() else {}).get("feeds", {})
+    start = rf.read_json(folder / "start" / "info.json") if (folder / "start" / "info.json").is_file() else {}
+    feeds = start.get("feeds", {})
     ratios = (final or {}).get("ratios") or max(episodes, key=lambda e: e["reward"])["ratios"]
+    order = start.get("order", [])  # the network's order (JSON files keep the groups sorted by name)
+    ratios = {**{g: ratios[g] for g in order if g in ratios}, **ratios}
     out = Path(out_dir) if out_dir is not None else folder / "report"
     out.mkdir(parents=True, exist_ok=True)
     figures = _plots(episodes, ratios, feeds, out)

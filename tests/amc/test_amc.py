@@ -118,6 +118,11 @@ def test_a_search_on_the_fake_device_meets_the_budget_in_every_episode(tmp_path,
     again = AmcSearch(config, tmp_path / "amc", lut=str(tmp_path / "lut.db"), progress=False,
                       log=lambda *_: None).run()
     assert again == final  # a finished search is read back, not redone
+    resumed = AmcSearch(config, tmp_path / "amc", lut=str(tmp_path / "lut.db"), progress=False, log=lambda *_: None)
+    resumed._setup()
+    start = resumed._start()
+    assert list(resumed.graph.groups) == start["order"] == ["stem", "expand"]  # not sorted by name
+    assert list(resumed._latency(start).deltas) == ["stem", "expand"]  # read back, walked in the same order
 
 
 def test_the_report_understands_a_search_folder(tmp_path):
