@@ -293,7 +293,8 @@ def build_wider_point(run_dir, iteration: int, progress: bool = True, log=print,
                              extra={"below_width": matched["width"], "margin": margin})
     finally:
         builder.close()
-    which = "the next wider" if margin is None else f"the narrowest at least {100 * margin:g}% slower,"
-    log(f"uniform width {info['width']:.3f}, {which} than {matched['width']:.3f}: {info['measured_ms']:.4g} ms, "
+    which = (f"the next wider than {matched['width']:.3f}" if margin is None else
+             f"the narrowest above {matched['width']:.3f} at least {100 * margin:g}% slower than the iteration")
+    log(f"uniform width {info['width']:.3f}, {which}: {info['measured_ms']:.4g} ms, "
         f"test accuracy {info['test_accuracy']:.4f}")
     return info
