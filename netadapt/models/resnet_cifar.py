@@ -13,6 +13,13 @@ from netadapt.models.layers import ConvBNAct, init_weights, scale_channels
 from netadapt.models.registry import register_model
 
 
+def shortcut(in_channels: int, out_channels: int, stride: int) -> nn.Module:
+    """Option B: a 1x1 convolution with batch norm where the shape changes, the identity otherwise."""
+    if stride != 1 or in_channels != out_channels:
+        return ConvBNAct(in_channels, out_channels, 1, stride=stride, activation=None)
+    return nn.Identity()
+
+
 class BasicBlock(nn.Module):
     """Two 3x3 conv-bn layers plus a shortcut, then ReLU."""
 
@@ -20,10 +27,7 @@ class BasicBlock(nn.Module):
         super().__init__()
         self.conv1 = ConvBNAct(in_channels, out_channels, 3, stride=stride)
         self.conv2 = ConvBNAct(out_channels, out_channels, 3, activation=None)
-        if stride != 1 or in_channels != out_channels:
-            self.shortcut = ConvBNAct(in_channels, out_channels, 1, stride=stride, activation=None)
-        else:
-            self.shortcut = nn.Identity()
+        self.shortcut = shortcut(in_channels, out_channels, stride)
         self.relu = nn.ReLU(inplace=True)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -42,10 +46,7 @@ class Bottleneck(nn.Module):
         self.conv1 = ConvBNAct(in_channels, width, 1)
         self.conv2 = ConvBNAct(width, width, 3, stride=stride)
         self.conv3 = ConvBNAct(width, out_channels, 1, activation=None)
-        if stride != 1 or in_channels != out_channels:
-            self.shortcut = ConvBNAct(in_channels, out_channels, 1, stride=stride, activation=None)
-        else:
-            self.shortcut = nn.Identity()
+        self.shortcut = shortcut(in_channels, out_channels, stride)
         self.relu = nn.ReLU(inplace=True)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
