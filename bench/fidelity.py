@@ -17,14 +17,19 @@ in one run, interleaved model by model.
     python bench/fidelity.py --models resnet20 --widths 0.5,1.0 --variants 1   # quick
     python bench/fidelity.py --batch 32 --sizes 32                              # at the run's batch
     python bench/fidelity.py --save-calibration --lut ~/.cache/netadapt/lut.db  # store the fit
+    python bench/fidelity.py --models vgg11 --json a.json & python bench/fidelity.py --models resnet20 \
+        --json b.json; wait; python bench/fidelity.py --merge a.json b.json    # one grid, two processes
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -55,6 +60,14 @@ def parse_args(argv=None):
                    help="store the calibration with the lower leave-one-out error in --lut")
     p.add_argument("--json", default=None, help="write every model's features and measurements here")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--only", default=None, metavar="MODEL:WIDTH,...",
+                   help="of the --models x --widths grid, measure only these pairs")
+    p.add_argument("--jobs", type=int, default=1,
+                   help="split the grid over this many processes, each pinned to a physical core of its "
+                   "own (for a machine with idle cores), and score the models together")
+    p.add_argument("--merge", nargs="+", metavar="JSON", default=None,
+                   help="measure nothing: score the models of these --json files together (a grid split "
+                   "over processes); with --json, the merged scores are written there")
     return p.parse_args(argv)
 
 
@@ -62,10 +75,13 @@ def models_to_check(args):
     from netadapt.models import model_info
 
     rng = random.Random(args.seed)
+    only = {(n, float(w)) for n, w in (u.split(":") for u in args.only.split(","))} if args.only else None
     for name in args.models.split(","):
         channels = model_info(name).default_input[0]
         for size in (int(s) for s in args.sizes.split(",")):
             for width in (float(w) for w in args.widths.split(",")):
+                if only is not None and (name, width) not in only:
+                    continue
                 for variant in range(args.variants + 1):
                     yield name, width, (args.batch, channels, size, size), variant, rng.random()
 
@@ -86,22 +102,31 @@ def score(rows, passes, estimator):
     ``passes[i]`` holds model i's measurements (Stats), the first from ``rows``' check; the model's
     latency is the lowest of the first half, its repeat measurement the lowest of the second half.
     """
-    from netadapt.latency.calibration import FULL, SIMPLE, TRAFFIC, Sample, fit, leave_one_out
+    from netadapt.latency.calibration import features
 
     stat = estimator.statistic
+    keys = [(name, width, size, variant) for name, width, size, variant, _ in rows]
+    feats = [features([(unit, key, estimator.node(key)) for unit, key, _ in res.breakdown])
+             for *_, res in rows]
+    return score_models(keys, feats, [[getattr(m, stat) for m in ms] for ms in passes])
+
+
+def score_models(keys, feats, passes_ms):
+    """The scores of models given as (name, width, size, variant) keys, their table features and every
+    measurement of each (ms, in pass order): the latency is the lowest of the first half of the passes,
+    the repeat measurement (the noise floor) the lowest of the second half."""
+    from netadapt.latency.calibration import FULL, SIMPLE, TRAFFIC, Sample, fit, leave_one_out
+
     samples, bases = [], {}
-    half = len(passes[0]) // 2
-    for (name, width, size, variant, res), measurements in zip(rows, passes):
-        first_half = measurements[:half]
-        breakdown = [(unit, key, estimator.node(key)) for unit, key, _ in res.breakdown]
-        samples.append(Sample.from_breakdown(breakdown, min(getattr(m, stat) for m in first_half)))
+    half = len(passes_ms[0]) // 2
+    for (name, width, size, variant), f, ms in zip(keys, feats, passes_ms):
+        samples.append(Sample(dict(f), min(ms[:half])))
         if not variant:
             bases[(name, width, size)] = samples[-1]
     measured = [s.measured_ms for s in samples]
     scores = {
         "repeat measurement (noise floor)": summary(
-            "a second measurement of the same model", [min(getattr(m, stat) for m in ms[half:]) for ms in passes],
-            measured),
+            "a second measurement of the same model", [min(ms[half:]) for ms in passes_ms], measured),
         "table": summary("table alone (sum of nodes)", [s.features["table_ms"] for s in samples], measured),
     }
     fits = {}
@@ -113,8 +138,8 @@ def score(rows, passes, estimator):
     # Anchored estimates of every pruned variant on measured(unpruned model of the same width and input):
     # + table(variant) - table(unpruned), and x table(variant) / table(unpruned) (what NetAdapt uses).
     anchored, scaled, anchored_measured = [], [], []
-    for (name, width, size, variant, _), s in zip(rows, samples):
-        if variant:
+    for (name, width, size, variant), s in zip(keys, samples):
+        if variant and (name, width, size) in bases:
             base = bases[(name, width, size)]
             anchored.append(base.measured_ms + s.features["table_ms"] - base.features["table_ms"])
             scaled.append(base.measured_ms * s.features["table_ms"] / base.features["table_ms"])
@@ -129,8 +154,119 @@ def score(rows, passes, estimator):
     return {"scores": scores, "fits": fits, "samples": samples}
 
 
+def merge(paths):
+    """Score the models of several ``--json`` files together, as if one run had measured them all: for a
+    grid split over processes (each on a core of its own) on a machine with cores to spare. The files must
+    come from one device and the same settings but for ``--models``/``--widths``/``--sizes``/``--json``."""
+    from netadapt.latency.estimator import STATISTICS
+
+    runs = [json.loads(Path(p).read_text()) for p in paths]
+    differ = {"models", "widths", "sizes", "json", "seed", "only", "jobs", "merge"}
+    ref = {k: v for k, v in runs[0]["args"].items() if k not in differ}
+    for path, run in zip(paths[1:], runs[1:]):
+        other = {k: v for k, v in run["args"].items() if k not in differ}
+        if other != ref:
+            diff = sorted(k for k in set(ref) | set(other) if ref.get(k) != other.get(k))
+            raise SystemExit(f"{path}: other settings than {paths[0]} ({', '.join(diff)}); cannot merge")
+        if run["fingerprint"] != runs[0]["fingerprint"]:
+            raise SystemExit(f"{path}: measured on another device than {paths[0]}; cannot merge")
+    models = [m for run in runs for m in run["models"]]
+    keys = [(m["model"], m["width"], m["input"], m["variant"]) for m in models]
+    if len(set(keys)) != len(keys):
+        raise SystemExit("the files measured some model twice; cannot merge")
+    print(f"{len(models)} models from {len(paths)} files, device "
+          f"{runs[0]['fingerprint'].get('processor', runs[0]['fingerprint'].get('gpu', '?'))}")
+    results = {}
+    for stat in STATISTICS:
+        print(f"\nlatency statistic: {stat} (of every node's and every model's samples)")
+        results[stat] = score_models(keys, [m[f"{stat}_features"] for m in models],
+                                     [m[f"{stat}_passes_ms"] for m in models])
+    return results
+
+
+def physical_cpus():
+    """One logical CPU of each physical core this process may run on."""
+    seen, cpus = set(), []
+    for cpu in sorted(os.sched_getaffinity(0)):
+        try:
+            core = Path(f"/sys/devices/system/cpu/cpu{cpu}/topology/thread_siblings_list").read_text().strip()
+        except OSError:
+            core = str(cpu)
+        if core not in seen:
+            seen.add(core)
+            cpus.append(cpu)
+    return cpus
+
+
+def run_jobs(args, folder):
+    """Measure the grid in ``args.jobs`` processes, one per physical core, the (model, width) pairs dealt
+    out largest first (by parameter count) to the process with the least so far; returns their --json
+    files. Each process measures its models in passes over all of them, as one process would."""
+    from netadapt.models import create_model
+
+    cpus = physical_cpus()
+    if args.jobs > len(cpus):
+        raise SystemExit(f"--jobs {args.jobs}: this process may run on {len(cpus)} physical cores only")
+    units = [(n, float(w)) for n in args.models.split(",") for w in args.widths.split(",")]
+    cost = {u: sum(p.numel() for p in create_model(u[0], width_mult=u[1]).parameters()) for u in units}
+    jobs = [[] for _ in range(args.jobs)]
+    for unit in sorted(units, key=cost.get, reverse=True):
+        min(jobs, key=lambda j: sum(map(cost.get, j))).append(unit)
+    flags = ["--models", args.models, "--widths", args.widths, "--sizes", args.sizes,
+             "--batch", args.batch, "--variants", args.variants, "--device", args.device,
+             "--threads", args.threads, "--warmup", args.warmup, "--repeats", args.repeats,
+             "--model-repeats", args.model_repeats, "--passes", args.passes, "--seed", args.seed]
+    flags += ["--subtract-overhead"] if args.subtract_overhead else []
+    procs, outputs = [], []
+    for k, (job, cpu) in enumerate(zip(jobs, cpus)):
+        if not job:
+            continue
+        out = Path(folder) / f"job{k}.json"
+        log = open(Path(folder) / f"job{k}.log", "w")
+        cmd = [sys.executable, __file__, *map(str, flags), "--only",
+               ",".join(f"{n}:{w}" for n, w in job), "--json", str(out)]
+        print(f"job {k} on cpu {cpu}: {', '.join(f'{n} x{w}' for n, w in job)}", flush=True)
+        procs.append((subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT,
+                                       preexec_fn=lambda cpu=cpu: os.sched_setaffinity(0, {cpu})), log, k))
+        outputs.append(out)
+    for proc, log, k in procs:
+        if proc.wait():
+            log.close()
+            tail = Path(log.name).read_text().strip().splitlines()[-1:]
+            raise SystemExit(f"job {k} failed (exit {proc.returncode}): {tail[0] if tail else ''}")
+        log.close()
+        print(Path(log.name).read_text().split("\nlatency statistic")[0].rstrip(), flush=True)
+    return [str(o) for o in outputs]
+
+
+def write_merged(path, sources, results):
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    Path(path).write_text(json.dumps({
+        "merged": sources,
+        "scores": {stat: r["scores"] for stat, r in results.items()},
+        "fits": {stat: {k: dict(v.coef) for k, v in r["fits"].items()} for stat, r in results.items()}},
+        indent=1))
+
+
 def main(argv=None):
     args = parse_args(argv)
+    if args.jobs > 1:
+        if args.lut or args.save_calibration:
+            raise SystemExit("--jobs measures into one temporary table per process: "
+                             "--lut and --save-calibration need a single process")
+        started = time.perf_counter()
+        with tempfile.TemporaryDirectory() as folder:
+            files = run_jobs(args, folder)
+            print(f"{args.jobs} processes, wall time {time.perf_counter() - started:.0f} s", flush=True)
+            results = merge(files)
+            if args.json:
+                write_merged(args.json, files, results)
+        return
+    if args.merge:
+        results = merge(args.merge)
+        if args.json:
+            write_merged(args.json, args.merge, results)
+        return
     import torch
 
     from devices import get_device
