@@ -51,10 +51,11 @@ def largest_count_meeting(estimates: CandidateEstimates, group: str, original_si
     """The largest count on the group's grid (below its current size) predicted to meet the target.
 
     The first probe is ``hint`` (the count the previous iteration found for this group, which another
-    group's pruning rarely moves far) or else the next count down. From a probe that meets the target the
-    search walks up one grid count at a time while the next still meets; from one that misses, it jumps
-    down by the table's latency per channel between the current size and that probe, then walks. It
-    assumes latency falls with channels between probes; counts it skips are not looked at.
+    group's pruning rarely moves far) or else the next count down. From a probe that misses, the search
+    jumps down by the table's latency per channel between the current size and that probe (1, 2, 4, ...
+    counts down while the probes save nothing) until a probe meets. From the meeting probe it gallops up (1, 2, 4, ...
+    counts, below the lowest count seen to miss) to a count that misses, and bisects the gap between
+    the two. It assumes latency falls with channels between probes; counts it skips are not looked at.
 
     Returns:
         (channels, predicted ms), or None when even the smallest count misses the target.
@@ -74,22 +75,37 @@ def largest_count_meeting(estimates: CandidateEstimates, group: str, original_si
     top = len(grid) - 1
     i = grid.index(hint) if hint in grid else top
     ok, ms = probe(i)
+    missed = None  # the lowest index seen to miss the target, if any
+    down = 1  # while the probes save nothing (a plateau), each step down is twice the last
     while not ok:  # jump down by the table's per-channel latency, or step down when it says nothing
+        missed = i
         saved = estimates.anchor_ms - ms
         if i == 0:
             return None
-        nxt = i - 1
+        nxt = max(0, i - down)
+        down *= 2
         if saved > 0:
             wanted = g.size - (estimates.anchor_ms - target_ms) * (g.size - grid[i]) / saved
             nxt = min(i - 1, max([0] + [k for k in range(len(grid)) if grid[k] <= wanted]))
         i = nxt
         ok, ms = probe(i)
-    while i < top:  # walk up while the next larger count still meets
-        up_ok, up_ms = probe(i + 1)
-        if not up_ok:
+    # Gallop up from the meeting probe (1, 2, 4, ... counts, below the lowest miss) to a count that
+    # misses, then bisect the gap: a jump that landed right costs one more probe, one that overshot a
+    # plateau in the latency a few.
+    jump, ceiling = 1, top + 1 if missed is None else missed
+    while i + 1 < ceiling:
+        up = min(i + jump, ceiling - 1)
+        if not probe(up)[0]:
+            ceiling = up
             break
-        i, ms = i + 1, up_ms
-    return grid[i], ms
+        i, jump = up, 2 * jump
+    while ceiling - i > 1:  # grid[i] meets, grid[ceiling] (where it exists) does not
+        mid = (i + ceiling) // 2
+        if probe(mid)[0]:
+            i = mid
+        else:
+            ceiling = mid
+    return grid[i], probe(i)[1]
 
 
 def smallest_network_ms(estimates: CandidateEstimates, original: dict[str, int], step: int) -> float:
