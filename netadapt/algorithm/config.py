@@ -18,7 +18,7 @@ class FineTuneConfig:
     long_epochs: int = _f(3, "Long-term fine-tune epochs of the final model.")
     long_lr: float = _f(0.01, "Long-term fine-tune peak learning rate (cosine schedule).")
     batch_size: int = _f(64, "Fine-tune batch size.")
-    distill: float = _f(0.0, "Weight of distillation from the starting model in short- and long-term "
+    distill: float = _f(0.5, "Weight of distillation from the starting model in short- and long-term "
                              "fine-tuning (0: plain cross-entropy).")
     temperature: float = _f(4.0, "Distillation temperature.")
 
@@ -76,9 +76,9 @@ class RunConfig:
 
     @classmethod
     def from_dict(cls, d: dict) -> "RunConfig":
-        d = dict(d)
+        d = {**_LATER_DEFAULTS, **d}
         d["schedule"] = ReductionSchedule(**d.get("schedule", {}))
-        d["finetune"] = FineTuneConfig(**d.get("finetune", {}))
+        d["finetune"] = FineTuneConfig(**{**_LATER_FINETUNE_DEFAULTS, **d.get("finetune", {})})
         return cls(**d)
 
 
@@ -99,6 +99,9 @@ RESUMABLE_KEYS = ("max_iterations",)
 
 
 _LATER_DEFAULTS = {"score": "accuracy", "bn_batches": 0, "split_seed": 0}
+# What a run made before a setting existed (its config.json lacks it) ran with. "distill" was 0.0 then; it
+# became 0.5 by default later, so a config.json with no "distill" still means 0.0, and a run's name leaves
+# out only that old value.
 _LATER_FINETUNE_DEFAULTS = {"distill": 0.0, "temperature": 4.0}
 
 
