@@ -35,7 +35,7 @@ import time
 from pathlib import Path
 
 
-def parse_args(argv=None):
+def parser():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--models", default="digits_cnn,mobilenet_v1,mobilenet_v2,resnet20,vgg11")
     p.add_argument("--widths", default="0.25,0.5,0.75,1.0")
@@ -68,7 +68,11 @@ def parse_args(argv=None):
     p.add_argument("--merge", nargs="+", metavar="JSON", default=None,
                    help="measure nothing: score the models of these --json files together (a grid split "
                    "over processes); with --json, the merged scores are written there")
-    return p.parse_args(argv)
+    return p
+
+
+def parse_args(argv=None):
+    return parser().parse_args(argv)
 
 
 def models_to_check(args):
@@ -212,30 +216,37 @@ def run_jobs(args, folder):
     jobs = [[] for _ in range(args.jobs)]
     for unit in sorted(units, key=cost.get, reverse=True):
         min(jobs, key=lambda j: sum(map(cost.get, j))).append(unit)
-    flags = ["--models", args.models, "--widths", args.widths, "--sizes", args.sizes,
-             "--batch", args.batch, "--variants", args.variants, "--device", args.device,
-             "--threads", args.threads, "--warmup", args.warmup, "--repeats", args.repeats,
-             "--model-repeats", args.model_repeats, "--passes", args.passes, "--seed", args.seed]
-    flags += ["--subtract-overhead"] if args.subtract_overhead else []
+    # every setting of this run goes to the processes, but for what splits the grid and where results go
+    own = {"help", "jobs", "json", "only", "merge", "lut", "save_calibration"}
+    flags = []
+    for action in parser()._actions:
+        value = getattr(args, action.dest, None)
+        if action.dest in own or not action.option_strings or value is None:
+            continue
+        if action.nargs == 0:  # a switch
+            flags += [action.option_strings[0]] if value else []
+        else:
+            flags += [action.option_strings[0], str(value)]
     procs, outputs = [], []
     for k, (job, cpu) in enumerate(zip(jobs, cpus)):
         if not job:
             continue
         out = Path(folder) / f"job{k}.json"
         log = open(Path(folder) / f"job{k}.log", "w")
-        cmd = [sys.executable, __file__, *map(str, flags), "--only",
+        cmd = [sys.executable, __file__, *flags, "--only",
                ",".join(f"{n}:{w}" for n, w in job), "--json", str(out)]
         print(f"job {k} on cpu {cpu}: {', '.join(f'{n} x{w}' for n, w in job)}", flush=True)
         procs.append((subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT,
                                        preexec_fn=lambda cpu=cpu: os.sched_setaffinity(0, {cpu})), log, k))
         outputs.append(out)
     for proc, log, k in procs:
-        if proc.wait():
-            log.close()
-            tail = Path(log.name).read_text().strip().splitlines()[-1:]
-            raise SystemExit(f"job {k} failed (exit {proc.returncode}): {tail[0] if tail else ''}")
+        proc.wait()
         log.close()
-        print(Path(log.name).read_text().split("\nlatency statistic")[0].rstrip(), flush=True)
+        text = Path(log.name).read_text()
+        if proc.returncode:
+            tail = text.strip().splitlines()[-1:]
+            raise SystemExit(f"job {k} failed (exit {proc.returncode}): {tail[0] if tail else ''}")
+        print(text.split("\nlatency statistic")[0].rstrip(), flush=True)
     return [str(o) for o in outputs]
 
 

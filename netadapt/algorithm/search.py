@@ -53,9 +53,10 @@ def largest_count_meeting(estimates: CandidateEstimates, group: str, original_si
     The first probe is ``hint`` (the count the previous iteration found for this group, which another
     group's pruning rarely moves far) or else the next count down. From a probe that misses, the search
     jumps down by the table's latency per channel between the current size and that probe (1, 2, 4, ...
-    counts down while the probes save nothing) until a probe meets. From the meeting probe it gallops up (1, 2, 4, ...
-    counts, below the lowest count seen to miss) to a count that misses, and bisects the gap between
-    the two. It assumes latency falls with channels between probes; counts it skips are not looked at.
+    counts down while the probes save nothing) until a probe meets. From the meeting probe it gallops up
+    (1, 2, 4, ... counts, below the lowest count seen to miss) to a count that misses, and bisects the gap
+    between the two. It assumes latency falls with channels between probes; counts it skips are not
+    looked at.
 
     Returns:
         (channels, predicted ms), or None when even the smallest count misses the target.
