@@ -13,34 +13,102 @@ cuts far more than the schedule asked for.
 from __future__ import annotations
 
 import math
+import time
 
 import torch.nn as nn
 
-from netadapt.latency.estimator import LatencyEstimator
+from netadapt.latency.estimator import LatencyEstimator, architecture_key
 from netadapt.latency.grid import group_grid
 from netadapt.pruning import NetworkGraph, shrunk_copy
 
 
 class CandidateEstimates:
-    """Anchored latency estimates of one network cut in one group at a time (cached per count)."""
+    """Anchored latency estimates of one network cut in one group at a time (cached per count).
 
-    def __init__(self, estimator: LatencyEstimator, model: nn.Module, graph: NetworkGraph, anchor_ms: float):
+    With ``synthesis`` (the default), a group's first two cuts are exported and every further count of it
+    is written from them (``netadapt.latency.synthesis``) once they agree and the device runs the same
+    nodes for the second cut written and exported; ``exported`` and ``synthesised`` count each kind.
+    """
+
+    def __init__(self, estimator: LatencyEstimator, model: nn.Module, graph: NetworkGraph, anchor_ms: float,
+                 synthesis: bool = True):
         self.estimator = estimator
         self.model = model
         self.graph = graph
         self.anchor_ms = anchor_ms
-        self.current_ms = estimator.total(model, graph.input_shape)
         self._cache: dict[tuple, float] = {}
         self.probes = 0
+        self._graphs = None
+        shape = graph.input_shape
+        self._key = architecture_key(model, shape)
+        if synthesis:
+            import onnx
+
+            from netadapt.latency.synthesis import CandidateGraphs
+
+            exported = estimator.export(model, shape)
+            self._current = estimator.units_of_export(self._key, exported, shape)
+            self._graphs = CandidateGraphs(onnx.load_model_from_string(exported), graph.sizes())
+        else:
+            self._current = estimator.units(model, shape)
+        self._current_ms = None
+
+    @property
+    def current_ms(self) -> float:
+        """Table latency of the current network (its missing nodes measured when first asked)."""
+        if self._current_ms is None:
+            self._current_ms = self.estimator.total_of(self._current)
+        return self._current_ms
+
+    @property
+    def synthesised(self) -> int:
+        """Cuts whose graph was written rather than exported."""
+        return self._graphs.synthesised if self._graphs is not None else 0
 
     def table_ms(self, sizes: dict[str, int]) -> float:
         """Table latency of the network with ``sizes`` (group -> channels)."""
         key = tuple(sorted(sizes.items()))
         if key not in self._cache:
             self.probes += 1
-            copy = shrunk_copy(self.model, self.graph, sizes)
-            self._cache[key] = self.estimator.total(copy, self.graph.input_shape)
+            self._cache[key] = self.estimator.total_of(self.units(sizes))
         return self._cache[key]
+
+    def units(self, sizes: dict[str, int]) -> list:
+        """The device's nodes for the network with ``sizes`` (group -> channels); nothing is measured."""
+        estimator, shape, graphs = self.estimator, self.graph.input_shape, self._graphs
+        sizes = {g: n for g, n in sizes.items() if n != self.graph.groups[g].size}
+        if not sizes:
+            return self._current
+        one = len(sizes) == 1 and graphs is not None
+        if one:
+            (group, count), = sizes.items()
+            if graphs.can(group):
+                t0 = time.perf_counter()
+                written = graphs.synthesise(group, count)
+                estimator.clock("synthesis", t0)
+                if written is not None:
+                    return estimator.units_of_export(("synthesised", self._key, group, count), written, shape)
+        copy = shrunk_copy(self.model, self.graph, sizes)
+        if not one:
+            return estimator.units(copy, shape)
+        import onnx
+
+        key = architecture_key(copy, shape)
+        if estimator.known(key) is not None:  # seen before (another iteration's search)
+            return estimator.known(key)
+        exported = estimator.export(copy, shape)
+        units = estimator.units_of_export(key, exported, shape)
+        t0 = time.perf_counter()
+        check = graphs.observe(group, count, onnx.load_model_from_string(exported))
+        estimator.clock("synthesis", t0)
+        if check is not None:  # the group's second cut: do the written graph's device nodes agree?
+            try:
+                written = estimator.units_of_export(None, check, shape)
+                same = [u.key for u in written] == [u.key for u in units]
+            except Exception:  # noqa: BLE001 - a written graph the device refuses is simply not used
+                same = False
+            graphs.confirm(group, same)
+        return units
 
     def predicted(self, group: str, count: int) -> float:
         return self.anchor_ms * self.table_ms({group: count}) / self.current_ms

@@ -93,31 +93,46 @@ def profile(device_name, threads, gpu_id, model, checkpoint, input_shape, channe
     click.echo(f"{model if not checkpoint else checkpoint} at {'x'.join(map(str, shape))}: "
                f"{len(graph.groups)} prunable groups ({len(graph.frozen)} frozen), {len(configs)} networks on the "
                f"step-{channel_step} grid.")
+    from netadapt.algorithm.search import CandidateEstimates
+
     reader = LatencyEstimator(table, dev)
+    estimates = CandidateEstimates(reader, net, graph, anchor_ms=float("nan"))
     profiler = get_profiler(dev, ProfileConfig(warmup=warmup, repeats=repeats))
     fp = dev.fingerprint()
     seen: set[str] = set()
     measured = stored = 0
-    timed = 0.0
     bar = tqdm(configs, desc=f"profiling on {device_name}", unit="net", disable=no_progress, dynamic_ncols=True)
     for sizes in bar:  # each network's nodes are measured before the next is read: a stop loses nothing
-        keys = [u.key for u in reader.units(shrunk_copy(net, graph, sizes), shape) if u.key.key_id not in seen]
+        keys = [u.key for u in estimates.units(sizes) if u.key.key_id not in seen]
         keys = list(dict.fromkeys(keys))
         seen.update(k.key_id for k in keys)
         todo = keys if force else table.missing(fp, keys)
         stored += len(keys) - len(todo)
         if limit is not None:
             todo = todo[:max(0, limit - measured)]
+        t0 = time.perf_counter()
         done = measure_missing(table, profiler, todo, force=force, progress=False)
+        reader.clock("measure", t0)
         measured += done.measured
-        timed += done.timed_seconds
         bar.set_postfix_str(f"{len(seen)} nodes, {measured} measured", refresh=False)
         if limit is not None and measured >= limit:
             break
     bar.close()
     click.echo(f"{len(seen)} distinct nodes: measured {measured}, {stored} already stored; "
-               f"{time.perf_counter() - started:.1f} s on {device_name} "
-               f"(timed runs {timed:.1f} s). Table: {table.url}")
+               f"{len(configs)} networks, {estimates.synthesised} of them written from two exports of their group.")
+    click.echo(time_split(time.perf_counter() - started, reader.seconds, profiler, device_name) + f" Table: {table.url}")
+
+
+def time_split(wall: float, seconds: dict, profiler, device_name: str) -> str:
+    """One line: the wall time, and where it went (exports, written graphs, the device's optimiser and
+    inspection, node sessions and table writes, timed runs)."""
+    timed = profiler.timed_seconds
+    parts = {"exporting": seconds.get("export", 0.0), "writing graphs": seconds.get("synthesis", 0.0),
+             "optimising and inspecting": seconds.get("units", 0.0),
+             "node sessions and writes": max(0.0, seconds.get("measure", 0.0) - timed), "timed runs": timed}
+    parts["other"] = max(0.0, wall - sum(parts.values()))
+    split = ", ".join(f"{name} {value:.1f} s" for name, value in parts.items() if value >= 0.05)
+    return f"{wall:.1f} s on {device_name} (overhead {wall / max(timed, 1e-9):.1f}x the timed runs: {split})."
 
 
 def _first_iteration(net, graph, shape, table, device, profiler, step, no_progress, started, device_name):
@@ -139,6 +154,7 @@ def _first_iteration(net, graph, shape, table, device, profiler, step, no_progre
     for group in tqdm(list(graph.groups), desc=f"profiling on {device_name}", unit="group", disable=no_progress,
                       dynamic_ncols=True):
         largest_count_meeting(estimates, group, graph.groups[group].size, step, target)
-    click.echo(f"{estimates.probes + 1} networks, {estimator.measured_on_the_spot} nodes measured; "
-               f"{time.perf_counter() - started:.1f} s on {device_name} "
-               f"(timed runs {profiler.timed_seconds:.1f} s). Table: {table.url}")
+    click.echo(f"{estimates.probes + 1} networks ({estimates.synthesised} written from two exports of their "
+               f"group), {estimator.measured_on_the_spot} nodes measured.")
+    click.echo(time_split(time.perf_counter() - started, estimator.seconds, profiler, device_name)
+               + f" Table: {table.url}")

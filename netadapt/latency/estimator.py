@@ -43,7 +43,7 @@ class LatencyEstimator:
             10th percentile, less moved by other work on a shared machine; compare it with whole
             models measured with the same statistic).
         measured_on_the_spot: nodes timed because the table lacked them.
-        seconds: wall time spent, by phase (``export``, ``units``, ``measure``).
+        seconds: wall time spent, by phase (``export``, ``synthesis``, ``units``, ``measure``).
     """
 
     table: object
@@ -62,23 +62,43 @@ class LatencyEstimator:
                             f"choose from {', '.join(STATISTICS)}")
         self.fingerprint = self.device.fingerprint()
 
-    def _clock(self, phase: str, since: float) -> None:
+    def clock(self, phase: str, since: float) -> None:
+        """Add the time since ``since`` (``time.perf_counter()``) to ``phase``."""
         self.seconds[phase] = self.seconds.get(phase, 0.0) + time.perf_counter() - since
+
+    def export(self, model: nn.Module, input_shape: tuple[int, ...]) -> bytes:
+        """``model`` exported to ONNX (timed as ``export``)."""
+        from netadapt.export import export_bytes
+
+        t0 = time.perf_counter()
+        try:
+            return export_bytes(model, input_shape)
+        finally:
+            self.clock("export", t0)
 
     def units(self, model: nn.Module, input_shape: tuple[int, ...]) -> list:
         """The ``profilers.units.Unit`` list of ``model`` on the device (cached per architecture)."""
-        from netadapt.export import export_bytes
-        from profilers.units import model_units
-
         key = architecture_key(model, input_shape)
         if key not in self._units:
-            t0 = time.perf_counter()
-            exported = export_bytes(model, input_shape)
-            self._clock("export", t0)
-            t0 = time.perf_counter()
-            self._units[key] = model_units(exported, self.device, input_shape)
-            self._clock("units", t0)
+            self.units_of_export(key, self.export(model, input_shape), input_shape)
         return self._units[key]
+
+    def known(self, key) -> list | None:
+        """The units cached under ``key``, if any."""
+        return self._units.get(key)
+
+    def units_of_export(self, key, exported, input_shape: tuple[int, ...]) -> list:
+        """The units of an exported model (bytes or ModelProto), cached under ``key`` unless it is None."""
+        from profilers.units import model_units
+
+        if key is not None and key in self._units:
+            return self._units[key]
+        t0 = time.perf_counter()
+        units = model_units(exported, self.device, input_shape)
+        self.clock("units", t0)
+        if key is not None:
+            self._units[key] = units
+        return units
 
     def onnx_units(self, onnx_model, input_shape: tuple[int, ...]) -> list:
         """The units of an exported ONNX model (path, bytes or ModelProto)."""
@@ -101,7 +121,7 @@ class LatencyEstimator:
 
             t0 = time.perf_counter()
             measure_missing(self.table, self.profiler, missing, progress=self.progress)
-            self._clock("measure", t0)
+            self.clock("measure", t0)
             self.measured_on_the_spot += len(missing)
             found.update(self.table.lookup_many(self.fingerprint, missing))
         for k in wanted:
@@ -125,4 +145,8 @@ class LatencyEstimator:
 
     def total(self, model: nn.Module, input_shape: tuple[int, ...]) -> float:
         """Table-only latency (ms) of ``model``."""
-        return sum(ms for *_, ms in self.breakdown(model, input_shape))
+        return self.total_of(self.units(model, input_shape))
+
+    def total_of(self, units) -> float:
+        """Table-only latency (ms) of a unit list."""
+        return sum(ms for *_, ms in self.breakdown_of(units))

@@ -1,0 +1,148 @@
+"""Candidate graphs written from two exports: exact where the integers follow one affine rule of the count,
+refused where they do not or where the structure changes."""
+
+import numpy as np
+import onnx
+import pytest
+import torch
+from onnx import TensorProto, helper, numpy_helper
+from torch import nn
+
+from devices import get_device
+from lut.table import LatencyTable
+from netadapt.algorithm.search import CandidateEstimates
+from netadapt.export import export_bytes
+from netadapt.latency import LatencyEstimator
+from netadapt.latency.grid import group_grid
+from netadapt.latency.synthesis import CandidateGraphs, fields, normalised
+from netadapt.models import create_model
+from netadapt.pruning import analyze, shrunk_copy
+from profilers import ProfileConfig, get_profiler
+from profilers.units import model_units
+
+
+def _toy(c: int, hidden=lambda c: c, shared: bool = False, extra: bool = False) -> onnx.ModelProto:
+    """x (1,3,8,8) -> Conv(c) -> depthwise Conv(c, group c) -> Reshape(1, hidden(c) * 64) -> output."""
+    w1 = numpy_helper.from_array(np.ones((c, 3, 3, 3), np.float32), "w1")
+    b1 = numpy_helper.from_array(np.zeros(c, np.float32), "b1")
+    w2 = numpy_helper.from_array(np.ones((c, 1, 3, 3), np.float32), "w2")
+    b2 = numpy_helper.from_array(np.zeros(c, np.float32), "b2")
+    target = numpy_helper.from_array(np.array([1, hidden(c) * 64], np.int64), "target")
+    nodes = [helper.make_node("Conv", ["x", "w1", "b1"], ["h1"], pads=[1, 1, 1, 1]),
+             helper.make_node("Conv", ["h1", "w2", "b2"], ["h2"], group=c,
+                              pads=[1, 1, 1, 1])]
+    inits = [w1, b1, w2, target]
+    if shared:  # the exporter's way of sharing equal initializers
+        nodes.insert(0, helper.make_node("Identity", ["b1"], ["b2"]))
+    else:
+        inits.append(b2)
+    if extra:
+        nodes.append(helper.make_node("Relu", ["h2"], ["h3"]))
+    nodes.append(helper.make_node("Reshape", ["h3" if extra else "h2", "target"], ["y"]))
+    graph = helper.make_graph(nodes, "toy", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, 8, 8])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, hidden(c) * 64])], inits)
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+
+
+def test_two_cuts_that_agree_let_every_other_count_be_written_exactly():
+    graphs = CandidateGraphs(_toy(32), {"g": 32})
+    assert graphs.observe("g", 28, _toy(28)) is None and not graphs.can("g")
+    check = graphs.observe("g", 24, _toy(24))
+    assert fields(check) == fields(normalised(_toy(24)))
+    graphs.confirm("g", True)
+    for count in (8, 12, 16, 20):
+        written = graphs.synthesise("g", count)
+        assert fields(written) == fields(normalised(_toy(count)))
+        assert [n.attribute[0].i for n in written.graph.node if n.op_type == "Conv"][1] == count
+        assert numpy_helper.to_array(next(i for i in written.graph.initializer if i.name == "target")).tolist() \
+            == [1, count * 64]
+        onnx.checker.check_model(written, full_check=True)
+    assert graphs.synthesised == 4
+
+
+def test_initializers_shared_through_identity_nodes_are_compared_as_copies():
+    base = _toy(32, shared=True)  # the exporter merged b1 and b2 (equal values), which a cut may undo
+    graphs = CandidateGraphs(base, {"g": 32})
+    graphs.observe("g", 24, _toy(24))
+    assert graphs.observe("g", 16, _toy(16, shared=True)) is not None
+
+
+def test_an_integer_that_is_not_affine_in_the_count_is_refused_at_the_confirming_cut():
+    hidden = lambda c: c * c // 16  # noqa: E731
+    graphs = CandidateGraphs(_toy(32, hidden), {"g": 32})
+    graphs.observe("g", 24, _toy(24, hidden))
+    assert graphs.observe("g", 16, _toy(16, hidden)) is None
+    assert not graphs.can("g")
+    with pytest.raises(ValueError):
+        graphs.synthesise("g", 8)
+
+
+def test_a_cut_with_another_structure_is_refused():
+    graphs = CandidateGraphs(_toy(32), {"g": 32})
+    graphs.observe("g", 24, _toy(24, extra=True))
+    assert graphs.observe("g", 16, _toy(16)) is None and not graphs.can("g")
+
+
+def test_only_counts_on_the_lattice_of_the_cuts_seen_are_written():
+    half = lambda c: c // 2  # noqa: E731 - affine on even counts only: 9 would be written wrong
+    graphs = CandidateGraphs(_toy(32, half), {"g": 32})
+    graphs.observe("g", 24, _toy(24, half))
+    graphs.confirm("g", graphs.observe("g", 16, _toy(16, half)) is not None)
+    assert graphs.synthesise("g", 9) is None and graphs.synthesise("g", 12) is None
+    assert fields(graphs.synthesise("g", 8)) == fields(normalised(_toy(8, half)))
+
+
+def test_a_rule_that_gives_a_fraction_writes_nothing():
+    graphs = CandidateGraphs(_toy(32, lambda c: 3 * c // 2), {"g": 32})
+    graphs.observe("g", 30, _toy(30, lambda c: 3 * c // 2))  # 48 -> 45: 3/2 per count
+    graphs.confirm("g", graphs.observe("g", 28, _toy(28, lambda c: 3 * c // 2)) is not None)
+    assert graphs.can("g")
+    assert fields(graphs.synthesise("g", 26)) == fields(normalised(_toy(26, lambda c: 3 * c // 2)))
+
+
+def _counts(group, step=4):
+    """The counts a search looks at first (the largest below the group's size), and the smallest."""
+    grid = sorted((c for c in group_grid(group, group.size, step) if c < group.size), reverse=True)
+    return grid[:4] + grid[-1:] if len(grid) > 5 else grid
+
+
+@pytest.mark.parametrize("name, shape", [("mobilenet_v1", (4, 3, 16, 16)), ("resnet20", (4, 3, 16, 16))])
+def test_written_graphs_run_the_same_device_nodes_as_exports_of_every_count(name, shape):
+    torch.manual_seed(0)
+    net = create_model(name, num_classes=10, width_mult=0.5).eval()
+    graph = analyze(net, shape)
+    device = get_device("fake")
+    graphs = CandidateGraphs(onnx.load_model_from_string(export_bytes(net, shape)), graph.sizes())
+    written = 0
+    for group_name, group in graph.groups.items():
+        for count in _counts(group):
+            exported = export_bytes(shrunk_copy(net, graph, {group_name: count}), shape)
+            expected = [u.key for u in model_units(exported, device, shape)]
+            if graphs.can(group_name):
+                graph_written = graphs.synthesise(group_name, count)
+                assert [u.key for u in model_units(graph_written, device, shape)] == expected, (group_name, count)
+                written += 1
+            else:
+                check = graphs.observe(group_name, count, onnx.load_model_from_string(exported))
+                if check is not None:
+                    same = [u.key for u in model_units(check, device, shape)] == expected
+                    assert same, (group_name, count)
+                    graphs.confirm(group_name, same)
+    assert written >= 10
+
+
+def test_candidate_estimates_with_written_graphs_equal_those_of_exports(tmp_path):
+    torch.manual_seed(0)
+    shape = (4, 3, 16, 16)
+    net = create_model("mobilenet_v1", num_classes=10, width_mult=0.25).eval()
+    graph = analyze(net, shape)
+    device = get_device("fake")
+    table = LatencyTable(str(tmp_path / "lut.db"))
+    profiler = get_profiler(device, ProfileConfig(warmup=0, repeats=1))
+    fast = CandidateEstimates(LatencyEstimator(table, device, profiler), net, graph, 1.0)
+    slow = CandidateEstimates(LatencyEstimator(table, device, profiler), net, graph, 1.0, synthesis=False)
+    for group_name, group in graph.groups.items():
+        for count in _counts(group):
+            assert fast.table_ms({group_name: count}) == slow.table_ms({group_name: count})
+    assert fast.synthesised > 0 and slow.synthesised == 0
+    assert fast.estimator.seconds["export"] < slow.estimator.seconds["export"]
