@@ -1,82 +1,116 @@
-"""Benchmark: profile the nodes the first NetAdapt iteration on a model can visit, as `netadapt profile` does.
+"""Benchmark: fill a fresh lookup table as `netadapt profile` does, and say where the time went.
 
-Every network on the channel grid (one group cut at a time) is exported, optimised for the device and
-inspected; every distinct node it runs is timed and stored. Prints the number of networks and nodes, the
-wall time, the summed time of the timed runs themselves, the overhead ratio (wall / timed), and where the
-wall time went: exporting, reading the optimised graphs, session building and warm-up, timed runs, table
-writes. Uses a fresh temporary table unless --lut is given.
+Two scopes, as the command has: ``first-iteration`` (the networks the first NetAdapt iteration's search
+probes, the command's default) and ``grid`` (every count on the channel grid, one group cut at a time).
+Each network is exported (or, once two exports of its group agree, written from them), optimised for the
+device and inspected; every distinct node it runs is timed and stored. Prints, per run: networks (and how
+many were written rather than exported), nodes, the wall time, the time inside the timed runs, the
+overhead ratio (wall / timed) and the split (export, writing graphs, optimise+inspect, node sessions and
+table writes, timed runs, other).
 
-    python bench/profile_grid.py                          # MobileNetV1 32x32, batch 32, channel step 8
-    python bench/profile_grid.py --channel-step 32        # a coarser grid (quick)
+``--compare`` runs every network exported and with written graphs alternately, ``--rounds`` times each,
+each run with a fresh table, and prints the median wall times and their ratio.
+
+    python bench/profile_grid.py                                  # MobileNetV1, first iteration
+    python bench/profile_grid.py --scope grid --channel-step 32   # the grid, coarse (quick)
+    python bench/profile_grid.py --compare --rounds 2             # written graphs against exports
 """
 
 from __future__ import annotations
 
 import argparse
+import statistics
 import tempfile
 import time
 from pathlib import Path
 
 
-def main(argv=None):
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--model", default="mobilenet_v1")
-    p.add_argument("--input-shape", default="32x3x32x32")
-    p.add_argument("--channel-step", type=int, default=8)
-    p.add_argument("--device", default="cpu")
-    p.add_argument("--threads", type=int, default=1)
-    p.add_argument("--warmup", type=int, default=10)
-    p.add_argument("--repeats", type=int, default=50)
-    p.add_argument("--limit", type=int, default=None, help="read only the first N networks of the grid")
-    p.add_argument("--lut", default=None)
-    args = p.parse_args(argv)
-
-    import torch
-
+def profile_once(args, synthesis: bool, lut: str) -> dict:
+    """One profile of ``args.model`` into the table at ``lut``: counts, wall time and its split."""
     from devices import get_device
     from lut.table import LatencyTable
+    from netadapt.algorithm.config import RunConfig
+    from netadapt.algorithm.search import CandidateEstimates, largest_count_meeting, smallest_network_ms
     from netadapt.cli.options import parse_input_shape
     from netadapt.latency import LatencyEstimator, visitable_configs
     from netadapt.models.spec import ModelSpec
-    from netadapt.pruning import analyze, shrunk_copy
+    from netadapt.pruning import analyze
     from profilers import ProfileConfig, get_profiler
 
-    torch.set_num_threads(1)
     shape = parse_input_shape(args.input_shape)
     dev = get_device(args.device, threads=args.threads)
-    tmp = tempfile.TemporaryDirectory()
-    table = LatencyTable(args.lut or str(Path(tmp.name) / "grid.db"))
+    table = LatencyTable(lut)
     profiler = get_profiler(dev, ProfileConfig(warmup=args.warmup, repeats=args.repeats))
     estimator = LatencyEstimator(table, dev, profiler)
     net = ModelSpec(args.model).build().eval()
     started = time.perf_counter()
     graph = analyze(net, shape)
     analysed = time.perf_counter() - started
-    configs = [{}] + visitable_configs(graph, args.channel_step)
-    if args.limit:
-        configs = configs[: args.limit]
-    nodes = set()
-    for sizes in configs:
-        units = estimator.units(shrunk_copy(net, graph, sizes), shape)
-        estimator.ensure(u.key for u in units)  # times what the table lacks, each row in its own transaction
-        nodes.update(u.key.key_id for u in units)
+    if args.scope == "grid":
+        estimates = CandidateEstimates(estimator, net, graph, anchor_ms=1.0, synthesis=synthesis)
+        configs = visitable_configs(graph, args.channel_step)[: args.limit]
+        for sizes in configs:
+            estimates.table_ms(sizes)  # times what the table lacks, each row in its own transaction
+    else:  # what `netadapt profile` does by default
+        start = estimator.total(net, shape)
+        estimates = CandidateEstimates(estimator, net, graph, start, synthesis=synthesis)
+        target = start - RunConfig().schedule.reduction_ms(0, start)
+        smallest_network_ms(estimates, graph.sizes(), args.channel_step)
+        for group in graph.groups:
+            largest_count_meeting(estimates, group, graph.groups[group].size, args.channel_step, target)
     wall = time.perf_counter() - started
-    fp = dev.fingerprint()
     timed = profiler.timed_seconds
-    measure = estimator.seconds.get("measure", 0.0)
-    split = {"analyse": analysed, "export": estimator.seconds.get("export", 0.0),
-             "optimise+inspect": estimator.seconds.get("units", 0.0),
-             "sessions+warm-up+writes": measure - timed, "timed runs": timed}
+    s = estimator.seconds
+    split = {"analyse": analysed, "export": s.get("export", 0.0), "write": s.get("synthesis", 0.0),
+             "optimise+inspect": s.get("units", 0.0), "sessions+writes": s.get("measure", 0.0) - timed,
+             "timed runs": timed}
     split["other"] = wall - sum(split.values())
-    print(f"model {args.model} {args.input_shape}, channel step {args.channel_step}, {len(graph.groups)} groups, "
-          f"{len(configs)} networks, {len(nodes)} distinct nodes, {estimator.measured_on_the_spot} measured")
-    print(f"device {dev.name} ({fp.get('processor', '?')}, {args.threads} thread(s), onnxruntime "
-          f"{fp.get('onnxruntime', '?')}), warmup {args.warmup}, repeats {args.repeats}")
-    print(f"{'wall s':>9} {'timed s':>9} {'overhead':>9} {'ms/node':>8}")
-    print(f"{wall:>9.1f} {timed:>9.1f} {wall / max(timed, 1e-9):>8.2f}x "
-          f"{1000 * wall / max(len(nodes), 1):>8.1f}")
-    print("where the wall time went: " + ", ".join(f"{k} {v:.1f} s ({100 * v / wall:.0f}%)"
-                                                  for k, v in split.items()))
+    return {"synthesis": synthesis, "networks": estimates.probes + 1, "written": estimates.synthesised,
+            "nodes": estimator.measured_on_the_spot, "wall": wall, "timed": timed, "split": split,
+            "device": dev, "groups": len(graph.groups)}
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--model", default="mobilenet_v1")
+    p.add_argument("--input-shape", default="32x3x32x32")
+    p.add_argument("--scope", choices=["first-iteration", "grid"], default="first-iteration")
+    p.add_argument("--channel-step", type=int, default=8)
+    p.add_argument("--device", default="cpu")
+    p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--warmup", type=int, default=10)
+    p.add_argument("--repeats", type=int, default=50)
+    p.add_argument("--limit", type=int, default=None, help="grid scope: only the first N networks")
+    p.add_argument("--no-synthesis", action="store_true", help="export every network")
+    p.add_argument("--compare", action="store_true", help="exported and written alternately, fresh tables")
+    p.add_argument("--rounds", type=int, default=2, help="with --compare: runs of each")
+    args = p.parse_args(argv)
+
+    import torch
+
+    torch.set_num_threads(1)
+    order = [False, True] * args.rounds if args.compare else [not args.no_synthesis]
+    runs = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for i, synthesis in enumerate(order):
+            runs.append(profile_once(args, synthesis, str(Path(tmp) / f"table-{i}.db")))
+    dev = runs[0]["device"]
+    fp = dev.fingerprint()
+    print(f"model {args.model} {args.input_shape}, scope {args.scope}, channel step {args.channel_step}, "
+          f"{runs[0]['groups']} groups; device {dev.name} ({fp.get('processor', '?')}, {args.threads} thread(s), "
+          f"onnxruntime {fp.get('onnxruntime', '?')}), warmup {args.warmup}, repeats {args.repeats}; "
+          "a fresh table per run")
+    names = list(runs[0]["split"])
+    print(f"{'graphs':>8} {'networks':>8} {'written':>7} {'nodes':>6} {'wall s':>7} {'timed s':>7} {'overhead':>8}  "
+          + " ".join(f"{n:>16}" for n in names))
+    for r in runs:
+        print(f"{'written' if r['synthesis'] else 'exported':>8} {r['networks']:>8} {r['written']:>7} {r['nodes']:>6} "
+              f"{r['wall']:>7.1f} {r['timed']:>7.1f} {r['wall'] / max(r['timed'], 1e-9):>7.1f}x  "
+              + " ".join(f"{r['split'][n]:>16.1f}" for n in names))
+    if args.compare:
+        med = {s: statistics.median(r["wall"] for r in runs if r["synthesis"] is s) for s in (False, True)}
+        print(f"median wall: exported {med[False]:.1f} s, written {med[True]:.1f} s: "
+              f"{med[True] / med[False]:.2f}x the time")
 
 
 if __name__ == "__main__":
