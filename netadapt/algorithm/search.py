@@ -1,8 +1,9 @@
 """One candidate per group: the largest channel count whose estimated latency meets the target.
 
-Each count is judged on the network it would really be: a copy cut to that count is exported and its
-nodes looked up (``LatencyEstimator``), so a count that changes which kernels the device runs (a layout
-that needs multiples of 8 or 16 channels, say) is judged as the device will run it. The estimate is
+Each count is judged on the network it would really be: its ONNX graph (a copy cut to that count and
+exported, or written from two such exports of the group, see ``netadapt.latency.synthesis``) is optimised
+for the device and its nodes looked up (``LatencyEstimator``), so a count that changes which kernels the
+device runs (a layout that needs multiples of 8 or 16 channels, say) is judged as the device will run it. The estimate is
 anchored on the current model's measurement and scaled by the table's ratio:
 ``anchor x table(candidate) / table(current)``. A ratio rather than a difference, because a measurement
 taken while other work loads the machine is inflated by a factor: a table difference (timed at another
