@@ -42,6 +42,18 @@ def _spec(array: np.ndarray, role: str) -> TensorSpec:
     return TensorSpec(shape, dtype, "zeros")
 
 
+def _stored_spec(tensor: onnx.TensorProto, role: str) -> TensorSpec:
+    """``_spec`` of an initializer, reading a float weight's shape without copying its values out."""
+    dtype = _FLOAT_TYPES.get(tensor.data_type)
+    if dtype is not None and role != "value":
+        return TensorSpec(tuple(int(d) for d in tensor.dims), dtype, role)
+    return _spec(numpy_helper.to_array(tensor), role)
+
+
+_FLOAT_TYPES = {onnx.TensorProto.FLOAT: "float32", onnx.TensorProto.FLOAT16: "float16",
+                onnx.TensorProto.DOUBLE: "float64"}
+
+
 def _attribute(attr):
     value = helper.get_attribute_value(attr)
     if attr.type == onnx.AttributeProto.TENSOR:
@@ -104,7 +116,7 @@ def graph_units(optimized: onnx.ModelProto, device, input_shape: tuple[int, ...]
     feeds = input_feeds(session, input_shape)
     values = dict(zip((o.name for o in session.get_outputs()), session.run(None, feeds)))
     values.update(feeds)
-    inits = {i.name: numpy_helper.to_array(i) for i in optimized.graph.initializer}
+    inits = {i.name: i for i in optimized.graph.initializer}
     opsets = {o.domain: o.version for o in optimized.opset_import}
     opsets.setdefault("ai.onnx", opsets.get("", 17))
     units = []
@@ -115,7 +127,7 @@ def graph_units(optimized: onnx.ModelProto, device, input_shape: tuple[int, ...]
                 inputs.append(None)
             elif name in inits:
                 control = position in CONTROL_FLOAT_INPUTS.get(node.op_type, ())
-                inputs.append(_spec(inits[name], "value" if control else "weight"))
+                inputs.append(_stored_spec(inits[name], "value" if control else "weight"))
             elif name in values:
                 inputs.append(_spec(np.asarray(values[name]), "data"))
             else:
