@@ -36,8 +36,8 @@ def profile(device_name, threads, gpu_id, model, checkpoint, input_shape, channe
             force, limit, no_progress, lut_url):
     """Fill the lookup table for MODEL on a device.
 
-    Each network looked at is exported and optimised for the device, and every node it runs that the table
-    lacks is measured. By default these are the networks the first NetAdapt iteration probes (each group
+    Each network looked at is exported (or, once two exports of its group agree, written from them) and
+    optimised for the device, and every node it runs that the table lacks is measured. By default these are the networks the first NetAdapt iteration probes (each group
     cut to the counts its search tries); --scope grid takes every count on the step grid, one group at a
     time. What is stored is skipped; whatever a run needs later is measured when it needs it.
 
