@@ -38,14 +38,17 @@ class _Fields:
     slots: list[tuple[int, ...]]
 
 
-def _tensor_slots(tensor: onnx.TensorProto, slots: list, keep_values: bool) -> None:
-    """Move a tensor's dimensions (and small integer values) into ``slots``; clear its data."""
+def _tensor_slots(tensor: onnx.TensorProto, slots: list) -> None:
+    """Move a tensor's dimensions (and a small integer tensor's values) into ``slots`` and clear them
+    with its data; any other tensor (large integer, boolean, string) stays in the structure, whole."""
     slots.append(tuple(tensor.dims))
-    array = numpy_helper.to_array(tensor) if keep_values else None
-    if array is not None and array.dtype.kind in "iu" and array.size <= MAX_INTEGER_VALUES:
+    if tensor.data_type in _INTEGER_TYPES:
+        array = numpy_helper.to_array(tensor)
+        if array.size > MAX_INTEGER_VALUES:
+            return
         slots.append(tuple(int(v) for v in array.reshape(-1)))
-    elif array is not None and array.dtype.kind in "iu":
-        return  # a large integer tensor stays in the structure, whole
+    elif tensor.data_type not in _FLOAT_TYPES:
+        return
     del tensor.dims[:]
     for name in ("float_data", "int32_data", "int64_data", "double_data", "uint64_data", "string_data"):
         tensor.ClearField(name)
@@ -95,7 +98,7 @@ def fields(model: onnx.ModelProto) -> _Fields:
     m.CopyFrom(model)
     slots: list[tuple[int, ...]] = []
     for init in m.graph.initializer:
-        _tensor_slots(init, slots, keep_values=True)
+        _tensor_slots(init, slots)
     for node in m.graph.node:
         for attr in node.attribute:
             if attr.type == onnx.AttributeProto.INT:
@@ -105,7 +108,7 @@ def fields(model: onnx.ModelProto) -> _Fields:
                 slots.append(tuple(attr.ints))
                 del attr.ints[:]
             elif attr.type == onnx.AttributeProto.TENSOR:
-                _tensor_slots(attr.t, slots, keep_values=True)
+                _tensor_slots(attr.t, slots)
     return _Fields(m.SerializeToString(deterministic=True), slots)
 
 
@@ -151,7 +154,7 @@ class CandidateGraphs:
 
     Use: ``observe(group, count, exported)`` with each real export of a one-group cut; ``can(group)``
     says whether ``synthesise(group, count)`` may be used instead of exporting; ``confirm(group, ok)``
-    records whether the confirming cut's device nodes matched (``needs_check``).
+    records whether the device ran the same nodes for the confirming cut written and exported.
     """
 
     base: onnx.ModelProto
@@ -246,7 +249,7 @@ class CandidateGraphs:
                     raise ValueError("a large integer tensor changed shape")  # fields() refuses this case
             elif old_dims == new_dims:
                 return
-            else:
+            else:  # a float tensor (any other kind keeps its dimensions in the structure)
                 dtype = onnx.helper.tensor_dtype_to_np_dtype(t.data_type)
                 array = np.zeros(new_dims, dtype=dtype)
             replacement = numpy_helper.from_array(array, t.name)
@@ -268,6 +271,7 @@ class CandidateGraphs:
         return m
 
 
+_FLOAT_TYPES = {onnx.TensorProto.FLOAT, onnx.TensorProto.FLOAT16, onnx.TensorProto.DOUBLE}
 _INTEGER_TYPES = {onnx.TensorProto.INT8, onnx.TensorProto.INT16, onnx.TensorProto.INT32, onnx.TensorProto.INT64,
                   onnx.TensorProto.UINT8, onnx.TensorProto.UINT16, onnx.TensorProto.UINT32,
                   onnx.TensorProto.UINT64}
