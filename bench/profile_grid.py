@@ -29,8 +29,7 @@ def profile_once(args, synthesis: bool, lut: str) -> dict:
     """One profile of ``args.model`` into the table at ``lut``: counts, wall time and its split."""
     from devices import get_device
     from lut.table import LatencyTable
-    from netadapt.algorithm.config import RunConfig
-    from netadapt.algorithm.search import CandidateEstimates, largest_count_meeting, smallest_network_ms
+    from netadapt.algorithm.search import CandidateEstimates, first_iteration_search
     from netadapt.cli.options import parse_input_shape
     from netadapt.latency import LatencyEstimator, visitable_configs
     from netadapt.models.spec import ModelSpec
@@ -52,12 +51,7 @@ def profile_once(args, synthesis: bool, lut: str) -> dict:
         for sizes in configs:
             estimates.table_ms(sizes)  # times what the table lacks, each row in its own transaction
     else:  # what `netadapt profile` does by default
-        start = estimator.total(net, shape)
-        estimates = CandidateEstimates(estimator, net, graph, start, synthesis=synthesis)
-        target = start - RunConfig().schedule.reduction_ms(0, start)
-        smallest_network_ms(estimates, graph.sizes(), args.channel_step)
-        for group in graph.groups:
-            largest_count_meeting(estimates, group, graph.groups[group].size, args.channel_step, target)
+        estimates = first_iteration_search(estimator, net, graph, args.channel_step, synthesis=synthesis)
     wall = time.perf_counter() - started
     timed = profiler.timed_seconds
     s = estimator.seconds

@@ -44,14 +44,15 @@ def _spec(array: np.ndarray, role: str) -> TensorSpec:
 
 def _stored_spec(tensor: onnx.TensorProto, role: str) -> TensorSpec:
     """``_spec`` of an initializer, reading a float weight's shape without copying its values out."""
-    dtype = _FLOAT_TYPES.get(tensor.data_type)
+    dtype = FLOAT_TENSOR_TYPES.get(tensor.data_type)
     if dtype is not None and role != "value":
         return TensorSpec(tuple(int(d) for d in tensor.dims), dtype, role)
     return _spec(numpy_helper.to_array(tensor), role)
 
 
-_FLOAT_TYPES = {onnx.TensorProto.FLOAT: "float32", onnx.TensorProto.FLOAT16: "float16",
-                onnx.TensorProto.DOUBLE: "float64"}
+#: ONNX float element types, by the NumPy name a key records them under.
+FLOAT_TENSOR_TYPES = {onnx.TensorProto.FLOAT: "float32", onnx.TensorProto.FLOAT16: "float16",
+                      onnx.TensorProto.DOUBLE: "float64"}
 
 
 def _attribute(attr):

@@ -28,7 +28,7 @@ class CandidateEstimates:
 
     With ``synthesis`` (the default), a group's first two cuts are exported and every further count of it
     is written from them (``netadapt.latency.synthesis``) once they agree and the device runs the same
-    nodes for the second cut written and exported; ``exported`` and ``synthesised`` count each kind.
+    nodes for the second cut written and exported; ``synthesised`` counts the cuts written.
     """
 
     def __init__(self, estimator: LatencyEstimator, model: nn.Module, graph: NetworkGraph, anchor_ms: float,
@@ -92,19 +92,18 @@ class CandidateEstimates:
         copy = shrunk_copy(self.model, self.graph, sizes)
         if not one:
             return estimator.units(copy, shape)
-        import onnx
-
         key = architecture_key(copy, shape)
-        if estimator.known(key) is not None:  # seen before (another iteration's search)
-            return estimator.known(key)
+        known = estimator.known(key)
+        if known is not None:  # seen before (another iteration's search)
+            return known
         exported = estimator.export(copy, shape)
         units = estimator.units_of_export(key, exported, shape)
         t0 = time.perf_counter()
-        check = graphs.observe(group, count, onnx.load_model_from_string(exported))
+        check = graphs.observe(group, count, exported)
         estimator.clock("synthesis", t0)
         if check is not None:  # the group's second cut: do the written graph's device nodes agree?
             try:
-                written = estimator.units_of_export(None, check, shape)
+                written = estimator.onnx_units(check, shape)
                 same = [u.key for u in written] == [u.key for u in units]
             except Exception:  # noqa: BLE001 - a written graph the device refuses is simply not used
                 same = False
@@ -190,3 +189,23 @@ def smallest_network_ms(estimates: CandidateEstimates, original: dict[str, int],
     smallest = {g: min(n, graph.groups[g].size) for g, n in smallest.items()}
     ratio = estimates.table_ms(smallest) / estimates.current_ms
     return estimates.anchor_ms * (ratio if math.isfinite(ratio) else 1.0)
+
+
+def first_iteration_search(estimator: LatencyEstimator, model: nn.Module, graph: NetworkGraph, step: int,
+                           synthesis: bool = True, progress=lambda groups: groups) -> CandidateEstimates:
+    """Probe the networks the first NetAdapt iteration's search probes, with run's default schedule: the
+    table's estimate of the start stands in for its measurement (``anchor_ms`` of the result). Every node
+    the probed networks run is looked up, and measured where the estimator's profiler is asked to.
+
+    Args:
+        progress: wraps the list of groups (a progress bar).
+    """
+    from netadapt.algorithm.config import RunConfig
+
+    estimates = CandidateEstimates(estimator, model, graph, float("nan"), synthesis=synthesis)
+    start = estimates.anchor_ms = estimates.current_ms
+    target = start - RunConfig().schedule.reduction_ms(0, start)
+    smallest_network_ms(estimates, graph.sizes(), step)
+    for group in progress(list(graph.groups)):
+        largest_count_meeting(estimates, group, graph.groups[group].size, step, target)
+    return estimates

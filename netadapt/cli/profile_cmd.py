@@ -50,7 +50,7 @@ def profile(device_name, threads, gpu_id, model, checkpoint, input_shape, channe
     from netadapt.latency import LatencyEstimator, visitable_configs
     from netadapt.models import model_info
     from netadapt.models.spec import ModelSpec
-    from netadapt.pruning import analyze, shrunk_copy
+    from netadapt.pruning import analyze
     from profilers import ProfileConfig, get_profiler
 
     dev = get_device(device_name, threads=threads, gpu_id=gpu_id)
@@ -136,25 +136,21 @@ def time_split(wall: float, seconds: dict, profiler, device_name: str) -> str:
 
 
 def _first_iteration(net, graph, shape, table, device, profiler, step, no_progress, started, device_name):
-    """Measure the nodes of the networks the first iteration's search probes: the table's estimate of the
-    start stands in for its measurement, and the target is run's default first reduction."""
+    """Measure the nodes of the networks the first iteration's search probes (``first_iteration_search``)."""
     from tqdm import tqdm
 
-    from netadapt.algorithm.config import RunConfig
-    from netadapt.algorithm.search import CandidateEstimates, largest_count_meeting, smallest_network_ms
+    from netadapt.algorithm.search import first_iteration_search
     from netadapt.latency import LatencyEstimator
 
     estimator = LatencyEstimator(table, device, profiler)
-    start = estimator.total(net, shape)
-    estimates = CandidateEstimates(estimator, net, graph, start)
-    target = start - RunConfig().schedule.reduction_ms(0, start)
     click.echo(f"{len(graph.groups)} prunable groups ({len(graph.frozen)} frozen); the first iteration's search "
-               f"at {'x'.join(map(str, shape))}, table estimate of the start {start:.3f} ms.")
-    smallest_network_ms(estimates, graph.sizes(), step)
-    for group in tqdm(list(graph.groups), desc=f"profiling on {device_name}", unit="group", disable=no_progress,
-                      dynamic_ncols=True):
-        largest_count_meeting(estimates, group, graph.groups[group].size, step, target)
-    click.echo(f"{estimates.probes + 1} networks ({estimates.synthesised} written from two exports of their "
-               f"group), {estimator.measured_on_the_spot} nodes measured.")
+               f"at {'x'.join(map(str, shape))}.")
+    estimates = first_iteration_search(
+        estimator, net, graph, step,
+        progress=lambda groups: tqdm(groups, desc=f"profiling on {device_name}", unit="group", disable=no_progress,
+                                     dynamic_ncols=True))
+    click.echo(f"Table estimate of the start {estimates.anchor_ms:.3f} ms; {estimates.probes + 1} networks "
+               f"({estimates.synthesised} written from two exports of their group), "
+               f"{estimator.measured_on_the_spot} nodes measured.")
     click.echo(time_split(time.perf_counter() - started, estimator.seconds, profiler, device_name)
                + f" Table: {table.url}")

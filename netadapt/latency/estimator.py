@@ -101,10 +101,10 @@ class LatencyEstimator:
         return units
 
     def onnx_units(self, onnx_model, input_shape: tuple[int, ...]) -> list:
-        """The units of an exported ONNX model (path, bytes or ModelProto)."""
-        from profilers.units import load_model_bytes, model_units
+        """The units of an exported ONNX model (path, bytes or ModelProto), not cached."""
+        from profilers.units import load_model_bytes
 
-        return model_units(load_model_bytes(onnx_model), self.device, input_shape)
+        return self.units_of_export(None, load_model_bytes(onnx_model), input_shape)
 
     def ensure(self, keys: Iterable[NodeKey]) -> None:
         """Make sure every key is in the table and in the cache, measuring what is missing."""

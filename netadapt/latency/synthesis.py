@@ -24,6 +24,8 @@ import numpy as np
 import onnx
 from onnx import numpy_helper
 
+from profilers.units import FLOAT_TENSOR_TYPES
+
 #: Integer tensors up to this many values are read as numbers a count may decide; larger ones must
 #: stay equal between exports (they are compared as part of the structure).
 MAX_INTEGER_VALUES = 64
@@ -171,16 +173,18 @@ class CandidateGraphs:
         rule = self._rules.get(group)
         return rule is not None and rule.confirmed and not rule.refused
 
-    def observe(self, group: str, count: int, exported: onnx.ModelProto) -> onnx.ModelProto | None:
-        """Learn from a real export of ``group`` cut to ``count``. Returns the synthesised graph of the
-        same cut when this export is the one that confirms the rule (its device nodes are to be compared
-        with the export's, then ``confirm``); None otherwise."""
+    def observe(self, group: str, count: int, exported: bytes | onnx.ModelProto) -> onnx.ModelProto | None:
+        """Learn from a real export (serialized or not) of ``group`` cut to ``count``. Returns the
+        synthesised graph of the same cut when this export is the one that confirms the rule (its device
+        nodes are to be compared with the export's, then ``confirm``); None otherwise."""
         rule = self._rules.get(group)
         if rule is not None and (rule.confirmed or rule.refused):
             return None
         s0 = self.sizes[group]
         if count == s0:
             return None
+        if isinstance(exported, (bytes, bytearray)):
+            exported = onnx.load_model_from_string(bytes(exported))
         seen = fields(normalised(exported))
         if seen.structure != self._base.structure or len(seen.slots) != len(self._base.slots):
             self._rules[group] = _GroupRule(s0, count, [], refused=True)
@@ -242,7 +246,8 @@ class CandidateGraphs:
                     old_vals, new_vals = next(it)
                     if old_vals == new_vals and old_dims == new_dims:
                         return
-                    array = np.asarray(new_vals, dtype=numpy_helper.to_array(t).dtype).reshape(new_dims)
+                    array = np.asarray(new_vals, dtype=onnx.helper.tensor_dtype_to_np_dtype(t.data_type))
+                    array = array.reshape(new_dims)
                 elif old_dims == new_dims:
                     return
                 else:
@@ -271,7 +276,7 @@ class CandidateGraphs:
         return m
 
 
-_FLOAT_TYPES = {onnx.TensorProto.FLOAT, onnx.TensorProto.FLOAT16, onnx.TensorProto.DOUBLE}
+_FLOAT_TYPES = set(FLOAT_TENSOR_TYPES)
 _INTEGER_TYPES = {onnx.TensorProto.INT8, onnx.TensorProto.INT16, onnx.TensorProto.INT32, onnx.TensorProto.INT64,
                   onnx.TensorProto.UINT8, onnx.TensorProto.UINT16, onnx.TensorProto.UINT32,
                   onnx.TensorProto.UINT64}

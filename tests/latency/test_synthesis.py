@@ -6,7 +6,6 @@ import onnx
 import pytest
 import torch
 from onnx import TensorProto, helper, numpy_helper
-from torch import nn
 
 from devices import get_device
 from lut.table import LatencyTable
@@ -68,7 +67,7 @@ def test_initializers_shared_through_identity_nodes_are_compared_as_copies():
 
 
 def test_an_integer_that_is_not_affine_in_the_count_is_refused_at_the_confirming_cut():
-    hidden = lambda c: c * c // 16  # noqa: E731
+    hidden = lambda c: c * c // 16
     graphs = CandidateGraphs(_toy(32, hidden), {"g": 32})
     graphs.observe("g", 24, _toy(24, hidden))
     assert graphs.observe("g", 16, _toy(16, hidden)) is None
@@ -84,7 +83,7 @@ def test_a_cut_with_another_structure_is_refused():
 
 
 def test_only_counts_on_the_lattice_of_the_cuts_seen_are_written():
-    half = lambda c: c // 2  # noqa: E731 - affine on even counts only: 9 would be written wrong
+    half = lambda c: c // 2  # affine on even counts only: 9 would be written wrong
     graphs = CandidateGraphs(_toy(32, half), {"g": 32})
     graphs.observe("g", 24, _toy(24, half))
     graphs.confirm("g", graphs.observe("g", 16, _toy(16, half)) is not None)
@@ -92,7 +91,7 @@ def test_only_counts_on_the_lattice_of_the_cuts_seen_are_written():
     assert fields(graphs.synthesise("g", 8)) == fields(normalised(_toy(8, half)))
 
 
-def test_a_rule_that_gives_a_fraction_writes_nothing():
+def test_a_rule_with_a_fractional_slope_is_exact_on_its_lattice():
     graphs = CandidateGraphs(_toy(32, lambda c: 3 * c // 2), {"g": 32})
     graphs.observe("g", 30, _toy(30, lambda c: 3 * c // 2))  # 48 -> 45: 3/2 per count
     graphs.confirm("g", graphs.observe("g", 28, _toy(28, lambda c: 3 * c // 2)) is not None)
