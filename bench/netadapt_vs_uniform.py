@@ -115,20 +115,22 @@ def run_config(s: dict, source: str, checkpoint: Path, seed: int):
         schedule=ReductionSchedule(s["initial_reduction"], s["reduction_decay"], s["reduction_floor"]),
         finetune=FineTuneConfig(short_steps=s["short_steps"], long_epochs=s["long_epochs"],
                                 batch_size=s["batch_size"], distill=s["distill"]),
-        score=s["score"], bn_batches=s["bn_batches"], selection=s["selection"],
+        score=s["score"], bn_batches=s["bn_batches"], selection=s["selection"], search=s["search"],
         max_iterations=s["max_iterations"], seed=seed)
 
 
-def fine_tune_like_the_run(model, k: int, config, data, teacher, out: Path, progress: bool, tag: str):
-    """The fine-tuning iteration k of a run has had: k short-term fine-tunes (fresh optimizer each), then
-    the long-term epochs; distillation from the base as the run does."""
+def fine_tune_like_the_run(model, run_dir: Path, k: int, config, data, teacher, out: Path, progress: bool, tag: str):
+    """The fine-tuning iteration k of a run has had: k short-term fine-tunes (fresh optimizer each, as long as
+    each iteration's), then the long-term epochs; distillation from the base as the run does."""
     from netadapt.baseline.build import _seed
     from netadapt.training import TrainConfig, fine_tune, train
 
+    from netadapt.baseline.build import path_finetune_steps
+
     ft = config.finetune
     kd = {"teacher": teacher, "distill": ft.distill, "temperature": ft.temperature} if ft.distill else {}
-    for i in range(k):
-        fine_tune(model, data.train, ft.short_steps, batch_size=ft.batch_size, lr=ft.short_lr,
+    for i, steps in enumerate(path_finetune_steps(run_dir, k, ft.short_steps)):
+        fine_tune(model, data.train, steps, batch_size=ft.batch_size, lr=ft.short_lr,
                   seed=_seed(config.seed, tag, i), augment=data.augment, **kd)
     if ft.long_epochs > 0:
         train(model, data, TrainConfig(epochs=ft.long_epochs, lr=ft.long_lr, batch_size=ft.batch_size,
@@ -173,7 +175,7 @@ def long_term(run_dir: Path, iteration: int, config, data, teacher, out: Path, p
 class Sensitivity:
     """The lecture's arm: per-group ratios from a sensitivity scan and a threshold, at a given table latency."""
 
-    def __init__(self, base, shape, data, config, out: Path, lut: str, s: dict):
+    def __init__(self, base, shape, data, config, out: Path, lut: str, s: dict, run_dir: Path):
         from netadapt.criteria import create_criterion
         from netadapt.data.splits import limit
         from netadapt.pruning import analyze
@@ -181,6 +183,7 @@ class Sensitivity:
         from netadapt.sensitivity import scan
 
         self.base, self.shape, self.data, self.config, self.out = base, shape, data, config, out
+        self.run_dir = run_dir
         self.criterion = create_criterion(config.criterion, seed=config.seed)
         self.graph = analyze(base, shape)
         path = out / "sensitivity-scan.json"
@@ -235,8 +238,8 @@ class Sensitivity:
         model = copy.deepcopy(self.base)
         counts = counts_for(self.graph, ratios)
         prune_to_counts(model, self.shape, counts, self.criterion, graph=self.graph)
-        fine_tune_like_the_run(model, k, self.config, self.data, self.base, self.out / f"sensitivity_iter_{k:03d}",
-                               progress, "sensitivity")
+        fine_tune_like_the_run(model, self.run_dir, k, self.config, self.data, self.base,
+                               self.out / f"sensitivity_iter_{k:03d}", progress, "sensitivity")
         onnx = export_onnx(model, self.out / f"sensitivity_iter_{k:03d}.onnx", self.shape)
         info = {"iteration": k, "threshold": threshold, "ratios": ratios, "channels": counts,
                 "table_ms": self.table_ms(ratios), "target_table_ms": target, "onnx": str(onnx),
@@ -246,7 +249,7 @@ class Sensitivity:
 
 
 def amc_point(k: int, budget: float, reference_ms: float, start_ms: float, config, data, teacher, out: Path,
-              lut: str, s: dict) -> dict:
+              lut: str, s: dict, run_dir: Path) -> dict:
     """AMC's arm: a DDPG search for per-group keep ratios under the latency NetAdapt's iteration k measured
     (as a share of the start), then the same fine-tuning as the others; the search's wall time is kept."""
     from netadapt.amc import AmcConfig, AmcSearch
@@ -272,7 +275,8 @@ def amc_point(k: int, budget: float, reference_ms: float, start_ms: float, confi
     search_seconds = time.perf_counter() - t0
     loaded = load_checkpoint(folder / "final" / "model.pt")
     model = loaded.model
-    fine_tune_like_the_run(model, k, config, data, teacher, out / f"amc_{budget:g}_ft", s["progress"], "amc")
+    fine_tune_like_the_run(model, run_dir, k, config, data, teacher, out / f"amc_{budget:g}_ft", s["progress"],
+                           "amc")
     onnx = export_onnx(model, out / f"amc_{budget:g}.onnx", loaded.input_shape)
     episodes = rf.read_json(folder / "summary.json")["episodes"]
     info = {"iteration": k, "onnx": str(onnx), "test_accuracy": evaluate(model, data.test),
@@ -390,7 +394,8 @@ def bench_seed(seed: int, s: dict, source: str, checkpoint: Path, out_root: Path
     sens = {}
     if "sensitivity" in s["arms"]:
         with clock.part(f"seed {seed}: sensitivity arm (scan, threshold, fine-tune)"):
-            arm = Sensitivity(base.model, (s["batch"], *base.input_shape[1:]), data, config, bench_dir, lut, s)
+            arm = Sensitivity(base.model, (s["batch"], *base.input_shape[1:]), data, config, bench_dir, lut, s,
+                              run_dir)
             for b, (k, _) in chosen.items():
                 if k > 0:
                     reference = load_checkpoint(rf.iteration_dir(run_dir, k) / "model.pt").model
@@ -402,7 +407,7 @@ def bench_seed(seed: int, s: dict, source: str, checkpoint: Path, out_root: Path
             if k > 0 and b in amc_budgets:
                 with clock.part(f"seed {seed}: AMC arm at {b:g}% (search, fine-tune)"):
                     amc[b] = amc_point(k, b, its[k]["measured_ms"], start_ms, config, data, teacher, bench_dir,
-                                       lut, s)
+                                       lut, s, run_dir)
     with clock.part(f"seed {seed}: every compared model timed against the start, in one pass"):
         models = {f"netadapt_{b:g}": o["onnx"] for b, o in ours.items()}
         models.update({f"uniform_{k}": str(run_dir / "baseline" / f"iter_{k:03d}" / "model.onnx") for k in uniform})
@@ -463,7 +468,7 @@ def _per_iteration(its) -> dict:
 def print_tables(summary: dict) -> None:
     s = summary["settings"]
     click.echo(f"\nbase {summary['base']}: test accuracy {summary['base_test_accuracy']:.4f}; device {s['device']} "
-               f"({s['threads']} thread, batch {s['batch']}); judging: score {s['score']}, batch-norm batches "
+               f"({s['threads']} thread, batch {s['batch']}); search {s.get('search', 'netadapt')} (NA); judging: score {s['score']}, batch-norm batches "
                f"{s['bn_batches']}, distillation {s['distill']}; {s['short_steps']} short-term steps, "
                f"{s['long_epochs']} long-term epochs for every arm")
     head = (f"{'seed':>4} {'budget':>6} {'iter':>4} {'NA ms':>7} {'NA acc':>7} {'unif ms':>7} {'unif acc':>8} "
@@ -547,6 +552,9 @@ def print_tables(summary: dict) -> None:
 @click.option("--bn-batches", type=int, default=20)
 @click.option("--distill", type=float, default=0.0)
 @click.option("--selection", type=click.Choice(["accuracy", "efficiency"]), default="accuracy")
+@click.option("--search", type=click.Choice(["netadapt", "halp"]), default="netadapt",
+              help="How the run's iterations shrink the network (netadapt run --search); the other arms follow "
+                   "the fine-tuning of its path.")
 @click.option("--channel-step", type=int, default=8)
 @click.option("--max-iterations", type=int, default=40)
 @click.option("--curve-points", type=int, default=2, help="Extra uniform points along the curve.")

@@ -56,6 +56,11 @@ class RunConfig:
                                 "or 'kl' (divergence from the starting model's outputs).")
     bn_batches: int = _f(0, "Re-estimate batch-norm statistics on this many training batches before a "
                             "candidate is scored (0: keep them).")
+    search: str = _f("netadapt", "How an iteration shrinks the network: 'netadapt' (one group per iteration, the best "
+                                 "of one fine-tuned candidate per group) or 'halp' (every group at once: the "
+                                 "channels with the most Taylor importance that fit the iteration's target, a "
+                                 "knapsack over the table; then one fine-tune as long as NetAdapt's candidates "
+                                 "take together).")
     max_iterations: int = _f(100, "Stop after this many iterations even if the budget is not met.")
     seed: int = _f(0, "Seed for fine-tuning, random criteria and the holdout subset of --eval-limit.")
     split_seed: int = _f(0, "Seed of the holdout carved from the training data: keep the one the checkpoint "
@@ -98,7 +103,7 @@ class ExecutionConfig:
 RESUMABLE_KEYS = ("max_iterations",)
 
 
-_LATER_DEFAULTS = {"score": "accuracy", "bn_batches": 0, "split_seed": 0}
+_LATER_DEFAULTS = {"score": "accuracy", "bn_batches": 0, "split_seed": 0, "search": "netadapt"}
 # What a run made before a setting existed (its config.json lacks it) ran with. "distill" was 0.0 then; it
 # became 0.5 by default later, so a config.json with no "distill" still means 0.0, and a run's name leaves
 # out only that old value.
@@ -116,7 +121,7 @@ OPTION_NAMES = {
     "finetune.long_lr": "long-term-lr", "finetune.batch_size": "batch-size", "finetune.distill": "distill",
     "finetune.temperature": "distill-temperature", "base_epochs": "base-epochs",
     "rewind_iteration": "rewind-iteration", "criterion": "criterion", "rewinder": "rewinder",
-    "selection": "selection", "score": "score", "bn_batches": "bn-batches", "max_iterations": "max-iterations",
+    "selection": "selection", "score": "score", "bn_batches": "bn-batches", "search": "search", "max_iterations": "max-iterations",
     "seed": "seed", "split_seed": "split-seed",
 }
 

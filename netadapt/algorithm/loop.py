@@ -48,6 +48,8 @@ DEFAULT_MARGIN = 0.01
 # device the run stops only when its iteration's interval lies this far (relative) under the budget, so the
 # final model, measured again after its long-term fine-tune, still meets it.
 DRIFT_MARGIN = 0.02
+# A HALP step ranks channels on the Taylor scores of this many training batches.
+HALP_BATCHES = 8
 
 
 @dataclass
@@ -115,6 +117,8 @@ class NetAdaptRun:
             raise UserError(f"unknown selection {cfg.selection!r}; valid: accuracy, efficiency")
         if cfg.score not in ("accuracy", "loss", "kl"):
             raise UserError(f"unknown score {cfg.score!r}; valid: accuracy, loss, kl")
+        if cfg.search not in ("netadapt", "halp"):
+            raise UserError(f"unknown search {cfg.search!r}; valid: netadapt, halp")
         ex = self.execution
         from netadapt.training.device import training_device
 
@@ -418,7 +422,9 @@ class NetAdaptRun:
         scheduled = cfg.schedule.reduction_ms(i, start_ms)
         reduction = scheduled
         smallest = SMALLEST_STEP * start_ms
-        estimates = CandidateEstimates(self.estimator, model, graph, state["measured_ms"])
+        onnx_path = rf.iteration_dir(self.out, i) / "model.onnx"  # this network, exported to be measured
+        estimates = CandidateEstimates(self.estimator, model, graph, state["measured_ms"],
+                                       exported=onnx_path.read_bytes() if onnx_path.exists() else None)
         hints = {c["group"]: c["channels"] for c in state.get("candidates", []) if c.get("feasible")}
         with timer.phase("search"):
             floor = self._floor(state, self._stop_line(budget_ms))
@@ -450,6 +456,8 @@ class NetAdaptRun:
         from tqdm.auto import tqdm
 
         cfg = self.config
+        if cfg.search == "halp":
+            return self._halp_iteration(i, state, model, spec, start_ms, budget_ms, original)
         timer = _Timer()
         graph = analyze(model, self.input_shape, validate=False, frozen=self.frozen)
         partial = rf.partial_dir(self.out, i + 1)
@@ -507,6 +515,92 @@ class NetAdaptRun:
         self.log(f"iteration {i + 1}: pruned {best['group']} to {best['channels']} channels; "
                  f"predicted {best['predicted_ms']:.3f} ms, measured {info['measured_ms']:.3f} ms, "
                  f"holdout accuracy {best['holdout_accuracy']:.4f}")
+        return info, best_model
+
+    def _halp_iteration(self, i, state, model, spec, start_ms, budget_ms, original):
+        """One global step (``netadapt.algorithm.halp``): every group cut at once to the counts whose most
+        important channels fit the iteration's target, then one fine-tune as long as the candidates of a
+        NetAdapt iteration take together. Its search and its fine-tuned network are kept in the iteration's
+        partial folder, so a resumed run reuses them."""
+        import dataclasses as dc
+
+        from netadapt.algorithm.halp import halp_counts, keep_most_important
+        from netadapt.criteria.taylor import taylor_scores
+        from netadapt.data.loader import make_loader
+
+        cfg = self.config
+        timer = _Timer()
+        graph = analyze(model, self.input_shape, validate=False, frozen=self.frozen)
+        partial = rf.partial_dir(self.out, i + 1)
+        partial.mkdir(exist_ok=True)
+        path = partial / "search.json"
+        if path.exists():
+            search = rf.read_json(path)
+        else:
+            with timer.phase("search"):
+                loader = make_loader(self.data.train, min(cfg.finetune.batch_size, len(self.data.train)),
+                                     shuffle=True, seed=_seed(cfg.seed, i, "criterion"))
+                importance = taylor_scores(model, graph.groups, [b for b, _ in zip(loader, range(HALP_BATCHES))])
+                onnx_path = rf.iteration_dir(self.out, i) / "model.onnx"
+                estimates = CandidateEstimates(self.estimator, model, graph, state["measured_ms"],
+                                               exported=onnx_path.read_bytes() if onnx_path.exists() else None)
+                floor = self._floor(state, self._stop_line(budget_ms))
+                scheduled = reduction = cfg.schedule.reduction_ms(i, start_ms)
+                while True:
+                    target = max(state["measured_ms"] - reduction, floor)
+                    found = halp_counts(estimates, importance, original, cfg.channel_step, target)
+                    if found is not None or reduction / 2 < SMALLEST_STEP * start_ms:
+                        break
+                    reduction /= 2
+            search = {"target_ms": target, "reduction_ms": reduction, "scheduled_reduction_ms": scheduled,
+                      "probes": estimates.probes, "found": found,
+                      "keep": None if found is None else keep_most_important(importance, found["channels"])}
+            rf.write_json(path, search)
+        found = search["found"]
+        if found is None:
+            return None, model
+        done = partial / "halp.json"
+        if done.exists():
+            cand = rf.read_json(done)
+        else:
+            with timer.phase("prune"):
+                pruned = copy.deepcopy(model)
+                keep_channels(pruned, graph, search["keep"])
+                origin = {**state["origin"], **{g: [state["origin"][g][k] for k in keep]
+                                                for g, keep in search["keep"].items()}}
+                rewinder = create_rewinder(cfg.rewinder, spec=spec, input_shape=self.input_shape,
+                                           run_dir=self.out, config=cfg, rewind=self._rewind_file())
+                overrides = rewinder.apply(pruned, origin)
+            network = {**state["channels"], **found["channels"]}
+            job = CandidateJob(group="halp", channels=sum(network.values()), predicted_ms=found["predicted_ms"],
+                               origin=[], network=network, overrides=overrides, seed=_seed(cfg.seed, i, "halp"),
+                               bn_seed=_seed(cfg.seed, i, "batchnorm"))
+            # one fine-tune as long as a NetAdapt iteration's candidates (one per group) take together
+            steps = cfg.finetune.short_steps * len(graph.groups)
+            longer = dc.replace(cfg, finetune=dc.replace(cfg.finetune, short_steps=steps))
+            from netadapt.algorithm.candidates import train_and_score
+
+            cand, seconds = train_and_score(pruned, job, longer, self._resources())
+            for phase, value in seconds.items():
+                timer.seconds[phase] = timer.seconds.get(phase, 0.0) + value
+            cand = {**cand, "origin": origin, "finetune_steps": steps}
+            save_state(partial / "halp.pt", pruned.state_dict(), spec, self.input_shape, channels=network)
+            rf.write_json(done, cand)
+        best_model = load_checkpoint(partial / "halp.pt").model
+        changed = sorted(found["channels"])
+        info = {"iteration": i + 1, "pruned_group": f"{len(changed)} groups (halp)", "pruned_groups": changed,
+                "channels": {**state["channels"], **found["channels"]}, "origin": cand["origin"],
+                "holdout_accuracy": cand["holdout_accuracy"], "holdout_loss": cand.get("holdout_loss"),
+                "holdout_kl": cand.get("holdout_kl"), "predicted_ms": found["predicted_ms"],
+                "target_ms": search["target_ms"], "reduction_ms": search["reduction_ms"],
+                "scheduled_reduction_ms": search["scheduled_reduction_ms"],
+                "lost_importance": found["lost_importance"], "finetune_steps": cand["finetune_steps"],
+                "nodes_measured_on_the_spot": self.estimator.measured_on_the_spot,
+                "search_probes": search["probes"], "seconds": timer.seconds}
+        info = self._write_iteration(i + 1, best_model, spec, info)
+        self.log(f"iteration {i + 1}: cut {len(changed)} groups ({', '.join(changed)}); predicted "
+                 f"{found['predicted_ms']:.3f} ms, measured {info['measured_ms']:.3f} ms, holdout accuracy "
+                 f"{cand['holdout_accuracy']:.4f}")
         return info, best_model
 
     def _prune_candidates(self, i, groups, search, state, model, graph, rewinder, timer):

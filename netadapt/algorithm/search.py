@@ -29,10 +29,13 @@ class CandidateEstimates:
     With ``synthesis`` (the default), a group's first two cuts are exported and every further count of it
     is written from them (``netadapt.latency.synthesis``) once they agree and the device runs the same
     nodes for the second cut written and exported; ``synthesised`` counts the cuts written.
+
+    ``exported``: the current network's ONNX export when the caller already has it (the loop has just
+    exported it to measure it); otherwise it is exported here.
     """
 
     def __init__(self, estimator: LatencyEstimator, model: nn.Module, graph: NetworkGraph, anchor_ms: float,
-                 synthesis: bool = True):
+                 synthesis: bool = True, exported: bytes | None = None):
         self.estimator = estimator
         self.model = model
         self.graph = graph
@@ -47,7 +50,8 @@ class CandidateEstimates:
 
             from netadapt.latency.synthesis import CandidateGraphs
 
-            exported = estimator.export(model, shape)
+            if exported is None:
+                exported = estimator.export(model, shape)
             self._current = estimator.units_of_export(self._key, exported, shape)
             self._graphs = CandidateGraphs(onnx.load_model_from_string(exported), graph.sizes())
         else:

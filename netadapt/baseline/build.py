@@ -52,6 +52,17 @@ def choose_iterations(last: int, points: int | Sequence[int] | None) -> list[int
     return chosen
 
 
+def path_finetune_steps(run: Path, k: int, short_steps: int) -> list[int]:
+    """The short-term fine-tunes on the path of a run's iteration ``k``, in steps: one per iteration, as
+    long as the iteration's ``finetune_steps`` (a HALP step's) or else ``short_steps`` (a NetAdapt
+    iteration's winning candidate)."""
+    steps = []
+    for i in range(1, k + 1):
+        info = rf.iteration_dir(Path(run), i) / "info.json"
+        steps.append(int(rf.read_json(info).get("finetune_steps", short_steps)) if info.is_file() else short_steps)
+    return steps
+
+
 def _seed(base: int, *parts) -> int:
     import zlib
 
@@ -158,8 +169,9 @@ class _Builder:
         model = self.prune(width)
         t0 = time.perf_counter()
         teacher = {"teacher": self.base, "distill": ft.distill, "temperature": ft.temperature} if ft.distill else {}
-        for i in range(k):  # as the path to iteration k: k short-term fine-tunes, each from a fresh optimizer
-            fine_tune(model, self.data.train, ft.short_steps, batch_size=ft.batch_size, lr=ft.short_lr,
+        path = path_finetune_steps(self.run, k, ft.short_steps)
+        for i, steps in enumerate(path):  # as the path to iteration k: k short-term fine-tunes, each fresh
+            fine_tune(model, self.data.train, steps, batch_size=ft.batch_size, lr=ft.short_lr,
                       seed=_seed(cfg.seed, "uniform", i), augment=self.data.augment, **teacher)
         if ft.long_epochs > 0:
             train(model, self.data, TrainConfig(epochs=ft.long_epochs, lr=ft.long_lr, batch_size=ft.batch_size,
@@ -180,7 +192,7 @@ class _Builder:
         channels = analyze(model, self.input_shape, validate=False, frozen=self.frozen).sizes()
         info = {"iteration": k, "width": width, "target_ms": target_ms, "measured_ms": measured,
                 "search_ms": search_ms, "test_accuracy": test_acc, "holdout_accuracy": holdout_acc,
-                "channels": channels, "channel_step": self.step, "finetune_steps": k * ft.short_steps,
+                "channels": channels, "channel_step": self.step, "finetune_steps": sum(path),
                 "long_epochs": ft.long_epochs,
                 "widths_measured": len(self.search.visited), "device": self.device.fingerprint(),
                 "seconds": seconds, **(extra or {})}

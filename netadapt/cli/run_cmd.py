@@ -54,6 +54,10 @@ _R, _F, _X = RunConfig(), FineTuneConfig(), ExecutionConfig()
               help="What ranks candidates on the holdout: accuracy, cross-entropy, or KL to the start model.")
 @click.option("--bn-batches", type=click.IntRange(0), default=_R.bn_batches, show_default=True,
               help="Re-estimate batch-norm statistics on this many training batches before scoring a candidate.")
+@click.option("--search", type=click.Choice(["netadapt", "halp"]), default=_R.search, show_default=True,
+              help="netadapt: cut one group per iteration (the best of one fine-tuned candidate per group); halp: "
+                   "cut every group at once, keeping the channels with the most Taylor importance that fit the "
+                   "iteration's target (--criterion is not used).")
 @click.option("--distill", type=click.FloatRange(0, 1), default=_F.distill, show_default=True,
               help="Weight of distillation from the start model in short- and long-term fine-tuning.")
 @click.option("--distill-temperature", type=click.FloatRange(0, min_open=True), default=_F.temperature,
@@ -90,7 +94,7 @@ _R, _F, _X = RunConfig(), FineTuneConfig(), ExecutionConfig()
 def run(budget, model, model_args, checkpoint, data, device_name, threads, gpu_id, batch, initial_reduction,
         reduction_decay, reduction_floor, short_term_steps, short_term_lr, long_term_epochs, long_term_lr,
         batch_size, base_epochs, channel_step, holdout, eval_limit, criterion, rewinder, selection, score,
-        bn_batches, distill, distill_temperature, warmup,
+        bn_batches, search, distill, distill_temperature, warmup,
         repeats, model_repeats, max_iterations, seed, split_seed, out, uniform_baseline, rewind_iteration, workers, executor,
         ray_address, train_device, no_progress, as_json, lut_url):
     """Run NetAdapt until the measured latency meets --budget.
@@ -122,7 +126,7 @@ def run(budget, model, model_args, checkpoint, data, device_name, threads, gpu_i
         finetune=FineTuneConfig(short_term_steps, short_term_lr, long_term_epochs, long_term_lr, batch_size,
                                 distill, distill_temperature),
         base_epochs=base_epochs, rewind_iteration=rewind_iteration, criterion=criterion, rewinder=rewinder,
-        selection=selection, score=score, bn_batches=bn_batches,
+        selection=selection, score=score, bn_batches=bn_batches, search=search,
         max_iterations=max_iterations, seed=seed, split_seed=split_seed)
     if out is None:
         tag = budget.strip().replace("%", "pct").replace(" ", "")

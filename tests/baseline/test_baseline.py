@@ -195,3 +195,17 @@ def test_report_cli_builds_the_baseline_first(run_copy, tmp_path):
     assert stored[0]["measured_ms"] == pytest.approx(stored[0]["target_ms"], rel=0.15)  # a coarse grid
     md = (tmp_path / "out" / "report.md").read_text()
     assert "## Uniform width-multiplier baseline" in md
+
+
+def test_the_uniform_path_is_fine_tuned_as_long_as_each_iteration_was(tmp_path):
+    from netadapt.baseline.build import path_finetune_steps
+    from netadapt.runs import folder as rf
+
+    for i, info in enumerate([{}, {}, {"finetune_steps": 480}, {"finetune_steps": 120}]):
+        folder = rf.iteration_dir(tmp_path, i)
+        folder.mkdir(parents=True)
+        rf.write_json(folder / "info.json", {"iteration": i, **info})
+    # NetAdapt iterations (no finetune_steps) fine-tuned their winner for --short-term-steps; HALP steps longer
+    assert path_finetune_steps(tmp_path, 3, 40) == [40, 480, 120]
+    assert path_finetune_steps(tmp_path, 1, 40) == [40]
+    assert path_finetune_steps(tmp_path, 0, 40) == []

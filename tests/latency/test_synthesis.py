@@ -145,3 +145,25 @@ def test_candidate_estimates_with_written_graphs_equal_those_of_exports(tmp_path
             assert fast.table_ms({group_name: count}) == slow.table_ms({group_name: count})
     assert fast.synthesised > 0 and slow.synthesised == 0
     assert fast.estimator.seconds["export"] < slow.estimator.seconds["export"]
+
+
+def test_candidate_estimates_built_on_the_loops_export_equal_those_that_export_it(tmp_path):
+    from netadapt.export import export_onnx
+
+    torch.manual_seed(0)
+    shape = (4, 3, 16, 16)
+    net = create_model("mobilenet_v1", num_classes=10, width_mult=0.25).eval()
+    graph = analyze(net, shape)
+    device = get_device("fake")
+    table = LatencyTable(str(tmp_path / "lut.db"))
+    profiler = get_profiler(device, ProfileConfig(warmup=0, repeats=1))
+    onnx_file = export_onnx(net, tmp_path / "model.onnx", shape, verify=False)  # as the loop measures it
+    given = LatencyEstimator(table, device, profiler)
+    given_estimates = CandidateEstimates(given, net, graph, 1.0, exported=onnx_file.read_bytes())
+    assert "export" not in given.seconds  # the current network was not exported again
+    own = CandidateEstimates(LatencyEstimator(table, device, profiler), net, graph, 1.0)
+    assert given_estimates.current_ms == own.current_ms
+    for group_name, group in graph.groups.items():
+        for count in _counts(group):
+            assert given_estimates.table_ms({group_name: count}) == own.table_ms({group_name: count})
+    assert given_estimates.synthesised == own.synthesised > 0
