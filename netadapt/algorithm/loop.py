@@ -588,7 +588,8 @@ class NetAdaptRun:
             rf.write_json(done, cand)
         best_model = load_checkpoint(partial / "halp.pt").model
         changed = sorted(found["channels"])
-        info = {"iteration": i + 1, "pruned_group": f"{len(changed)} groups (halp)", "pruned_groups": changed,
+        groups = f"{len(changed)} group{'s' if len(changed) > 1 else ''}"
+        info = {"iteration": i + 1, "pruned_group": f"{groups} (halp)", "pruned_groups": changed,
                 "channels": {**state["channels"], **found["channels"]}, "origin": cand["origin"],
                 "holdout_accuracy": cand["holdout_accuracy"], "holdout_loss": cand.get("holdout_loss"),
                 "holdout_kl": cand.get("holdout_kl"), "predicted_ms": found["predicted_ms"],
@@ -598,7 +599,7 @@ class NetAdaptRun:
                 "nodes_measured_on_the_spot": self.estimator.measured_on_the_spot,
                 "search_probes": search["probes"], "seconds": timer.seconds}
         info = self._write_iteration(i + 1, best_model, spec, info)
-        self.log(f"iteration {i + 1}: cut {len(changed)} groups ({', '.join(changed)}); predicted "
+        self.log(f"iteration {i + 1}: cut {groups} ({', '.join(changed)}); predicted "
                  f"{found['predicted_ms']:.3f} ms, measured {info['measured_ms']:.3f} ms, holdout accuracy "
                  f"{cand['holdout_accuracy']:.4f}")
         return info, best_model
