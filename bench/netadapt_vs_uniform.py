@@ -122,10 +122,8 @@ def run_config(s: dict, source: str, checkpoint: Path, seed: int):
 def fine_tune_like_the_run(model, run_dir: Path, k: int, config, data, teacher, out: Path, progress: bool, tag: str):
     """The fine-tuning iteration k of a run has had: k short-term fine-tunes (fresh optimizer each, as long as
     each iteration's), then the long-term epochs; distillation from the base as the run does."""
-    from netadapt.baseline.build import _seed
+    from netadapt.baseline.build import _seed, path_finetune_steps
     from netadapt.training import TrainConfig, fine_tune, train
-
-    from netadapt.baseline.build import path_finetune_steps
 
     ft = config.finetune
     kd = {"teacher": teacher, "distill": ft.distill, "temperature": ft.temperature} if ft.distill else {}
@@ -468,7 +466,8 @@ def _per_iteration(its) -> dict:
 def print_tables(summary: dict) -> None:
     s = summary["settings"]
     click.echo(f"\nbase {summary['base']}: test accuracy {summary['base_test_accuracy']:.4f}; device {s['device']} "
-               f"({s['threads']} thread, batch {s['batch']}); search {s.get('search', 'netadapt')} (NA); judging: score {s['score']}, batch-norm batches "
+               f"({s['threads']} thread, batch {s['batch']}); search {s.get('search', 'netadapt')} (NA); judging: "
+               f"score {s['score']}, batch-norm batches "
                f"{s['bn_batches']}, distillation {s['distill']}; {s['short_steps']} short-term steps, "
                f"{s['long_epochs']} long-term epochs for every arm")
     head = (f"{'seed':>4} {'budget':>6} {'iter':>4} {'NA ms':>7} {'NA acc':>7} {'unif ms':>7} {'unif acc':>8} "

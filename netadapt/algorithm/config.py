@@ -56,8 +56,8 @@ class RunConfig:
                                 "or 'kl' (divergence from the starting model's outputs).")
     bn_batches: int = _f(0, "Re-estimate batch-norm statistics on this many training batches before a "
                             "candidate is scored (0: keep them).")
-    search: str = _f("netadapt", "How an iteration shrinks the network: 'netadapt' (one group per iteration, the best "
-                                 "of one fine-tuned candidate per group) or 'halp' (every group at once: the "
+    search: str = _f("netadapt", "How an iteration shrinks the network: 'netadapt' (one group per iteration, "
+                                 "the best of one fine-tuned candidate per group) or 'halp' (every group at once: the "
                                  "channels with the most Taylor importance that fit the iteration's target, a "
                                  "knapsack over the table; then one fine-tune as long as NetAdapt's candidates "
                                  "take together).")
@@ -121,8 +121,8 @@ OPTION_NAMES = {
     "finetune.long_lr": "long-term-lr", "finetune.batch_size": "batch-size", "finetune.distill": "distill",
     "finetune.temperature": "distill-temperature", "base_epochs": "base-epochs",
     "rewind_iteration": "rewind-iteration", "criterion": "criterion", "rewinder": "rewinder",
-    "selection": "selection", "score": "score", "bn_batches": "bn-batches", "search": "search", "max_iterations": "max-iterations",
-    "seed": "seed", "split_seed": "split-seed",
+    "selection": "selection", "score": "score", "bn_batches": "bn-batches", "search": "search",
+    "max_iterations": "max-iterations", "seed": "seed", "split_seed": "split-seed",
 }
 
 

@@ -333,8 +333,7 @@ class NetAdaptRun:
         model, spec = loaded.model, loaded.spec
         if last == 0:
             graph = analyze(model, self.input_shape, validate=False, frozen=self.frozen)
-            lowest = smallest_network_ms(CandidateEstimates(self.estimator, model, graph, start_ms), original,
-                                         cfg.channel_step)
+            lowest = smallest_network_ms(self._estimates(0, state, model, graph), original, cfg.channel_step)
             if budget_ms < lowest:
                 raise UserError(f"budget {self.budget} ({budget_ms:.3f} ms) is below what the smallest "
                                 f"network on the channel grid reaches (about {lowest:.3f} ms estimated; "
@@ -422,9 +421,7 @@ class NetAdaptRun:
         scheduled = cfg.schedule.reduction_ms(i, start_ms)
         reduction = scheduled
         smallest = SMALLEST_STEP * start_ms
-        onnx_path = rf.iteration_dir(self.out, i) / "model.onnx"  # this network, exported to be measured
-        estimates = CandidateEstimates(self.estimator, model, graph, state["measured_ms"],
-                                       exported=onnx_path.read_bytes() if onnx_path.exists() else None)
+        estimates = self._estimates(i, state, model, graph)
         hints = {c["group"]: c["channels"] for c in state.get("candidates", []) if c.get("feasible")}
         with timer.phase("search"):
             floor = self._floor(state, self._stop_line(budget_ms))
@@ -451,6 +448,13 @@ class NetAdaptRun:
                  "groups": results, "probes": estimates.probes}
         rf.write_json(path, found)
         return found
+
+    def _estimates(self, i, state, model, graph) -> CandidateEstimates:
+        """Anchored estimates of the networks cut from iteration ``i``'s, on the export the loop made of it to
+        measure it (exported again only where that file is missing)."""
+        onnx_path = rf.iteration_dir(self.out, i) / "model.onnx"
+        return CandidateEstimates(self.estimator, model, graph, state["measured_ms"],
+                                  exported=onnx_path.read_bytes() if onnx_path.exists() else None)
 
     def _iteration(self, i, state, model, spec, start_ms, budget_ms, original):
         from tqdm.auto import tqdm
@@ -526,7 +530,7 @@ class NetAdaptRun:
 
         from netadapt.algorithm.halp import halp_counts, keep_most_important
         from netadapt.criteria.taylor import taylor_scores
-        from netadapt.data.loader import make_loader
+        from netadapt.data.loader import first_batches
 
         cfg = self.config
         timer = _Timer()
@@ -538,12 +542,9 @@ class NetAdaptRun:
             search = rf.read_json(path)
         else:
             with timer.phase("search"):
-                loader = make_loader(self.data.train, min(cfg.finetune.batch_size, len(self.data.train)),
-                                     shuffle=True, seed=_seed(cfg.seed, i, "criterion"))
-                importance = taylor_scores(model, graph.groups, [b for b, _ in zip(loader, range(HALP_BATCHES))])
-                onnx_path = rf.iteration_dir(self.out, i) / "model.onnx"
-                estimates = CandidateEstimates(self.estimator, model, graph, state["measured_ms"],
-                                               exported=onnx_path.read_bytes() if onnx_path.exists() else None)
+                importance = taylor_scores(model, graph.groups, first_batches(
+                    self.data.train, HALP_BATCHES, cfg.finetune.batch_size, _seed(cfg.seed, i, "criterion")))
+                estimates = self._estimates(i, state, model, graph)
                 floor = self._floor(state, self._stop_line(budget_ms))
                 scheduled = reduction = cfg.schedule.reduction_ms(i, start_ms)
                 while True:

@@ -68,3 +68,10 @@ def make_loader(dataset: Dataset, batch_size: int, shuffle: bool, seed: int = 0,
                 drop_last: bool = False) -> BatchLoader:
     """A :class:`BatchLoader` over ``dataset`` (see there)."""
     return BatchLoader(dataset, batch_size, shuffle, seed=seed, augment=augment, drop_last=drop_last)
+
+
+def first_batches(dataset: Dataset, batches: int, batch_size: int, seed: int = 0) -> list:
+    """The first ``batches`` shuffled (images, labels) batches of ``dataset`` (seeded; no augmentation), with
+    the batch size capped at the data set's size: what data-aware criteria score channels on."""
+    loader = make_loader(dataset, min(batch_size, len(dataset)), shuffle=True, seed=seed)
+    return [b for b, _ in zip(loader, range(batches))]

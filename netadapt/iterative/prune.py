@@ -38,10 +38,9 @@ def prepare_criterion(criterion, model, dataset, batches: int = 4, batch_size: i
     """Give a data-aware criterion (one with ``prepare``) a few training batches of the current model."""
     if not hasattr(criterion, "prepare") or dataset is None:
         return
-    from netadapt.data.loader import make_loader
+    from netadapt.data.loader import first_batches
 
-    loader = make_loader(dataset, min(batch_size, len(dataset)), shuffle=True, seed=seed)
-    criterion.prepare(model, [b for b, _ in zip(loader, range(batches))])
+    criterion.prepare(model, first_batches(dataset, batches, batch_size, seed))
 
 
 def prune_to_counts(model: nn.Module, input_shape: tuple[int, ...], counts: dict[str, int], criterion,

@@ -130,16 +130,21 @@ def test_written_graphs_run_the_same_device_nodes_as_exports_of_every_count(name
     assert written >= 10
 
 
-def test_candidate_estimates_with_written_graphs_equal_those_of_exports(tmp_path):
+def _mobilenet_on_the_fake_device(tmp_path):
+    """A small MobileNetV1, its analysis, and a way to make estimators sharing one table on the fake device."""
     torch.manual_seed(0)
     shape = (4, 3, 16, 16)
     net = create_model("mobilenet_v1", num_classes=10, width_mult=0.25).eval()
-    graph = analyze(net, shape)
     device = get_device("fake")
     table = LatencyTable(str(tmp_path / "lut.db"))
     profiler = get_profiler(device, ProfileConfig(warmup=0, repeats=1))
-    fast = CandidateEstimates(LatencyEstimator(table, device, profiler), net, graph, 1.0)
-    slow = CandidateEstimates(LatencyEstimator(table, device, profiler), net, graph, 1.0, synthesis=False)
+    return net, analyze(net, shape), lambda: LatencyEstimator(table, device, profiler)
+
+
+def test_candidate_estimates_with_written_graphs_equal_those_of_exports(tmp_path):
+    net, graph, estimator = _mobilenet_on_the_fake_device(tmp_path)
+    fast = CandidateEstimates(estimator(), net, graph, 1.0)
+    slow = CandidateEstimates(estimator(), net, graph, 1.0, synthesis=False)
     for group_name, group in graph.groups.items():
         for count in _counts(group):
             assert fast.table_ms({group_name: count}) == slow.table_ms({group_name: count})
@@ -150,18 +155,12 @@ def test_candidate_estimates_with_written_graphs_equal_those_of_exports(tmp_path
 def test_candidate_estimates_built_on_the_loops_export_equal_those_that_export_it(tmp_path):
     from netadapt.export import export_onnx
 
-    torch.manual_seed(0)
-    shape = (4, 3, 16, 16)
-    net = create_model("mobilenet_v1", num_classes=10, width_mult=0.25).eval()
-    graph = analyze(net, shape)
-    device = get_device("fake")
-    table = LatencyTable(str(tmp_path / "lut.db"))
-    profiler = get_profiler(device, ProfileConfig(warmup=0, repeats=1))
-    onnx_file = export_onnx(net, tmp_path / "model.onnx", shape, verify=False)  # as the loop measures it
-    given = LatencyEstimator(table, device, profiler)
+    net, graph, estimator = _mobilenet_on_the_fake_device(tmp_path)
+    onnx_file = export_onnx(net, tmp_path / "model.onnx", graph.input_shape, verify=False)  # as the loop does
+    given = estimator()
     given_estimates = CandidateEstimates(given, net, graph, 1.0, exported=onnx_file.read_bytes())
     assert "export" not in given.seconds  # the current network was not exported again
-    own = CandidateEstimates(LatencyEstimator(table, device, profiler), net, graph, 1.0)
+    own = CandidateEstimates(estimator(), net, graph, 1.0)
     assert given_estimates.current_ms == own.current_ms
     for group_name, group in graph.groups.items():
         for count in _counts(group):
