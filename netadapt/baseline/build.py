@@ -273,10 +273,12 @@ def build_wider_point(run_dir, iteration: int, progress: bool = True, log=print,
 
     The matching point is the widest width within the iteration's latency, so it is usually a little
     faster than the iteration; this one is slower, so the two bracket the iteration and the uniform accuracy
-    at its latency can be read between them: the next wider configuration (``margin`` None), or the
-    narrowest width measured at least ``1 + margin`` times the iteration's latency, for when a later
-    measurement of both arms may move them apart by a few percent. It is fine-tuned exactly as the matching
-    point and stored in ``<run>/baseline/iter_<k>_wider`` (outside ``points.json`` and the report).
+    at its latency can be read between them: the next wider configuration (``margin`` None), or, of the
+    wider configurations measured at least ``1 + margin`` times the iteration's latency, the fastest (for
+    when a later measurement of both arms may move them apart by a few percent; the fastest rather than
+    the narrowest, as a configuration off the device's fast channel counts can be slower than wider
+    ones). It is fine-tuned exactly as the matching point and stored in ``<run>/baseline/iter_<k>_wider``
+    (outside ``points.json`` and the report).
     Resumable; returns its info (as :func:`build_uniform_baseline`'s points), or None when the matching
     point is already at full width.
 
@@ -291,22 +293,25 @@ def build_wider_point(run_dir, iteration: int, progress: bool = True, log=print,
     done = baseline_dir(run) / name / "info.json"
     if done.is_file():
         info = rf.read_json(done)
-        if info.get("below_width") == matched["width"] and info.get("margin") == margin:
+        if info.get("below_width") == matched["width"] and info.get("margin") == margin and \
+                (margin is None or info.get("rule") == "fastest"):
             return info
     builder = _Builder(run, progress, log, 0.01, matched.get("channel_step"))
     try:
         if margin is None:
             width = builder.search.next_wider(matched["width"])
         else:
-            width = builder.search.narrowest_at_least(matched["width"], matched["target_ms"] * (1 + margin))
+            width = builder.search.fastest_at_least(matched["width"], matched["target_ms"] * (1 + margin))
         if width is None:
             return None
+        extra = {"below_width": matched["width"], "margin": margin}
         info = builder.point(iteration, matched["target_ms"], width=width, name=name,
-                             extra={"below_width": matched["width"], "margin": margin})
+                             extra=extra if margin is None else {**extra, "rule": "fastest"})
     finally:
         builder.close()
     which = (f"the next wider than {matched['width']:.3f}" if margin is None else
-             f"the narrowest above {matched['width']:.3f} at least {100 * margin:g}% slower than the iteration")
+             f"the fastest above {matched['width']:.3f} at least {100 * margin:g}% slower than the iteration "
+             f"({len(builder.search.visited)} configurations measured)")
     log(f"uniform width {info['width']:.3f}, {which}: {info['measured_ms']:.4g} ms, "
         f"test accuracy {info['test_accuracy']:.4f}")
     return info

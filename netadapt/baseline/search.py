@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -87,21 +88,18 @@ class WidthSearch:
         above = self._widths_above(width, 1)
         return above[0] if above else None
 
-    def narrowest_at_least(self, width: float, min_ms: float) -> float | None:
-        """The narrowest width above ``width`` whose measured latency is at least ``min_ms``, by bisection
-        between ``width`` and full width (full width when nothing narrower is that slow; None when
-        ``width`` is full already)."""
+    def fastest_at_least(self, width: float, min_ms: float) -> float | None:
+        """Of the widths above ``width``, the one measured fastest among those at least ``min_ms`` slow (full
+        width when none is; None when ``width`` is full already).
+
+        Every distinct configuration above ``width`` is measured: latency is not monotone in width (a count
+        off the kernels' block size can run slower than a larger one), and the narrowest configuration that
+        slow may be beaten by a wider, faster and more accurate one, which is the uniform arm's due."""
         if self._key(width) == self._key(1.0):
             return None
-        lo, hi = width, 1.0
-        if self.latency(hi) < min_ms:
-            return hi
-        for _ in range(self.max_steps):
-            mid = (lo + hi) / 2
-            if self._key(mid) in (self._key(lo), self._key(hi)):
-                break  # hi is the next configuration above lo
-            lo, hi = (lo, mid) if self.latency(mid) >= min_ms else (mid, hi)
-        return hi
+        slow = [(self.latency(w), w) for w in self._widths_above(width, math.inf)]
+        slow = [(ms, w) for ms, w in slow if ms >= min_ms]
+        return min(slow)[1] if slow else 1.0
 
     def _widths_above(self, width: float, n: int, grain: float = 1 / 1024) -> list[float]:
         """The next ``n`` widths above ``width`` at which some group's channel count changes."""

@@ -98,24 +98,27 @@ def test_width_search_takes_the_widest_width_within_the_target_where_latency_is_
     assert ms == pytest.approx(measure(0.25))
 
 
-def test_the_narrowest_width_at_least_a_latency_is_found_by_bisection():
+def test_the_wider_bracket_is_the_fastest_configuration_at_least_that_slow():
     sizes = {"a": 64, "b": 64}
     calls = []
 
     def measure(width):
         calls.append(width)
         c = uniform_channels(sizes, width, step=8)
-        return 1.0 + 0.01 * (c["a"] + c["b"])  # 1.16 ms at 8/8, 2.28 ms at 64/64, 0.16 ms per step of 8
+        slow = 1.0 if c["a"] % 16 else 0.0  # a count off the kernels' block of 16 runs slow
+        return 1.0 + 0.01 * (c["a"] + c["b"]) + slow  # 1.64 ms at 32/32, 2.80 at 40/40, 1.96 at 48/48
 
     search = WidthSearch(sizes, measure, step=8)
-    width = search.narrowest_at_least(0.5, 1.64 * 1.08)  # 32/32 runs 1.64 ms; at least 1.7712 ms: 40/40 (1.80)
-    assert uniform_channels(sizes, width, step=8) == {"a": 40, "b": 40}
-    assert len(calls) <= 5  # full width and a bisection, not every configuration in between
-    assert uniform_channels(sizes, search.narrowest_at_least(0.5, 1.7), step=8) == {"a": 40, "b": 40}
-    nxt = search.narrowest_at_least(0.5, 1.5)  # already slower: the next configuration
-    assert uniform_channels(sizes, nxt, step=8) == uniform_channels(sizes, search.next_wider(0.5), step=8)
-    assert search.narrowest_at_least(0.5, 5.0) == 1.0  # nothing is that slow: full width
-    assert search.narrowest_at_least(1.0, 1.0) is None
+    width = search.fastest_at_least(0.5, 1.64 * 1.08)  # at least 1.7712 ms: 48/48 (1.96), not 40/40 (2.80)
+    assert uniform_channels(sizes, width, step=8) == {"a": 48, "b": 48}
+    assert len(calls) == 4  # every configuration above 32/32 once: 40, 48, 56, 64
+    assert uniform_channels(sizes, search.fastest_at_least(0.5, 2.0), step=8) == {"a": 64, "b": 64}  # 2.28
+    assert len(calls) == 4  # measured once, whatever the target
+    assert search.fastest_at_least(0.5, 5.0) == 1.0  # nothing is that slow: full width
+    assert search.fastest_at_least(1.0, 1.0) is None
+    # where latency grows with width, that is the narrowest width so slow
+    plain = WidthSearch(sizes, lambda w: 1.0 + 0.01 * sum(uniform_channels(sizes, w, step=8).values()), step=8)
+    assert uniform_channels(sizes, plain.fastest_at_least(0.5, 1.7712), step=8) == {"a": 40, "b": 40}
 
 
 def test_reading_curves():
@@ -178,7 +181,8 @@ def test_the_next_wider_point_brackets_the_matched_one_and_stays_out_of_the_repo
     assert build_wider_point(run_copy, 2, progress=False, log=lambda *_: None) == wider
     monkeypatch.undo()
     apart = build_wider_point(run_copy, 2, progress=False, log=lambda *_: None, margin=0.3)
-    assert apart["margin"] == 0.3 and apart["width"] > wider["width"]  # rebuilt: another margin
+    assert apart["margin"] == 0.3 and apart["rule"] == "fastest"  # rebuilt: another margin
+    assert apart["width"] > wider["width"]
     assert apart["search_ms"] >= 1.3 * matched["target_ms"] or apart["width"] == 1.0
 
 
