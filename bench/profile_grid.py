@@ -32,6 +32,7 @@ def profile_once(args, synthesis: bool, lut: str) -> dict:
     from netadapt.algorithm.search import CandidateEstimates, first_iteration_search
     from netadapt.cli.options import parse_input_shape
     from netadapt.latency import LatencyEstimator, visitable_configs
+    from netadapt.latency.estimator import time_split
     from netadapt.models.spec import ModelSpec
     from netadapt.pruning import analyze
     from profilers import ProfileConfig, get_profiler
@@ -54,13 +55,10 @@ def profile_once(args, synthesis: bool, lut: str) -> dict:
         estimates = first_iteration_search(estimator, net, graph, args.channel_step, synthesis=synthesis)
     wall = time.perf_counter() - started
     timed = profiler.timed_seconds
-    s = estimator.seconds
-    split = {"analyse": analysed, "export": s.get("export", 0.0), "write": s.get("synthesis", 0.0),
-             "optimise+inspect": s.get("units", 0.0), "sessions+writes": s.get("measure", 0.0) - timed,
-             "timed runs": timed}
-    split["other"] = wall - sum(split.values())
+    split = {"analysing": analysed, **time_split(wall - analysed, estimator.seconds, timed)}
     return {"synthesis": synthesis, "networks": estimates.probes + 1, "written": estimates.synthesised,
-            "nodes": estimator.measured_on_the_spot, "wall": wall, "timed": timed, "split": split,
+            "nodes": estimator.measured_on_the_spot, "retaken": profiler.retaken, "wall": wall, "timed": timed,
+            "split": split,
             "device": dev, "groups": len(graph.groups)}
 
 
@@ -95,12 +93,12 @@ def main(argv=None):
           f"onnxruntime {fp.get('onnxruntime', '?')}), warmup {args.warmup}, repeats {args.repeats}; "
           "a fresh table per run")
     names = list(runs[0]["split"])
-    print(f"{'graphs':>8} {'networks':>8} {'written':>7} {'nodes':>6} {'wall s':>7} {'timed s':>7} {'overhead':>8}  "
-          + " ".join(f"{n:>16}" for n in names))
+    print(f"{'graphs':>8} {'networks':>8} {'written':>7} {'nodes':>6} {'retaken':>7} {'wall s':>7} {'timed s':>7} "
+          f"{'overhead':>8}  " + " ".join(f"{n:>{max(8, len(n))}}" for n in names))
     for r in runs:
         print(f"{'written' if r['synthesis'] else 'exported':>8} {r['networks']:>8} {r['written']:>7} {r['nodes']:>6} "
-              f"{r['wall']:>7.1f} {r['timed']:>7.1f} {r['wall'] / max(r['timed'], 1e-9):>7.1f}x  "
-              + " ".join(f"{r['split'][n]:>16.1f}" for n in names))
+              f"{r['retaken']:>7} {r['wall']:>7.1f} {r['timed']:>7.1f} {r['wall'] / max(r['timed'], 1e-9):>7.1f}x  "
+              + " ".join(f"{r['split'][n]:>{max(8, len(n))}.1f}" for n in names))
     if args.compare:
         med = {s: statistics.median(r["wall"] for r in runs if r["synthesis"] is s) for s in (False, True)}
         print(f"median wall: exported {med[False]:.1f} s, written {med[True]:.1f} s: "

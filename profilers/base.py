@@ -21,6 +21,11 @@ class ProfileConfig:
     subtract_overhead: bool = field(default=False, metadata={
         "help": "Subtract the median time of an identity graph of the same input size (the per-call "
                 "cost of a session) from every node sample, clamped at zero."})
+    max_spread: float = field(default=0.1, metadata={
+        "help": "A node whose median sample lies more than this fraction above its 10th percentile was timed "
+                "while other work took the CPU: it is timed again (up to --retakes times) and the take with "
+                "the lowest median is kept, as other work only ever slows a run down."})
+    retakes: int = field(default=2, metadata={"help": "Most extra takes of an unsteady node (0: none)."})
 
     def __post_init__(self):
         if self.warmup < 0:
@@ -29,6 +34,14 @@ class ProfileConfig:
             raise UserError(f"repeats must be >= 1 (got {self.repeats})")
         if self.min_time_ms < 0:
             raise UserError(f"min_time_ms must be >= 0 (got {self.min_time_ms})")
+        if self.max_spread <= 0:
+            raise UserError(f"max_spread must be > 0 (got {self.max_spread})")
+        if self.retakes < 0:
+            raise UserError(f"retakes must be >= 0 (got {self.retakes})")
+
+    def unsteady(self, stats: Stats) -> bool:
+        """Whether a take's median lies more than ``max_spread`` above its 10th percentile."""
+        return stats.median > stats.p10 * (1 + self.max_spread)
 
 
 class Profiler(abc.ABC):
@@ -38,12 +51,14 @@ class Profiler(abc.ABC):
         device: the device timed on.
         wall_seconds: cumulative wall time spent in measure_* calls (graph building, sessions, warm-up).
         timed_seconds: cumulative sum of the timed samples; wall / timed is the profiling overhead.
+        retaken: nodes timed again because their first take was unsteady (``ProfileConfig.max_spread``).
     """
 
     def __init__(self, device):
         self.device = device
         self.wall_seconds = 0.0
         self.timed_seconds = 0.0
+        self.retaken = 0
 
     @abc.abstractmethod
     def measure_node(self, key: NodeKey) -> Stats:

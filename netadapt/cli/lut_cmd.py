@@ -221,3 +221,60 @@ def check(ctx, model, model_args, checkpoint, input_shape, device_name, threads,
     record(table, fp, result.breakdown, result.measured_ms, "lut check")
     refitted = refit(table, fp)
     click.echo(f"measurement stored; the device's calibration is refitted on {refitted.models} whole models")
+
+
+@lut.command()
+@device_options
+@click.option("--max-spread", type=click.FloatRange(0, min_open=True), default=0.1, show_default=True,
+              help="A row is unsteady when its median lies more than this fraction above its 10th percentile.")
+@click.option("--warmup", type=click.IntRange(0), default=10, show_default=True)
+@click.option("--repeats", type=click.IntRange(1), default=50, show_default=True, help="Timed runs per node.")
+@click.option("--dry-run", is_flag=True, help="List the unsteady rows; time nothing.")
+@click.option("--limit", type=click.IntRange(0), default=20, show_default=True, help="Rows listed (0: all).")
+@lut_option
+@click.pass_context
+def retake(ctx, device_name, threads, gpu_id, max_spread, warmup, repeats, dry_run, limit, lut_url):
+    """Time again the stored nodes of this machine's device whose take was unsteady.
+
+    A node timed while other work took the CPU has samples far slower than its fastest ones: its median
+    lies well above its 10th percentile. `netadapt profile` times such nodes again as it goes; this
+    mends a table filled before, or on a busy machine. A row is replaced only by a take with a lower median.
+
+    Example: netadapt lut retake --dry-run
+    """
+    from tqdm import tqdm
+
+    from devices import get_device
+    from netadapt.errors import DeviceUnavailable
+    from profilers import ProfileConfig, get_profiler
+
+    dev = get_device(device_name, threads=threads, gpu_id=gpu_id)
+    ok, why = dev.available()
+    if not ok:
+        raise DeviceUnavailable(f"device {device_name!r} is not available here: {why}")
+    table = _open(ctx, lut_url)
+    config = ProfileConfig(warmup=warmup, repeats=repeats, max_spread=max_spread)
+    stored = table.rows(dev)
+    unsteady = [r for r in stored if config.unsteady(r.stats)]
+    click.echo(f"{len(unsteady)} of {len(stored)} rows of this device ({table.label}) have a median more than "
+               f"{max_spread:.0%} above their 10th percentile.")
+    if not unsteady:
+        return
+    shown = unsteady[:limit] if limit else unsteady
+    if dry_run:
+        click.echo(format_columns(["node", "median_ms", "p10_ms", "count"],
+                                  [[r.key.short(), f"{r.stats.median:.4f}", f"{r.stats.p10:.4f}", str(r.stats.count)]
+                                   for r in shown]))
+        return
+    profiler = get_profiler(dev, config)
+    changes = []
+    for row in tqdm(unsteady, desc=f"timing again on {dev.name}", unit="node", dynamic_ncols=True):
+        again = profiler.measure_node(row.key)
+        replaced = again.median < row.stats.median
+        if replaced:
+            table.record(dev, row.key, again, force=True)
+        changes.append((row, again, replaced))
+    click.echo(format_columns(["node", "stored median_ms", "again median_ms", "p10_ms", "kept"],
+                              [[r.key.short(), f"{r.stats.median:.4f}", f"{a.median:.4f}", f"{a.p10:.4f}",
+                                "again" if replaced else "stored"] for r, a, replaced in changes[:len(shown)]]))
+    click.echo(f"{sum(c[2] for c in changes)} of {len(changes)} rows replaced by a faster take.")

@@ -118,19 +118,23 @@ def profile(device_name, threads, gpu_id, model, checkpoint, input_shape, channe
         if limit is not None and measured >= limit:
             break
     bar.close()
-    click.echo(f"{len(seen)} distinct nodes: measured {measured}, {stored} already stored; "
+    click.echo(f"{len(seen)} distinct nodes: measured {measured}{_retaken(profiler)}, {stored} already stored; "
                f"{len(configs)} networks, {estimates.synthesised} of them written from two exports of their group.")
-    click.echo(time_split(time.perf_counter() - started, reader.seconds, profiler, device_name) + f" Table: {table.url}")
+    click.echo(time_split_line(time.perf_counter() - started, reader.seconds, profiler, device_name)
+               + f" Table: {table.url}")
 
 
-def time_split(wall: float, seconds: dict, profiler, device_name: str) -> str:
+def _retaken(profiler) -> str:
+    return f" ({profiler.retaken} timed again: their first take was unsteady)" if profiler.retaken else ""
+
+
+def time_split_line(wall: float, seconds: dict, profiler, device_name: str) -> str:
     """One line: the wall time, and where it went (exports, written graphs, the device's optimiser and
     inspection, node sessions and table writes, timed runs)."""
+    from netadapt.latency.estimator import time_split
+
     timed = profiler.timed_seconds
-    parts = {"exporting": seconds.get("export", 0.0), "writing graphs": seconds.get("synthesis", 0.0),
-             "optimising and inspecting": seconds.get("units", 0.0),
-             "node sessions and writes": max(0.0, seconds.get("measure", 0.0) - timed), "timed runs": timed}
-    parts["other"] = max(0.0, wall - sum(parts.values()))
+    parts = time_split(wall, seconds, timed)
     split = ", ".join(f"{name} {value:.1f} s" for name, value in parts.items() if value >= 0.05)
     return f"{wall:.1f} s on {device_name} (overhead {wall / max(timed, 1e-9):.1f}x the timed runs: {split})."
 
@@ -151,6 +155,6 @@ def _first_iteration(net, graph, shape, table, device, profiler, step, no_progre
                                      dynamic_ncols=True))
     click.echo(f"Table estimate of the start {estimates.anchor_ms:.3f} ms; {estimates.probes + 1} networks "
                f"({estimates.synthesised} written from two exports of their group), "
-               f"{estimator.measured_on_the_spot} nodes measured.")
-    click.echo(time_split(time.perf_counter() - started, estimator.seconds, profiler, device_name)
+               f"{estimator.measured_on_the_spot} nodes measured{_retaken(profiler)}.")
+    click.echo(time_split_line(time.perf_counter() - started, estimator.seconds, profiler, device_name)
                + f" Table: {table.url}")

@@ -24,6 +24,17 @@ from netadapt.errors import UserError
 STATISTICS = ("median", "p10")
 
 
+def time_split(wall: float, seconds: dict, timed: float) -> dict[str, float]:
+    """Where a profile's ``wall`` seconds went, from an estimator's ``seconds`` by phase and a profiler's
+    ``timed_seconds``: exporting, writing graphs, the device's optimiser and inspection, node sessions and
+    table writes, timed runs, and the rest."""
+    parts = {"exporting": seconds.get("export", 0.0), "writing graphs": seconds.get("synthesis", 0.0),
+             "optimising and inspecting": seconds.get("units", 0.0),
+             "node sessions and writes": max(0.0, seconds.get("measure", 0.0) - timed), "timed runs": timed}
+    parts["other"] = max(0.0, wall - sum(parts.values()))
+    return parts
+
+
 def architecture_key(model: nn.Module, input_shape: tuple[int, ...]) -> tuple:
     """What decides a pruned network's graph: its class, every tensor's name and shape, and the input."""
     return (type(model).__qualname__, tuple(input_shape),
