@@ -174,8 +174,8 @@ def test_real_cpu_smoke(tmp_path):
     same = compare_models(device, str(path), conv_model(16), (1, 16, 16, 16), config=config)
     assert 30 <= same.pairs <= 60 and len(same.ratios) == same.pairs and same.a_ms > 0 and same.b_ms > 0
     assert 0.8 <= same.low <= same.ratio <= same.high <= 1.25
-    # Two sessions of one model can differ by a fraction of a percent (memory placement), so the
-    # interval must reach 1.0 within 2%, not contain it exactly.
-    assert same.low <= 1.02 and same.high >= 0.98
+    # Two sessions of one model differ by their memory placement: up to 3% seen on this 0.02 ms model,
+    # so the interval must reach 1.0 within 5%, not contain it exactly.
+    assert same.low <= 1.05 and same.high >= 0.95
     with pytest.raises(UserError):
         compare_models(device, str(path), str(path), (1, 16, 8, 8), config=config)
