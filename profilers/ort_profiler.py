@@ -72,11 +72,12 @@ class OrtProfiler(Profiler):
         model, feeds = build_node_model(key)
         session = self.device.create_session(model.SerializeToString(), optimization="disable")
         samples = self.time_runs(session, feeds)
-        takes = 1
-        while takes <= self.config.retakes and self.config.unsteady(Stats.from_samples(samples)):
+        best, takes = Stats.from_samples(samples), 1
+        while takes <= self.config.retakes and self.config.unsteady(best):
             again = self.time_runs(session, feeds)
-            if Stats.from_samples(again).median < Stats.from_samples(samples).median:
-                samples = again  # other work only ever slows a run down
+            stats = Stats.from_samples(again)
+            if stats.median < best.median:
+                samples, best = again, stats  # other work only ever slows a run down
             takes += 1
         self.retaken += takes > 1
         self.wall_seconds += time.perf_counter() - start
