@@ -4,6 +4,6 @@ Heavy back ends (onnxruntime) are imported only when a session is created or a p
 """
 
 from devices.base import Device, fingerprint_id_of
-from devices.registry import get_device, list_devices
+from devices.registry import get_device, list_devices, usable_device
 
-__all__ = ["Device", "fingerprint_id_of", "get_device", "list_devices"]
+__all__ = ["Device", "fingerprint_id_of", "get_device", "list_devices", "usable_device"]

@@ -84,3 +84,20 @@ def get_device(name: str, **options) -> Device:
     if not isinstance(device, Device):
         raise UserError(f"device plug-in {name!r} did not build a devices.Device")
     return device
+
+
+def usable_device(name: str, **options) -> Device:
+    """``get_device(name, **options)``, checked to run on this machine.
+
+    Raises:
+        UserError: unknown name or option.
+        DeviceUnavailable: the device exists but cannot run here (no GPU, no provider, an agent that
+            does not answer), with the device's own reason.
+    """
+    from netadapt.errors import DeviceUnavailable
+
+    device = get_device(name, **options)
+    ok, why = device.available()
+    if not ok:
+        raise DeviceUnavailable(f"device {name!r} is not available here: {why}")
+    return device

@@ -102,7 +102,7 @@ class NetAdaptRun:
 
     # ---- set-up -------------------------------------------------------------------------------
     def _setup(self):
-        from devices import get_device
+        from devices import usable_device
         from lut.table import LatencyTable
         from profilers import ProfileConfig, get_profiler
 
@@ -124,11 +124,7 @@ class NetAdaptRun:
 
         training_device(ex.train_device)  # a GPU this PyTorch cannot reach fails before anything runs
         self.executor = create_executor(ex.executor, ex.workers, ex.ray_address)
-        self.device = get_device(cfg.device, threads=cfg.threads, gpu_id=cfg.gpu_id)
-        ok, why = self.device.available()
-        if not ok:
-            from netadapt.errors import DeviceUnavailable
-            raise DeviceUnavailable(f"device {cfg.device!r} is not available here: {why}")
+        self.device = usable_device(cfg.device, threads=cfg.threads, gpu_id=cfg.gpu_id)
         self.table = LatencyTable(self.lut)
         # check everything the user named before the run folder is created
         self.data, self.holdout = run_data(cfg)

@@ -56,14 +56,13 @@ class AmcSearch:
 
     # ---- set-up --------------------------------------------------------------------------------------
     def _setup(self):
-        from devices import get_device
+        from devices import usable_device
         from lut.table import LatencyTable
         from netadapt.algorithm.budget import parse_budget
         from netadapt.checkpoint import load_checkpoint
         from netadapt.criteria import create_criterion
         from netadapt.data import load_data
         from netadapt.data.splits import limit
-        from netadapt.errors import DeviceUnavailable
         from netadapt.latency import LatencyEstimator
         from netadapt.pruning import analyze
         from profilers import ProfileConfig, get_profiler
@@ -79,10 +78,7 @@ class AmcSearch:
             raise UserError(f"the lowest keep ratio must be in (0, 1), got {cfg.lowest_ratio}")
         self.budget = parse_budget(cfg.budget)
         self.criterion = create_criterion(cfg.criterion, seed=cfg.seed)
-        self.device = get_device(cfg.device, threads=cfg.threads, gpu_id=cfg.gpu_id)
-        ok, why = self.device.available()
-        if not ok:
-            raise DeviceUnavailable(f"device {cfg.device!r} is not available here: {why}")
+        self.device = usable_device(cfg.device, threads=cfg.threads, gpu_id=cfg.gpu_id)
         self.data = load_data(cfg.data, holdout=cfg.holdout, seed=cfg.split_seed)
         loaded = load_checkpoint(cfg.checkpoint)
         self.base, self.spec = loaded.model.eval(), loaded.spec

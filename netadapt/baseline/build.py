@@ -73,7 +73,7 @@ class _Builder:
     """What every point needs, set up once: the run's settings, device, data and base model."""
 
     def __init__(self, run: Path, progress: bool, log, rtol: float, step: int | None):
-        from devices import get_device
+        from devices import usable_device
         from netadapt.algorithm.config import RunConfig
         from netadapt.baseline.search import WidthSearch
         from netadapt.checkpoint import load_checkpoint
@@ -83,11 +83,7 @@ class _Builder:
 
         self.run, self.progress, self.log = run, progress, log
         self.cfg = cfg = RunConfig.from_dict(rf.read_json(run / rf.CONFIG_FILE))
-        self.device = get_device(cfg.device, threads=cfg.threads, gpu_id=cfg.gpu_id)
-        ok, why = self.device.available()
-        if not ok:
-            from netadapt.errors import DeviceUnavailable
-            raise DeviceUnavailable(f"device {cfg.device!r} is not available here: {why}")
+        self.device = usable_device(cfg.device, threads=cfg.threads, gpu_id=cfg.gpu_id)
         final = rf.final_dir(run) / "info.json"
         if final.is_file():
             recorded = rf.read_json(final).get("device")

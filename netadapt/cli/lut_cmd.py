@@ -160,9 +160,9 @@ def check(ctx, model, model_args, checkpoint, input_shape, device_name, threads,
     """
     import json
 
-    from devices import get_device
+    from devices import usable_device
     from netadapt.cli.options import parse_input_shape
-    from netadapt.errors import DeviceUnavailable, UserError
+    from netadapt.errors import UserError
     from netadapt.latency import LatencyEstimator
     from netadapt.latency.calibration import Calibration, record, refit
     from netadapt.latency.check import check_model
@@ -170,10 +170,7 @@ def check(ctx, model, model_args, checkpoint, input_shape, device_name, threads,
     from netadapt.models.spec import ModelSpec
     from profilers import ProfileConfig, get_profiler
 
-    dev = get_device(device_name, threads=threads, gpu_id=gpu_id)
-    ok, why = dev.available()
-    if not ok:
-        raise DeviceUnavailable(f"device {device_name!r} is not available here: {why}")
+    dev = usable_device(device_name, threads=threads, gpu_id=gpu_id)
     if checkpoint:
         from netadapt.checkpoint import load_checkpoint
 
@@ -244,14 +241,10 @@ def retake(ctx, device_name, threads, gpu_id, max_spread, warmup, repeats, dry_r
     """
     from tqdm import tqdm
 
-    from devices import get_device
-    from netadapt.errors import DeviceUnavailable
+    from devices import usable_device
     from profilers import ProfileConfig, get_profiler
 
-    dev = get_device(device_name, threads=threads, gpu_id=gpu_id)
-    ok, why = dev.available()
-    if not ok:
-        raise DeviceUnavailable(f"device {device_name!r} is not available here: {why}")
+    dev = usable_device(device_name, threads=threads, gpu_id=gpu_id)
     table = _open(ctx, lut_url)
     config = ProfileConfig(warmup=warmup, repeats=repeats, max_spread=max_spread)
     stored = table.rows(dev)

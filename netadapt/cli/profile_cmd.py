@@ -43,20 +43,16 @@ def profile(device_name, threads, gpu_id, model, checkpoint, input_shape, channe
 
     Example: netadapt profile --device cpu --model mobilenet_v1 --input-shape 1x3x32x32
     """
-    from devices import get_device
+    from devices import usable_device
     from lut.measure import measure_missing
     from lut.table import LatencyTable
-    from netadapt.errors import DeviceUnavailable
     from netadapt.latency import LatencyEstimator, visitable_configs
     from netadapt.models import model_info
     from netadapt.models.spec import ModelSpec
     from netadapt.pruning import analyze
     from profilers import ProfileConfig, get_profiler
 
-    dev = get_device(device_name, threads=threads, gpu_id=gpu_id)
-    ok, why = dev.available()
-    if not ok:
-        raise DeviceUnavailable(f"device {device_name!r} is not available here: {why}")
+    dev = usable_device(device_name, threads=threads, gpu_id=gpu_id)
     if checkpoint:
         from netadapt.checkpoint import load_checkpoint
 

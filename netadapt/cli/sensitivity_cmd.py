@@ -55,7 +55,6 @@ def sensitivity(model, checkpoint, data, holdout, seed, ratios, criterion, finet
     """
     from pathlib import Path
 
-
     from netadapt.criteria.registry import CRITERIA
     from netadapt.errors import UserError
     from netadapt.iterative import write_ratios
@@ -65,6 +64,12 @@ def sensitivity(model, checkpoint, data, holdout, seed, ratios, criterion, finet
     if sum(x is not None for x in (threshold, target_params, target_latency)) > 1:
         raise UserError("give at most one of --threshold, --target-params and --target-latency")
     scanned = parse_ratios(ratios)
+    if target_latency is not None:  # a bad budget or a device that cannot run here fails before the scan
+        from devices import usable_device
+        from netadapt.algorithm.budget import parse_budget
+
+        budget = parse_budget(target_latency)
+        usable_device(device_name, threads=threads, gpu_id=gpu_id)
     loaded, bundle = load_inputs(model, checkpoint, data, holdout, seed)
     net, shape = loaded.model, loaded.input_shape
     held = bundle.holdout
@@ -98,11 +103,9 @@ def sensitivity(model, checkpoint, data, holdout, seed, ratios, criterion, finet
         threshold, chosen, value = search_threshold(rows, params_cost(net, shape), goal)
         info = {"target_params": target_params, "params_limit": goal}
     elif target_latency is not None:
-        from netadapt.algorithm.budget import parse_budget
         from netadapt.sensitivity.budget import latency_cost
 
-        budget = parse_budget(target_latency)
-        cost, start_ms = latency_cost(net, shape, device=device_name, lut=lut_url, threads=threads)
+        cost, start_ms = latency_cost(net, shape, device=device_name, lut=lut_url, threads=threads, gpu_id=gpu_id)
         goal = budget.resolve(start_ms)
         threshold, chosen, value = search_threshold(rows, cost, goal)
         info = {"target_latency": str(budget), "table_ms": value, "start_table_ms": start_ms, "budget_ms": goal}

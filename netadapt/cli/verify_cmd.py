@@ -25,10 +25,10 @@ def verify(run_dir, which, max_pairs, lut_url):
     """
     from pathlib import Path
 
-    from devices import get_device
+    from devices import usable_device
     from netadapt.algorithm.budget import parse_budget
     from netadapt.algorithm.config import RunConfig
-    from netadapt.errors import DeviceUnavailable, UserError
+    from netadapt.errors import UserError
     from netadapt.latency.paired import MAX_PAIRS_NEAR_LINE, PairedConfig, compare_models, report_latency
     from netadapt.runs import folder as rf
 
@@ -40,10 +40,7 @@ def verify(run_dir, which, max_pairs, lut_url):
     folder = rf.final_dir(run) if which == "final" else rf.iteration_dir(run, int(which) if which.isdigit() else -1)
     if not (folder / "model.onnx").is_file():
         raise UserError(f"{run} has no {'final model' if which == 'final' else f'iteration {which}'} yet")
-    device = get_device(cfg.device, threads=cfg.threads, gpu_id=cfg.gpu_id)
-    ok, why = device.available()
-    if not ok:
-        raise DeviceUnavailable(f"device {cfg.device!r} is not available here: {why}")
+    device = usable_device(cfg.device, threads=cfg.threads, gpu_id=cfg.gpu_id)
     start = rf.read_json(rf.iteration_dir(run, 0) / "info.json")
     start_ms = start["measured_ms"]
     budget_ms = parse_budget(cfg.budget).resolve(start_ms)

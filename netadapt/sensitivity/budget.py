@@ -25,22 +25,18 @@ def params_target(model: nn.Module, fraction: float) -> float:
 
 
 def latency_cost(model: nn.Module, input_shape: tuple[int, ...], device: str = "cpu", lut: str | None = None,
-                 threads: int = 1, warmup: int = 10, repeats: int = 50):
+                 threads: int = 1, warmup: int = 10, repeats: int = 50, gpu_id: int = 0):
     """ratios -> table latency (ms) of the pruned network on ``device``, measuring missing nodes there.
 
     Returns:
         (cost function, the unpruned network's table latency in ms).
     """
-    from devices import get_device
+    from devices import usable_device
     from lut.table import LatencyTable
-    from netadapt.errors import DeviceUnavailable
     from netadapt.latency.estimator import LatencyEstimator
     from profilers import ProfileConfig, get_profiler
 
-    dev = get_device(device, threads=threads)
-    ok, why = dev.available()
-    if not ok:
-        raise DeviceUnavailable(f"device {device!r} is not available here: {why}")
+    dev = usable_device(device, threads=threads, gpu_id=gpu_id)
     estimator = LatencyEstimator(LatencyTable(lut), dev, get_profiler(dev, ProfileConfig(warmup=warmup,
                                                                                          repeats=repeats)))
     graph = analyze(model, input_shape)

@@ -138,3 +138,19 @@ def test_entry_point_plugins(monkeypatch):
     assert isinstance(dev, _OpenVinoDevice) and dev.precision == "FP16" and dev.threads == 2
     with pytest.raises(UserError, match="plug-in 'broken' failed to load: no module named vendor_sdk"):
         get_device("broken")
+
+
+def test_usable_device_refuses_unavailable_in_one_line(monkeypatch):
+    import onnxruntime
+
+    from devices import usable_device
+
+    assert usable_device("fake").available() == (True, "")
+    assert usable_device("cpu", threads=2, gpu_id=3).threads == 2  # gpu_id: a shared option cpu ignores
+    monkeypatch.setattr(onnxruntime, "get_available_providers", lambda: ["CPUExecutionProvider"])
+    with pytest.raises(DeviceUnavailable) as err:
+        usable_device("cuda", gpu_id=1)
+    msg = str(err.value)
+    assert msg.startswith("device 'cuda' is not available here: CUDAExecutionProvider") and "\n" not in msg
+    with pytest.raises(UserError, match="unknown device 'tpu'"):
+        usable_device("tpu")

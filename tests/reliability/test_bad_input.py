@@ -335,3 +335,27 @@ def test_profile_refuses_model_and_checkpoint_together(tmp_path):
                                       str(tmp_path / "x.pt"), "--lut", str(tmp_path / "t.db")])
     assert result.exit_code != 0
     assert "not both" in str(result.exception)
+
+
+@pytest.mark.parametrize("command", ["run", "profile", "lut check", "lut retake", "amc", "sensitivity"])
+def test_a_device_that_cannot_run_here_is_one_line(command, capsys, world, tmp_path, monkeypatch):
+    import onnxruntime
+
+    monkeypatch.setattr(onnxruntime, "get_available_providers", lambda: ["CPUExecutionProvider"])
+    ckpt, data = str(world["ckpt"]), "synthetic:classes=3,size=16,n=60,channels=1,test=30"
+    argv = {
+        "run": [*SMALL_RUN, "--budget", "50%", "--checkpoint", ckpt, "--out", str(tmp_path / "r")],
+        "profile": SMALL_PROFILE,
+        "lut check": ["lut", "check", "--checkpoint", ckpt, "--input-shape", "1x1x16x16", "--no-layers"],
+        "lut retake": ["lut", "retake", "--dry-run"],
+        "amc": ["amc", "--checkpoint", ckpt, "--data", data, "--budget", "50%", "--out", str(tmp_path / "a"),
+                "--no-progress"],
+        "sensitivity": ["sensitivity", "--checkpoint", ckpt, "--data", data, "--target-latency", "50%",
+                        "--out", str(tmp_path / "s")],
+    }[command]
+    if "--device" in argv:
+        argv[argv.index("--device") + 1] = "cuda"
+    else:
+        argv += ["--device", "cuda"]
+    _check(argv, capsys, world, "device 'cuda' is not available here: CUDAExecutionProvider")
+    assert not (tmp_path / "s").exists()  # the sensitivity scan did not start
