@@ -8,12 +8,15 @@ many were written rather than exported), nodes, the wall time, the time inside t
 overhead ratio (wall / timed) and the split (export, writing graphs, optimise+inspect, node sessions and
 table writes, timed runs, other).
 
-``--compare`` runs every network exported and with written graphs alternately, ``--rounds`` times each,
-each run with a fresh table, and prints the median wall times and their ratio.
+``--compare graphs`` runs every network exported and with written graphs alternately, ``--rounds`` times
+each, each run with a fresh table, and prints the median wall times and their ratio; ``--compare inspection``
+does the same with every optimised graph run to read its tensors against reading the shapes ONNX Runtime
+declares when it loads the graph (``profilers.units.graph_units``).
 
-    python bench/profile_grid.py                                  # MobileNetV1, first iteration
-    python bench/profile_grid.py --scope grid --channel-step 32   # the grid, coarse (quick)
-    python bench/profile_grid.py --compare --rounds 2             # written graphs against exports
+    python bench/profile_grid.py                                    # MobileNetV1, first iteration
+    python bench/profile_grid.py --scope grid --channel-step 32     # the grid, coarse (quick)
+    python bench/profile_grid.py --compare graphs --rounds 2        # written graphs against exports
+    python bench/profile_grid.py --compare inspection --rounds 3    # declared shapes against a run
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ import time
 from pathlib import Path
 
 
-def profile_once(args, synthesis: bool, lut: str) -> dict:
+def profile_once(args, synthesis: bool, lut: str, inspect_by_run: bool = False) -> dict:
     """One profile of ``args.model`` into the table at ``lut``: counts, wall time and its split."""
     from devices import get_device
     from lut.table import LatencyTable
@@ -41,7 +44,7 @@ def profile_once(args, synthesis: bool, lut: str) -> dict:
     dev = get_device(args.device, threads=args.threads)
     table = LatencyTable(lut)
     profiler = get_profiler(dev, ProfileConfig(warmup=args.warmup, repeats=args.repeats))
-    estimator = LatencyEstimator(table, dev, profiler)
+    estimator = LatencyEstimator(table, dev, profiler, inspect_by_run=inspect_by_run)
     net = ModelSpec(args.model).build().eval()
     started = time.perf_counter()
     graph = analyze(net, shape)
@@ -56,7 +59,7 @@ def profile_once(args, synthesis: bool, lut: str) -> dict:
     wall = time.perf_counter() - started
     timed = profiler.timed_seconds
     split = {"analysing": analysed, **time_split(wall - analysed, estimator.seconds, timed)}
-    return {"synthesis": synthesis, "networks": estimates.probes + 1, "written": estimates.synthesised,
+    return {"synthesis": synthesis, "inspection": "run" if inspect_by_run else "declared", "networks": estimates.probes + 1, "written": estimates.synthesised,
             "nodes": estimator.measured_on_the_spot, "retaken": profiler.retaken, "wall": wall, "timed": timed,
             "split": split,
             "device": dev, "groups": len(graph.groups)}
@@ -74,18 +77,25 @@ def main(argv=None):
     p.add_argument("--repeats", type=int, default=50)
     p.add_argument("--limit", type=int, default=None, help="grid scope: only the first N networks")
     p.add_argument("--no-synthesis", action="store_true", help="export every network")
-    p.add_argument("--compare", action="store_true", help="exported and written alternately, fresh tables")
+    p.add_argument("--compare", choices=["graphs", "inspection"], default=None,
+                   help="graphs: exported and written alternately; inspection: optimised graphs run to read "
+                        "their tensors and read from the shapes declared, alternately; fresh tables")
     p.add_argument("--rounds", type=int, default=2, help="with --compare: runs of each")
     args = p.parse_args(argv)
 
     import torch
 
     torch.set_num_threads(1)
-    order = [False, True] * args.rounds if args.compare else [not args.no_synthesis]
+    if args.compare == "graphs":
+        arms = [(False, False), (True, False)] * args.rounds  # (synthesis, inspect_by_run)
+    elif args.compare == "inspection":
+        arms = [(True, True), (True, False)] * args.rounds
+    else:
+        arms = [(not args.no_synthesis, False)]
     runs = []
     with tempfile.TemporaryDirectory() as tmp:
-        for i, synthesis in enumerate(order):
-            runs.append(profile_once(args, synthesis, str(Path(tmp) / f"table-{i}.db")))
+        for i, (synthesis, by_run) in enumerate(arms):
+            runs.append(profile_once(args, synthesis, str(Path(tmp) / f"table-{i}.db"), inspect_by_run=by_run))
     dev = runs[0]["device"]
     fp = dev.fingerprint()
     print(f"model {args.model} {args.input_shape}, scope {args.scope}, channel step {args.channel_step}, "
@@ -93,16 +103,24 @@ def main(argv=None):
           f"onnxruntime {fp.get('onnxruntime', '?')}), warmup {args.warmup}, repeats {args.repeats}; "
           "a fresh table per run")
     names = list(runs[0]["split"])
-    print(f"{'graphs':>8} {'networks':>8} {'written':>7} {'nodes':>6} {'retaken':>7} {'wall s':>7} {'timed s':>7} "
-          f"{'overhead':>8}  " + " ".join(f"{n:>{max(8, len(n))}}" for n in names))
+    print(f"{'graphs':>8} {'inspect':>8} {'networks':>8} {'written':>7} {'nodes':>6} {'retaken':>7} {'wall s':>7} "
+          f"{'timed s':>7} {'overhead':>8}  " + " ".join(f"{n:>{max(8, len(n))}}" for n in names))
     for r in runs:
-        print(f"{'written' if r['synthesis'] else 'exported':>8} {r['networks']:>8} {r['written']:>7} {r['nodes']:>6} "
-              f"{r['retaken']:>7} {r['wall']:>7.1f} {r['timed']:>7.1f} {r['wall'] / max(r['timed'], 1e-9):>7.1f}x  "
+        print(f"{'written' if r['synthesis'] else 'exported':>8} {r['inspection']:>8} {r['networks']:>8} "
+              f"{r['written']:>7} {r['nodes']:>6} {r['retaken']:>7} {r['wall']:>7.1f} {r['timed']:>7.1f} "
+              f"{r['wall'] / max(r['timed'], 1e-9):>7.1f}x  "
               + " ".join(f"{r['split'][n]:>{max(8, len(n))}.1f}" for n in names))
     if args.compare:
-        med = {s: statistics.median(r["wall"] for r in runs if r["synthesis"] is s) for s in (False, True)}
-        print(f"median wall: exported {med[False]:.1f} s, written {med[True]:.1f} s: "
-              f"{med[True] / med[False]:.2f}x the time")
+        field, (old, new) = {"graphs": ("synthesis", (False, True)),
+                             "inspection": ("inspection", ("run", "declared"))}[args.compare]
+        med = {v: statistics.median(r["wall"] for r in runs if r[field] == v) for v in (old, new)}
+        units = {v: statistics.median(r["split"]["optimising and inspecting"] for r in runs if r[field] == v)
+                 for v in (old, new)} if "optimising and inspecting" in names else None
+        label = {False: "exported", True: "written"} if args.compare == "graphs" else {v: v for v in (old, new)}
+        print(f"median wall: {label[old]} {med[old]:.1f} s, {label[new]} {med[new]:.1f} s: "
+              f"{med[new] / med[old]:.2f}x the time"
+              + (f"; optimise+inspect {units[old]:.1f} s and {units[new]:.1f} s: {units[new] / units[old]:.2f}x"
+                 if units else ""))
 
 
 if __name__ == "__main__":

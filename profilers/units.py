@@ -1,17 +1,18 @@
 """The timed units of a model: the nodes of the graph its device really runs, each with its key.
 
 A model is handed to the device's own optimiser (``Device.optimize``), which returns the graph ONNX
-Runtime would run. That graph is then run once as it is, with every intermediate tensor exposed as an
-output, so the shape of every tensor (and the value of every small integer tensor) is read from the run
-itself rather than inferred: shape inference does not know the contrib operators (``FusedConv``,
-``com.microsoft.nchwc``) the optimiser introduces.
+Runtime would run. That graph is loaded as it is, with every intermediate tensor exposed as an output. ONNX
+Runtime infers every output's shape as it loads the graph, contrib operators (``FusedConv``,
+``com.microsoft.nchwc``) included, which ONNX's own shape inference does not know: where every output is a
+float tensor of fully known shape, the keys are read from those shapes and nothing is run. Otherwise (an
+integer tensor computed in the graph, whose values decide what a node does, or a shape left open) the graph
+is run once and shapes and values are read from the run itself.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import os
+from dataclasses import dataclass
 
 import numpy as np
 import onnx
@@ -21,7 +22,6 @@ from onnx import helper, numpy_helper
 from lut.nodekey import CONTROL_FLOAT_INPUTS, MAX_STORED_VALUES, NodeKey, TensorSpec
 from netadapt.errors import UserError
 from profilers.sessions import input_feeds
-
 
 
 @dataclass(frozen=True)
@@ -64,6 +64,23 @@ def _attribute(attr):
     return value
 
 
+#: ONNX Runtime's element type names of float tensors -> NumPy dtype names.
+ORT_FLOAT_TYPES = {"tensor(float)": "float32", "tensor(float16)": "float16", "tensor(double)": "float64"}
+
+
+def declared_outputs(session) -> dict[str, np.ndarray] | None:
+    """Every output of ``session`` as ONNX Runtime declares it after loading the graph, each a zero-stride
+    array of its shape and type (no memory), or None when one is not a float tensor of fully known shape:
+    then only a run says what it holds."""
+    declared = {}
+    for out in session.get_outputs():
+        dtype, shape = ORT_FLOAT_TYPES.get(out.type), out.shape
+        if dtype is None or shape is None or not all(isinstance(d, int) and d >= 0 for d in shape):
+            return None
+        declared[out.name] = np.broadcast_to(np.zeros((), dtype=dtype), tuple(shape))
+    return declared
+
+
 def _expose_all(model: onnx.ModelProto) -> onnx.ModelProto:
     exposed = onnx.ModelProto()
     exposed.CopyFrom(model)
@@ -99,8 +116,10 @@ def load_model_bytes(model) -> bytes:
     return data
 
 
-def model_units(model: bytes | onnx.ModelProto, device, input_shape: tuple[int, ...]) -> list[Unit]:
-    """The units of an exported model on ``device`` at ``input_shape``, in graph order.
+def model_units(model: bytes | onnx.ModelProto, device, input_shape: tuple[int, ...],
+                run: bool = False) -> list[Unit]:
+    """The units of an exported model on ``device`` at ``input_shape``, in graph order (``run``: see
+    ``graph_units``).
 
     Raises:
         UserError: the model has more than one input or cannot be run.
@@ -108,14 +127,21 @@ def model_units(model: bytes | onnx.ModelProto, device, input_shape: tuple[int, 
     if isinstance(model, onnx.ModelProto):
         model = model.SerializeToString()
     optimized = device.optimize(bytes(model))
-    return graph_units(optimized, device, input_shape)
+    return graph_units(optimized, device, input_shape, run=run)
 
 
-def graph_units(optimized: onnx.ModelProto, device, input_shape: tuple[int, ...]) -> list[Unit]:
-    """The units of a graph already optimised for ``device`` (see ``model_units``)."""
+def graph_units(optimized: onnx.ModelProto, device, input_shape: tuple[int, ...], run: bool = False) -> list[Unit]:
+    """The units of a graph already optimised for ``device`` (see ``model_units``).
+
+    Args:
+        run: run the graph to read its tensors even where the shapes ONNX Runtime declares would do (what
+            every graph took before; the benchmark compares the two).
+    """
     session = device.inspection_session(_expose_all(optimized).SerializeToString())
     feeds = input_feeds(session, input_shape)
-    values = dict(zip((o.name for o in session.get_outputs()), session.run(None, feeds)))
+    values = None if run else declared_outputs(session)
+    if values is None:
+        values = dict(zip((o.name for o in session.get_outputs()), session.run(None, feeds)))
     values.update(feeds)
     inits = {i.name: i for i in optimized.graph.initializer}
     opsets = {o.domain: o.version for o in optimized.opset_import}

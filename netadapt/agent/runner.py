@@ -200,16 +200,18 @@ class Runner:
             raise RunFailed(f"onnxruntime could not optimise the model: {_line(exc)}") from exc
 
     def inspect(self, device, data: bytes, input_shape: tuple[int, ...], seed: int = 0) -> list[dict]:
-        """Run an already optimised graph as it is on one random input and describe every output: name,
-        shape, element type, and the values of small non-float tensors (what ``profilers.units`` keys
-        nodes by)."""
+        """Describe every output of an already optimised graph, loaded as it is: name, shape, element type,
+        and the values of small non-float tensors (what ``profilers.units`` keys nodes by). The graph is run
+        on one random input unless the shapes ONNX Runtime declares say everything (``declared_outputs``)."""
         from profilers.sessions import input_feeds
+        from profilers.units import declared_outputs
 
         check_model(data)
         session = self._session(device, data, optimization="disable")
         feeds = input_feeds(session, input_shape, seed)
+        declared = declared_outputs(session)  # float tensors of known shapes: nothing to run
         try:
-            arrays = session.run(None, feeds)
+            arrays = list(declared.values()) if declared is not None else session.run(None, feeds)
         except Exception as exc:
             raise RunFailed(f"onnxruntime could not run the graph: {_line(exc)}") from exc
         described = []

@@ -55,6 +55,8 @@ class LatencyEstimator:
             models measured with the same statistic).
         measured_on_the_spot: nodes timed because the table lacked them.
         seconds: wall time spent, by phase (``export``, ``synthesis``, ``units``, ``measure``).
+        inspect_by_run: run every optimised graph to read its tensors, even where the shapes ONNX Runtime
+            declares when it loads the graph would do (``profilers.units.graph_units``): for comparison.
     """
 
     table: object
@@ -64,6 +66,7 @@ class LatencyEstimator:
     statistic: str = "median"
     measured_on_the_spot: int = 0
     seconds: dict = field(default_factory=dict)
+    inspect_by_run: bool = False
     _ms: dict = field(default_factory=dict, repr=False)
     _units: dict = field(default_factory=dict, repr=False)
 
@@ -105,7 +108,7 @@ class LatencyEstimator:
         if key is not None and key in self._units:
             return self._units[key]
         t0 = time.perf_counter()
-        units = model_units(exported, self.device, input_shape)
+        units = model_units(exported, self.device, input_shape, run=self.inspect_by_run)
         self.clock("units", t0)
         if key is not None:
             self._units[key] = units

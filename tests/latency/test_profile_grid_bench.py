@@ -1,21 +1,47 @@
-"""bench/profile_grid.py: exported and written graphs, side by side, find the same nodes."""
+"""bench/profile_grid.py: exported and written graphs, and graphs run or read from declared shapes, side by
+side, find the same nodes."""
 
 import importlib.util
 import re
 from pathlib import Path
 
+import pytest
+
 BENCH = Path(__file__).resolve().parents[2] / "bench" / "profile_grid.py"
+ARGS = ["--model", "digits_cnn", "--input-shape", "4x1x32x32", "--scope", "grid", "--channel-step", "16",
+        "--warmup", "0", "--repeats", "2", "--rounds", "1"]
 
 
-def test_the_comparison_prints_both_runs_with_the_same_nodes_and_a_ratio(capsys):
+def _bench():
     spec = importlib.util.spec_from_file_location("profile_grid_bench", BENCH)
     bench = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(bench)
-    bench.main(["--model", "digits_cnn", "--input-shape", "4x1x32x32", "--device", "fake", "--scope", "grid",
-                "--channel-step", "16", "--warmup", "0", "--repeats", "2", "--compare", "--rounds", "1"])
+    return bench
+
+
+def _rows(out):
+    """{(graphs, inspection): (networks, written, nodes)}"""
+    return {(m[0], m[1]): tuple(map(int, m[2:])) for m in re.findall(
+        r"^\s*(exported|written)\s+(run|declared)\s+(\d+)\s+(\d+)\s+(\d+)", out, re.M)}
+
+
+def test_graphs_comparison_prints_both_runs_with_the_same_nodes_and_a_ratio(capsys):
+    _bench().main([*ARGS, "--device", "fake", "--compare", "graphs"])
     out = capsys.readouterr().out
-    rows = {m[0]: tuple(map(int, m[1:])) for m in re.findall(r"^\s*(exported|written)\s+(\d+)\s+(\d+)\s+(\d+)", out, re.M)}
-    assert rows["exported"][0] == rows["written"][0] > 10  # the same networks
-    assert rows["exported"][1] == 0 < rows["written"][1]  # some written rather than exported
-    assert rows["exported"][2] == rows["written"][2] > 20  # the same nodes measured into each fresh table
+    rows = _rows(out)
+    exported, written = rows["exported", "declared"], rows["written", "declared"]
+    assert exported[0] == written[0] > 10  # the same networks
+    assert exported[1] == 0 < written[1]  # some written rather than exported
+    assert exported[2] == written[2] > 20  # the same nodes measured into each fresh table
     assert re.search(r"median wall: exported [\d.]+ s, written [\d.]+ s: [\d.]+x the time", out)
+
+
+@pytest.mark.parametrize("device", ["fake", "cpu"])
+def test_inspection_comparison_finds_the_same_nodes(device, capsys):
+    _bench().main([*ARGS, "--device", device, "--compare", "inspection"])
+    out = capsys.readouterr().out
+    rows = _rows(out)
+    assert rows["written", "run"] == rows["written", "declared"]  # networks, written and nodes alike
+    assert rows["written", "run"][0] > 10 and rows["written", "run"][2] > 10
+    assert re.search(r"median wall: run [\d.]+ s, declared [\d.]+ s: [\d.]+x the time; "
+                     r"optimise\+inspect [\d.]+ s and [\d.]+ s: [\d.]+x", out)

@@ -1,15 +1,21 @@
 """The nodes a device runs for a model, read from its own optimiser, each timeable alone."""
 
+from types import SimpleNamespace
+
+import pytest
 import torch
 import torch.nn as nn
 
 from devices.cpu import CpuDevice
 from devices.fake import FakeDevice
+from families import FAMILIES, build
 from netadapt.export import export_bytes
+from netadapt.models import model_info
+from netadapt.models.spec import ModelSpec
 from profilers import ProfileConfig
 from profilers.node_graphs import build_node_model
 from profilers.ort_profiler import OrtProfiler
-from profilers.units import model_units
+from profilers.units import declared_outputs, graph_units, model_units
 from test_fake_profiler import residual_model
 
 
@@ -63,3 +69,71 @@ def test_computed_shapes_are_kept_by_value_and_keys_are_stable():
         model, feeds = build_node_model(unit.key)
         assert set(feeds) == {f"in{i}" for i, t in enumerate(unit.key.inputs) if t is not None and t.role == "data"}
         assert profiler.measure_node(unit.key).count == 1
+
+
+def _declared_and_run(net, shape, device):
+    optimized = device.optimize(export_bytes(net.eval(), shape))  # once: the node order may differ between two
+    return graph_units(optimized, device, shape), graph_units(optimized, device, shape, run=True)
+
+
+@pytest.mark.parametrize("name", sorted(FAMILIES))
+def test_keys_from_declared_shapes_equal_keys_from_a_run(name):
+    """ONNX Runtime's shapes, declared when it loads the optimised graph, key every node exactly as a run
+    of the graph does, on every architecture family (vit's LayerNorm and attention, shufflenet's
+    shuffle, googlenet's concatenations, the blocked layout's reorders)."""
+    torch.manual_seed(0)
+    chw = FAMILIES[name][1]
+    declared, ran = _declared_and_run(build(name), (2, *chw), CpuDevice(threads=1))
+    assert [u.key.key_id for u in declared] == [u.key.key_id for u in ran]
+    assert len(declared) >= 5
+
+
+def test_zoo_keys_from_declared_shapes_equal_keys_from_a_run():
+    for name in ("mobilenet_v1", "resnet20", "digits_cnn"):
+        spec = ModelSpec(name)
+        shape = (32, *model_info(name).default_input)
+        for device in (CpuDevice(threads=1), FakeDevice()):
+            declared, ran = _declared_and_run(spec.build(), shape, device)
+            assert [u.key.key_id for u in declared] == [u.key.key_id for u in ran], name
+
+
+class _Session:
+    """What ``declared_outputs`` reads of a session."""
+
+    def __init__(self, *outputs):
+        self.outputs = [SimpleNamespace(name=f"o{i}", type=t, shape=s) for i, (t, s) in enumerate(outputs)]
+
+    def get_outputs(self):
+        return self.outputs
+
+
+def test_declared_outputs_only_where_they_say_everything():
+    found = declared_outputs(_Session(("tensor(float)", [2, 8, 4, 4]), ("tensor(float16)", [])))
+    assert {n: (a.shape, str(a.dtype)) for n, a in found.items()} == {
+        "o0": ((2, 8, 4, 4), "float32"), "o1": ((), "float16")}
+    assert found["o0"].strides == (0, 0, 0, 0)  # no memory behind it
+    # an integer tensor's values decide what a node does; an open dimension needs a run to be known
+    assert declared_outputs(_Session(("tensor(float)", [2, 8]), ("tensor(int64)", [4]))) is None
+    assert declared_outputs(_Session(("tensor(float)", ["batch", 8]))) is None
+    assert declared_outputs(_Session(("tensor(float)", None))) is None
+
+
+def test_an_open_batch_dimension_is_read_from_a_run():
+    """A graph exported with a symbolic batch: the declared shapes are open, so the graph is run, and
+    the keys are those of the same graph with the batch fixed."""
+    import onnx
+
+    net = ViewNet().eval()
+    exported = export_bytes(net, (2, 3, 8, 8))
+    open_batch = onnx.load_model_from_string(exported)
+    for value in (*open_batch.graph.input, *open_batch.graph.output):
+        value.type.tensor_type.shape.dim[0].dim_param = "batch"
+    device = CpuDevice(threads=1)
+    optimized = device.optimize(open_batch.SerializeToString())
+    from profilers.units import _expose_all
+
+    assert declared_outputs(device.inspection_session(_expose_all(optimized).SerializeToString())) is None
+    units = graph_units(optimized, device, (2, 3, 8, 8))
+    assert [u.key.key_id for u in units] == [u.key.key_id for u in graph_units(optimized, device, (2, 3, 8, 8),
+                                                                              run=True)]
+    assert all(t.shape[0] == 2 for u in units for t in u.key.inputs if t is not None and t.role == "data")
