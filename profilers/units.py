@@ -122,7 +122,7 @@ def model_units(model: bytes | onnx.ModelProto, device, input_shape: tuple[int, 
     ``graph_units``).
 
     Raises:
-        UserError: the model has more than one input or cannot be run.
+        UserError: the model has more than one input, or an input shape that does not fit it.
     """
     if isinstance(model, onnx.ModelProto):
         model = model.SerializeToString()
