@@ -27,6 +27,10 @@ import tempfile
 import time
 from pathlib import Path
 
+# What --compare puts side by side: (label, synthesis, inspect_by_run) of each arm, the previous method first.
+ARMS = {"graphs": [("exported", False, False), ("written", True, False)],
+        "inspection": [("run", True, True), ("declared", True, False)]}
+
 
 def profile_once(args, synthesis: bool, lut: str, inspect_by_run: bool = False) -> dict:
     """One profile of ``args.model`` into the table at ``lut``: counts, wall time and its split."""
@@ -59,10 +63,10 @@ def profile_once(args, synthesis: bool, lut: str, inspect_by_run: bool = False) 
     wall = time.perf_counter() - started
     timed = profiler.timed_seconds
     split = {"analysing": analysed, **time_split(wall - analysed, estimator.seconds, timed)}
-    return {"synthesis": synthesis, "inspection": "run" if inspect_by_run else "declared", "networks": estimates.probes + 1, "written": estimates.synthesised,
+    return {"synthesis": synthesis, "inspection": "run" if inspect_by_run else "declared",
+            "networks": estimates.probes + 1, "written": estimates.synthesised,
             "nodes": estimator.measured_on_the_spot, "retaken": profiler.retaken, "wall": wall, "timed": timed,
-            "split": split,
-            "device": dev, "groups": len(graph.groups)}
+            "split": split, "device": dev, "groups": len(graph.groups)}
 
 
 def main(argv=None):
@@ -86,16 +90,12 @@ def main(argv=None):
     import torch
 
     torch.set_num_threads(1)
-    if args.compare == "graphs":
-        arms = [(False, False), (True, False)] * args.rounds  # (synthesis, inspect_by_run)
-    elif args.compare == "inspection":
-        arms = [(True, True), (True, False)] * args.rounds
-    else:
-        arms = [(not args.no_synthesis, False)]
+    arms = ARMS[args.compare] * args.rounds if args.compare else [("", not args.no_synthesis, False)]
     runs = []
     with tempfile.TemporaryDirectory() as tmp:
-        for i, (synthesis, by_run) in enumerate(arms):
-            runs.append(profile_once(args, synthesis, str(Path(tmp) / f"table-{i}.db"), inspect_by_run=by_run))
+        for i, (label, synthesis, by_run) in enumerate(arms):
+            run = profile_once(args, synthesis, str(Path(tmp) / f"table-{i}.db"), inspect_by_run=by_run)
+            runs.append({"arm": label, **run})
     dev = runs[0]["device"]
     fp = dev.fingerprint()
     print(f"model {args.model} {args.input_shape}, scope {args.scope}, channel step {args.channel_step}, "
@@ -111,16 +111,15 @@ def main(argv=None):
               f"{r['wall'] / max(r['timed'], 1e-9):>7.1f}x  "
               + " ".join(f"{r['split'][n]:>{max(8, len(n))}.1f}" for n in names))
     if args.compare:
-        field, (old, new) = {"graphs": ("synthesis", (False, True)),
-                             "inspection": ("inspection", ("run", "declared"))}[args.compare]
-        med = {v: statistics.median(r["wall"] for r in runs if r[field] == v) for v in (old, new)}
-        units = {v: statistics.median(r["split"]["optimising and inspecting"] for r in runs if r[field] == v)
-                 for v in (old, new)} if "optimising and inspecting" in names else None
-        label = {False: "exported", True: "written"} if args.compare == "graphs" else {v: v for v in (old, new)}
-        print(f"median wall: {label[old]} {med[old]:.1f} s, {label[new]} {med[new]:.1f} s: "
-              f"{med[new] / med[old]:.2f}x the time"
-              + (f"; optimise+inspect {units[old]:.1f} s and {units[new]:.1f} s: {units[new] / units[old]:.2f}x"
-                 if units else ""))
+        (old, *_), (new, *_) = ARMS[args.compare]
+
+        def median(value, arm):
+            return statistics.median(value(r) for r in runs if r["arm"] == arm)
+
+        wall = {a: median(lambda r: r["wall"], a) for a in (old, new)}
+        units = {a: median(lambda r: r["split"]["optimising and inspecting"], a) for a in (old, new)}
+        print(f"median wall: {old} {wall[old]:.1f} s, {new} {wall[new]:.1f} s: {wall[new] / wall[old]:.2f}x the "
+              f"time; optimise+inspect {units[old]:.1f} s and {units[new]:.1f} s: {units[new] / units[old]:.2f}x")
 
 
 if __name__ == "__main__":

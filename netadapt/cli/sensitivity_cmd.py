@@ -69,7 +69,7 @@ def sensitivity(model, checkpoint, data, holdout, seed, ratios, criterion, finet
         from netadapt.algorithm.budget import parse_budget
 
         budget = parse_budget(target_latency)
-        usable_device(device_name, threads=threads, gpu_id=gpu_id)
+        dev = usable_device(device_name, threads=threads, gpu_id=gpu_id)
     loaded, bundle = load_inputs(model, checkpoint, data, holdout, seed)
     net, shape = loaded.model, loaded.input_shape
     held = bundle.holdout
@@ -105,7 +105,7 @@ def sensitivity(model, checkpoint, data, holdout, seed, ratios, criterion, finet
     elif target_latency is not None:
         from netadapt.sensitivity.budget import latency_cost
 
-        cost, start_ms = latency_cost(net, shape, device=device_name, lut=lut_url, threads=threads, gpu_id=gpu_id)
+        cost, start_ms = latency_cost(net, shape, dev, lut=lut_url)
         goal = budget.resolve(start_ms)
         threshold, chosen, value = search_threshold(rows, cost, goal)
         info = {"target_latency": str(budget), "table_ms": value, "start_table_ms": start_ms, "budget_ms": goal}

@@ -24,21 +24,20 @@ def params_target(model: nn.Module, fraction: float) -> float:
     return fraction * count_params(model)
 
 
-def latency_cost(model: nn.Module, input_shape: tuple[int, ...], device: str = "cpu", lut: str | None = None,
-                 threads: int = 1, warmup: int = 10, repeats: int = 50, gpu_id: int = 0):
-    """ratios -> table latency (ms) of the pruned network on ``device``, measuring missing nodes there.
+def latency_cost(model: nn.Module, input_shape: tuple[int, ...], device, lut: str | None = None,
+                 warmup: int = 10, repeats: int = 50):
+    """ratios -> table latency (ms) of the pruned network on ``device`` (a ``devices.Device``, checked to run
+    here: ``devices.usable_device``), measuring missing nodes there.
 
     Returns:
         (cost function, the unpruned network's table latency in ms).
     """
-    from devices import usable_device
     from lut.table import LatencyTable
     from netadapt.latency.estimator import LatencyEstimator
     from profilers import ProfileConfig, get_profiler
 
-    dev = usable_device(device, threads=threads, gpu_id=gpu_id)
-    estimator = LatencyEstimator(LatencyTable(lut), dev, get_profiler(dev, ProfileConfig(warmup=warmup,
-                                                                                         repeats=repeats)))
+    profiler = get_profiler(device, ProfileConfig(warmup=warmup, repeats=repeats))
+    estimator = LatencyEstimator(LatencyTable(lut), device, profiler)
     graph = analyze(model, input_shape)
 
     def cost(ratios):
