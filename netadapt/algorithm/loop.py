@@ -20,6 +20,7 @@ from netadapt.algorithm.candidates import CandidateJob, Resources, SharedInputs,
 from netadapt.algorithm.config import RESUMABLE_KEYS, ExecutionConfig, RunConfig
 from netadapt.algorithm.executors import InProcess, create_executor
 from netadapt.algorithm.search import CandidateEstimates, largest_count_meeting, smallest_network_ms
+from netadapt.algorithm.selection import SELECTIONS, select_candidate
 from netadapt.checkpoint import load_checkpoint, save_checkpoint, save_state
 from netadapt.criteria import create_criterion
 from netadapt.errors import UserError
@@ -113,8 +114,8 @@ class NetAdaptRun:
 
         if cfg.rewinder not in list_rewinders():
             raise UserError(f"unknown rewinder {cfg.rewinder!r}; valid: {', '.join(list_rewinders())}")
-        if cfg.selection not in ("accuracy", "efficiency"):
-            raise UserError(f"unknown selection {cfg.selection!r}; valid: accuracy, efficiency")
+        if cfg.selection not in SELECTIONS:
+            raise UserError(f"unknown selection {cfg.selection!r}; valid: {', '.join(SELECTIONS)}")
         if cfg.score not in ("accuracy", "loss", "kl"):
             raise UserError(f"unknown score {cfg.score!r}; valid: accuracy, loss, kl")
         if cfg.search not in ("netadapt", "halp"):
@@ -497,7 +498,7 @@ class NetAdaptRun:
             timer.seconds["candidates_wall"] = time.perf_counter() - began
         # in group order whatever order the candidates finished in: ties are broken the same way
         feasible = sorted((c for c in candidates if c["feasible"]), key=lambda c: c["group"])
-        best = self._select(feasible, state)
+        best = select_candidate(feasible, state, self.config.selection, self._value)
         best_model = load_checkpoint(partial / f"{best['group']}.pt").model
         info = {"iteration": i + 1, "pruned_group": best["group"],
                 "channels": {**state["channels"], best["group"]: best["channels"]},
@@ -640,15 +641,6 @@ class NetAdaptRun:
             return info["holdout_accuracy"]
         value = info.get(f"holdout_{key}")
         return -value if value is not None and value == value else float("-inf")
-
-    def _select(self, feasible, state):
-        if self.config.selection == "accuracy":
-            return max(feasible, key=lambda c: (self._value(c), c["holdout_accuracy"], -c["predicted_ms"]))
-
-        def efficiency(c):
-            saved = max(state["measured_ms"] - c["predicted_ms"], 1e-9)
-            return (self._value(c) - self._value(state)) / saved
-        return max(feasible, key=lambda c: (efficiency(c), self._value(c)))
 
     def _teacher(self):
         """The starting model (iteration 0), loaded once: the teacher of distillation and the reference of

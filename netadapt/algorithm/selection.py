@@ -1,0 +1,32 @@
+"""Which of an iteration's feasible candidates the run keeps.
+
+'accuracy' is the paper's rule: the best holdout score. 'efficiency' is how MobileNetV3 used NetAdapt: the
+least score lost per millisecond saved against the network the iteration started from, so a cut that
+saves three times the latency may lose up to three times the score."""
+
+from __future__ import annotations
+
+from typing import Callable, Sequence
+
+SELECTIONS = ("accuracy", "efficiency")
+
+
+def select_candidate(feasible: Sequence[dict], current: dict, selection: str,
+                     value: Callable[[dict], float]) -> dict:
+    """The kept candidate of ``feasible`` (dicts with ``holdout_accuracy`` and ``predicted_ms``).
+
+    ``current`` is the iteration's starting network (its ``measured_ms`` and holdout score), ``value`` reads
+    a candidate's or the current network's holdout score, higher is better. Ties go to the first candidate
+    in ``feasible``'s order."""
+    if not feasible:
+        raise ValueError("no feasible candidate to select from")
+    if selection == "accuracy":
+        return max(feasible, key=lambda c: (value(c), c["holdout_accuracy"], -c["predicted_ms"]))
+    if selection == "efficiency":
+        before = value(current)
+
+        def per_ms(c):
+            saved = max(current["measured_ms"] - c["predicted_ms"], 1e-9)
+            return (value(c) - before) / saved
+        return max(feasible, key=lambda c: (per_ms(c), value(c)))
+    raise ValueError(f"unknown selection {selection!r}; valid: {', '.join(SELECTIONS)}")
