@@ -50,8 +50,8 @@ class RunConfig:
                                    "weights (and learning rate) the lottery/lr_rewind rewinders go back to.")
     criterion: str = _f("l2", "Pruning criterion plug-in (which filters stay).")
     rewinder: str = _f("none", "Rewinding plug-in (which weights candidates fine-tune from).")
-    selection: str = _f("accuracy", "Pick the candidate with the best holdout score ('accuracy') or "
-                                    "the smallest loss of score per ms saved ('efficiency').")
+    selection: str = _f("efficiency", "Pick the candidate with the smallest loss of holdout score per ms saved "
+                                      "('efficiency') or the best holdout score ('accuracy', the paper's rule).")
     score: str = _f("accuracy", "What ranks candidates on the holdout: top-1 'accuracy', cross-entropy 'loss', "
                                 "or 'kl' (divergence from the starting model's outputs).")
     bn_batches: int = _f(0, "Re-estimate batch-norm statistics on this many training batches before a "

@@ -48,8 +48,8 @@ _R, _F, _X = RunConfig(), FineTuneConfig(), ExecutionConfig()
               help="Rank candidates on at most this many holdout images.")
 @click.option("--criterion", default="l2", show_default=True, help="Which filters stay: l2, l1, bn_scale, random.")
 @click.option("--rewinder", default="none", show_default=True, help="Rewinding plug-in.")
-@click.option("--selection", type=click.Choice(["accuracy", "efficiency"]), default="accuracy",
-              show_default=True, help="Best holdout accuracy, or least accuracy lost per ms saved.")
+@click.option("--selection", type=click.Choice(["efficiency", "accuracy"]), default=_R.selection,
+              show_default=True, help="Least holdout score lost per ms saved, or the best holdout score.")
 @click.option("--score", type=click.Choice(["accuracy", "loss", "kl"]), default=_R.score, show_default=True,
               help="What ranks candidates on the holdout: accuracy, cross-entropy, or KL to the start model.")
 @click.option("--bn-batches", type=click.IntRange(0), default=_R.bn_batches, show_default=True,
