@@ -7,6 +7,7 @@ import json
 import click
 
 from netadapt.algorithm.config import ExecutionConfig, FineTuneConfig, RunConfig, as_options
+from netadapt.algorithm.selection import SELECTIONS
 from netadapt.cli.options import config_option, device_options, lut_option
 
 _R, _F, _X = RunConfig(), FineTuneConfig(), ExecutionConfig()
@@ -48,8 +49,8 @@ _R, _F, _X = RunConfig(), FineTuneConfig(), ExecutionConfig()
               help="Rank candidates on at most this many holdout images.")
 @click.option("--criterion", default="l2", show_default=True, help="Which filters stay: l2, l1, bn_scale, random.")
 @click.option("--rewinder", default="none", show_default=True, help="Rewinding plug-in.")
-@click.option("--selection", type=click.Choice(["efficiency", "accuracy"]), default=_R.selection,
-              show_default=True, help="Least holdout score lost per ms saved, or the best holdout score.")
+@click.option("--selection", type=click.Choice(SELECTIONS), default=_R.selection,
+              show_default=True, help="accuracy: the best holdout score; efficiency: the least score lost per ms saved.")
 @click.option("--score", type=click.Choice(["accuracy", "loss", "kl"]), default=_R.score, show_default=True,
               help="What ranks candidates on the holdout: accuracy, cross-entropy, or KL to the start model.")
 @click.option("--bn-batches", type=click.IntRange(0), default=_R.bn_batches, show_default=True,
