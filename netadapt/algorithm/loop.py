@@ -498,7 +498,8 @@ class NetAdaptRun:
             timer.seconds["candidates_wall"] = time.perf_counter() - began
         # in group order whatever order the candidates finished in: ties are broken the same way
         feasible = sorted((c for c in candidates if c["feasible"]), key=lambda c: c["group"])
-        best = select_candidate(feasible, state, self.config.selection, self._value)
+        best = select_candidate(feasible, state, self.config.selection, self._value,
+                                stop_ms=self._stop_line(budget_ms))
         best_model = load_checkpoint(partial / f"{best['group']}.pt").model
         info = {"iteration": i + 1, "pruned_group": best["group"],
                 "channels": {**state["channels"], best["group"]: best["channels"]},

@@ -2,7 +2,9 @@
 
 'accuracy' is the paper's rule: the best holdout score. 'efficiency' is how MobileNetV3 used NetAdapt: the
 least score lost per millisecond saved against the network the iteration started from, so a cut that
-saves three times the latency may lose up to three times the score."""
+saves three times the latency may lose up to three times the score. Milliseconds saved count only down to the
+line the run stops under: a cut past it ends the run there, and what it saves beyond is worth nothing, so in the
+step that reaches the line every candidate saves the same and the best score is kept."""
 
 from __future__ import annotations
 
@@ -12,21 +14,23 @@ SELECTIONS = ("accuracy", "efficiency")
 
 
 def select_candidate(feasible: Sequence[dict], current: dict, selection: str,
-                     value: Callable[[dict], float]) -> dict:
+                     value: Callable[[dict], float], stop_ms: float | None = None) -> dict:
     """The kept candidate of ``feasible`` (dicts with ``holdout_accuracy`` and ``predicted_ms``).
 
     ``current`` is the iteration's starting network (its ``measured_ms`` and holdout score), ``value`` reads
-    a candidate's or the current network's holdout score, higher is better. Ties go to the first candidate
-    in ``feasible``'s order."""
+    a candidate's or the current network's holdout score, higher is better. ``stop_ms`` is the latency the run
+    stops under (none: every millisecond saved counts). Ties go to the first candidate in ``feasible``'s
+    order."""
     if not feasible:
         raise ValueError("no feasible candidate to select from")
     if selection == "accuracy":
         return max(feasible, key=lambda c: (value(c), c["holdout_accuracy"], -c["predicted_ms"]))
     if selection == "efficiency":
         before = value(current)
+        line = float("-inf") if stop_ms is None else stop_ms
 
         def per_ms(c):
-            saved = max(current["measured_ms"] - c["predicted_ms"], 1e-9)
+            saved = max(current["measured_ms"] - max(c["predicted_ms"], line), 1e-9)
             return (value(c) - before) / saved
         return max(feasible, key=lambda c: (per_ms(c), value(c)))
     raise ValueError(f"unknown selection {selection!r}; valid: {', '.join(SELECTIONS)}")

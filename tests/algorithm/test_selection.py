@@ -32,6 +32,17 @@ def test_efficiency_reads_the_score_it_is_given():
     assert chosen["group"] == "b"
 
 
+def test_efficiency_counts_ms_saved_only_down_to_the_stop_line():
+    # the run stops under 8.5 ms: the big cut saves 1.5 ms that count (-0.0267 / ms), less than the small one
+    assert select_candidate([SMALL, BIG, STEEP], CURRENT, "efficiency", _acc, stop_ms=8.5)["group"] == "a"
+    # a line under every candidate changes nothing
+    assert select_candidate([SMALL, BIG, STEEP], CURRENT, "efficiency", _acc, stop_ms=6.0)["group"] == "b"
+    # in the step that reaches the line every candidate saves the same: the best score is kept
+    assert select_candidate([BIG, STEEP], CURRENT, "efficiency", _acc, stop_ms=9.0)["group"] == "b"
+    close = {"group": "g", "holdout_accuracy": 0.78, "predicted_ms": 8.9}
+    assert select_candidate([BIG, STEEP, close], CURRENT, "efficiency", _acc, stop_ms=9.0)["group"] == "g"
+
+
 def test_accuracy_ties_go_to_the_faster_then_the_first_candidate():
     twin = {**SMALL, "group": "d", "predicted_ms": 9.0}
     assert select_candidate([SMALL, twin], CURRENT, "accuracy", _acc)["group"] == "d"
