@@ -179,6 +179,12 @@ def test_the_next_wider_point_brackets_the_matched_one_and_stays_out_of_the_repo
 
     monkeypatch.setattr(build, "_Builder", no_rebuild)
     assert build_wider_point(run_copy, 2, progress=False, log=lambda *_: None) == wider
+    # built for another target (the iteration's network was since replaced): not reused
+    stale = run_copy / "baseline" / "iter_002_wider" / "info.json"
+    stale.write_text(json.dumps({**wider, "target_ms": wider["target_ms"] * 0.9}))
+    with pytest.raises(AssertionError, match="must not be rebuilt"):
+        build_wider_point(run_copy, 2, progress=False, log=lambda *_: None)
+    stale.write_text(json.dumps(wider))
     monkeypatch.undo()
     apart = build_wider_point(run_copy, 2, progress=False, log=lambda *_: None, margin=0.3)
     assert apart["margin"] == 0.3 and apart["rule"] == "fastest"  # rebuilt: another margin
