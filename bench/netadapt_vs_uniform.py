@@ -13,7 +13,9 @@ trained on the 45,000 images outside netadapt's default holdout; or ``--base-che
    (default) a wider uniform width is fine-tuned the same way too (of the configurations measured at least
    ``--bracket-margin`` slower than the iteration, the fastest: a narrower one on slow channel counts can
    be slower than a wider one), and the uniform accuracy at NetAdapt's latency is read on the line
-   between the two;
+   between the two; with ``--fill N``, up to N widths between those two are fine-tuned the same way as well,
+   and the reading is between the neighbouring uniform models that bracket NetAdapt's latency (the line
+   between far-apart widths flatters NetAdapt: the uniform curve rises fast just above the matched width);
 3. sensitivity: the base scanned group by group at several ratios on the holdout (no fine-tune, as in the
    lecture), the accuracy-drop threshold searched (and blended between two thresholds) so that the network's
    table latency equals the NetAdapt iteration's, pruned in one shot, then the same fine-tuning.
@@ -351,7 +353,7 @@ def plot_comparison(summary: dict, path: Path) -> Path:
 
 def bench_seed(seed: int, s: dict, source: str, checkpoint: Path, out_root: Path, data, clock: Clock) -> dict:
     from netadapt.algorithm.loop import NetAdaptRun
-    from netadapt.baseline import build_uniform_baseline, build_wider_point, choose_iterations
+    from netadapt.baseline import build_between_points, build_uniform_baseline, build_wider_point, choose_iterations
     from netadapt.checkpoint import load_checkpoint
     from netadapt.runs import folder as rf
 
@@ -390,6 +392,12 @@ def bench_seed(seed: int, s: dict, source: str, checkpoint: Path, out_root: Path
                                           margin=s["bracket_margin"])
                 if point is not None:
                     wider[k] = point
+    between = {}
+    if wider and s.get("fill"):
+        with clock.part(f"seed {seed}: uniform arm, the widths between (fine-tune)"):
+            for k in sorted(wider):
+                between[k] = build_between_points(run_dir, k, progress=s["progress"], log=click.echo,
+                                                  limit=s["fill"])
     sens = {}
     if "sensitivity" in s["arms"]:
         with clock.part(f"seed {seed}: sensitivity arm (scan, threshold, fine-tune)"):
@@ -412,12 +420,16 @@ def bench_seed(seed: int, s: dict, source: str, checkpoint: Path, out_root: Path
         models.update({f"uniform_{k}": str(run_dir / "baseline" / f"iter_{k:03d}" / "model.onnx") for k in uniform})
         models.update({f"uniform_wider_{k}": str(run_dir / "baseline" / f"iter_{k:03d}_wider" / "model.onnx")
                        for k in wider})
+        models.update({f"uniform_at_{k}_{p['width']:.4f}":
+                       str(run_dir / "baseline" / f"iter_{k:03d}_at_{p['width']:.4f}" / "model.onnx")
+                       for k, ps in between.items() for p in ps})
         models.update({f"sensitivity_{b:g}": o["onnx"] for b, o in sens.items()})
         models.update({f"amc_{b:g}": o["onnx"] for b, o in amc.items()})
         ms = remeasure(models, str(run_dir / "iter_000" / "model.onnx"), start_ms, config)
     curve = [(start_ms, base.extra.get("test_accuracy", math.nan))] + \
         [(ms[f"uniform_{k}"]["ms"], p["test_accuracy"]) for k, p in uniform.items()] + \
-        [(ms[f"uniform_wider_{k}"]["ms"], p["test_accuracy"]) for k, p in wider.items()]
+        [(ms[f"uniform_wider_{k}"]["ms"], p["test_accuracy"]) for k, p in wider.items()] + \
+        [(ms[f"uniform_at_{k}_{p['width']:.4f}"]["ms"], p["test_accuracy"]) for k, ps in between.items() for p in ps]
     rows = []
     for b, (k, met) in chosen.items():
         if k == 0:
@@ -436,9 +448,17 @@ def bench_seed(seed: int, s: dict, source: str, checkpoint: Path, out_root: Path
             hi = (ms[f"uniform_wider_{k}"]["ms"], wider[k]["test_accuracy"])
             row.update({"uniform_wider_width": wider[k]["width"], "uniform_wider_ms": hi[0],
                         "uniform_wider_test_accuracy": hi[1]})
-            if lo[0] <= na["ms"] <= hi[0] and hi[0] > lo[0]:  # the two uniform models bracket NetAdapt's latency
-                at = lo[1] + (hi[1] - lo[1]) * (na["ms"] - lo[0]) / (hi[0] - lo[0])
-                row["uniform_accuracy_at_netadapt_ms"] = at
+            inside = [(ms[f"uniform_at_{k}_{p['width']:.4f}"]["ms"], p["test_accuracy"], p["width"])
+                      for p in between.get(k, [])]
+            if inside:
+                row["uniform_between"] = [{"width": w, "ms": m, "test_accuracy": a} for m, a, w in inside]
+            # the neighbouring uniform models that bracket NetAdapt's latency, of all those measured for k
+            pts = sorted([lo, hi] + [(m, a) for m, a, _ in inside])
+            pair = [(p0, p1) for p0, p1 in zip(pts, pts[1:]) if p0[0] <= na["ms"] <= p1[0] and p1[0] > p0[0]]
+            if pair:
+                (x0, y0), (x1, y1) = pair[0]
+                row["uniform_accuracy_at_netadapt_ms"] = y0 + (y1 - y0) * (na["ms"] - x0) / (x1 - x0)
+                row["uniform_bracket_ms"] = [x0, x1]
         if b in sens:
             row.update({"sensitivity_ms": ms[f"sensitivity_{b:g}"]["ms"],
                         "sensitivity_test_accuracy": sens[b]["test_accuracy"],
@@ -453,6 +473,9 @@ def bench_seed(seed: int, s: dict, source: str, checkpoint: Path, out_root: Path
                                              for k, p in uniform.items()],
             "uniform_wider_points": [{**p, "remeasured_ms": ms[f"uniform_wider_{k}"]["ms"]}
                                      for k, p in wider.items()],
+            "uniform_between_points": [{**{key: v for key, v in p.items() if key != "channels"},
+                                        "remeasured_ms": ms[f"uniform_at_{k}_{p['width']:.4f}"]["ms"]}
+                                       for k, ps in between.items() for p in ps],
             "seconds_per_iteration": _per_iteration(its)}
 
 
@@ -516,13 +539,22 @@ def print_tables(summary: dict) -> None:
                    f"seed(s){spread})")
     for b, d in sorted(level.items(), reverse=True):
         spread = f", spread {100 * (max(d) - min(d)):.2f}" if len(d) > 1 else ""
-        click.echo(f"budget {b:g}%: NetAdapt - uniform at NetAdapt's latency (read between the matched width and "
-                   f"the wider one) = {100 * statistics.mean(d):+.2f} points (mean of {len(d)} seed(s){spread})")
+        click.echo(f"budget {b:g}%: NetAdapt - uniform at NetAdapt's latency (read between the uniform models "
+                   f"bracketing it) = {100 * statistics.mean(d):+.2f} points (mean of {len(d)} seed(s){spread})")
+    for seed, runs in summary["seeds"].items():
+        for r in runs["rows"]:
+            if r.get("uniform_between"):
+                inside = ", ".join(f"{p['width']:.3f}: {p['ms']:.3f} ms / {p['test_accuracy']:.4f}"
+                                   for p in r["uniform_between"])
+                click.echo(f"seed {seed}, {r['budget_pct']:g}%: uniform widths between unif and unif+: {inside}; "
+                           f"at NA ms read between {' and '.join(f'{x:.3f}' for x in r.get('uniform_bracket_ms', []))}"
+                           " ms")
     margin = s.get("bracket_margin")
     wider = ("the next wider one" if margin is None
              else f"the fastest at least {100 * margin:g}% slower than NetAdapt's")
     click.echo(f"unif: the widest uniform width within NetAdapt's latency; unif+: {wider} (in-run); at NA ms: "
-               "NetAdapt minus the uniform accuracy read between them at NetAdapt's measured latency")
+               "NetAdapt minus the uniform accuracy read at NetAdapt's measured latency between the two uniform "
+               "models (of unif, unif+ and any widths between them) that bracket it")
     click.echo("* budget not reached: the run stopped first; its last iteration is shown")
     click.echo("seconds per part: " + ", ".join(f"{k}: {v:.0f}" for k, v in summary["seconds"].items()))
     click.echo(f"wall time: {summary['wall_seconds'] / 60:.1f} min")
@@ -565,6 +597,9 @@ def print_tables(summary: dict) -> None:
               help="The wider uniform width is the fastest measured at least this fraction slower than "
                    "NetAdapt's iteration (every wider configuration is measured): the final pass re-measures every model, and NetAdapt's moved 3-8% "
                    "against uniform's between the two measurements.")
+@click.option("--fill", type=int, default=0,
+              help="With --bracket: also fine-tune up to this many uniform widths between the matched and the "
+                   "wider one, and read the accuracy at NetAdapt's latency between the neighbours bracketing it.")
 @click.option("--amc-budgets", default="50", help="Budgets (of --budgets) the AMC arm runs at, when in --arms.")
 @click.option("--amc-episodes", type=int, default=150, help="AMC search episodes, warm-up included.")
 @click.option("--amc-warmup", type=int, default=50, help="AMC episodes of random actions.")

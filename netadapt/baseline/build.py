@@ -311,3 +311,47 @@ def build_wider_point(run_dir, iteration: int, progress: bool = True, log=print,
     log(f"uniform width {info['width']:.3f}, {which}: {info['measured_ms']:.4g} ms, "
         f"test accuracy {info['test_accuracy']:.4f}")
     return info
+
+
+def build_between_points(run_dir, iteration: int, progress: bool = True, log=print,
+                         limit: int | None = None) -> list[dict]:
+    """Uniform models at the widths between the point matching ``iteration`` and its wider point.
+
+    The matching point and the wider one (see :func:`build_wider_point`) can lie far apart, and the uniform
+    curve is not straight between them (accuracy rises fast at first), so a line between the two flatters
+    NetAdapt. Every width on the grid in between at which the channel counts change (at most ``limit``,
+    narrowest first) is fine-tuned exactly as the matching point and stored in
+    ``<run>/baseline/iter_<k>_at_<width>`` (outside ``points.json`` and the report). Resumable: a finished
+    width built for the same target is reused. Returns their infos, narrowest first (none when the two are
+    neighbours on the grid).
+
+    Raises:
+        UserError: the matching point or the wider one is not built yet.
+    """
+    run = Path(run_dir)
+    matched = {p["iteration"]: p for p in _finished(run)}.get(iteration)
+    wider_info = baseline_dir(run) / f"iter_{iteration:03d}_wider" / "info.json"
+    if matched is None or not wider_info.is_file():
+        raise UserError(f"build the uniform point matching iteration {iteration} of {run} and its wider "
+                        "point first")
+    wider = rf.read_json(wider_info)
+    builder = _Builder(run, progress, log, 0.01, matched.get("channel_step"))
+    results = []
+    try:
+        width = matched["width"]
+        while limit is None or len(results) < limit:
+            width = builder.search.next_wider(width)
+            if width is None or builder.search.same_configuration(width, wider["width"]):
+                break
+            name = f"iter_{iteration:03d}_at_{width:.4f}"
+            done = baseline_dir(run) / name / "info.json"
+            info = rf.read_json(done) if done.is_file() else None
+            if info is None or info.get("target_ms") != matched["target_ms"]:
+                info = builder.point(iteration, matched["target_ms"], width=width, name=name,
+                                     extra={"between": [matched["width"], wider["width"]]})
+                log(f"uniform width {info['width']:.4f}, between {matched['width']:.3f} and "
+                    f"{wider['width']:.3f}: {info['measured_ms']:.4g} ms, test accuracy {info['test_accuracy']:.4f}")
+            results.append(info)
+    finally:
+        builder.close()
+    return results

@@ -83,6 +83,10 @@ class WidthSearch:
         tried.append((hi, self.latency(hi)))
         return min(tried, key=lambda t: (abs(t[1] - target_ms), t[1]))
 
+    def same_configuration(self, a: float, b: float) -> bool:
+        """Whether widths ``a`` and ``b`` give every group the same channel count on the grid."""
+        return self._key(a) == self._key(b)
+
     def next_wider(self, width: float) -> float | None:
         """The smallest width above ``width`` with other channel counts (None at full width)."""
         above = self._widths_above(width, 1)

@@ -9,8 +9,8 @@ import torch
 from click.testing import CliRunner
 
 import netadapt.baseline.build as build
-from netadapt.baseline import (build_uniform_baseline, build_wider_point, choose_iterations, interpolate, latency_at_accuracy,
-                               latency_ratio, uniform_channels, uniform_prune)
+from netadapt.baseline import (build_between_points, build_uniform_baseline, build_wider_point, choose_iterations,
+                               interpolate, latency_at_accuracy, latency_ratio, uniform_channels, uniform_prune)
 from netadapt.baseline.search import WidthSearch
 from netadapt.cli import cli
 from netadapt.criteria import create_criterion
@@ -190,6 +190,31 @@ def test_the_next_wider_point_brackets_the_matched_one_and_stays_out_of_the_repo
     assert apart["margin"] == 0.3 and apart["rule"] == "fastest"  # rebuilt: another margin
     assert apart["width"] > wider["width"]
     assert apart["search_ms"] >= 1.3 * matched["target_ms"] or apart["width"] == 1.0
+
+
+def test_the_widths_between_the_matched_and_the_wider_point_are_fine_tuned_alike(run_copy, monkeypatch):
+    matched, = build_uniform_baseline(run_copy, points=[2], progress=False, log=lambda *_: None, channel_step=1)
+    with pytest.raises(UserError, match="wider point first"):
+        build_between_points(run_copy, 2, progress=False, log=lambda *_: None)
+    wider = build_wider_point(run_copy, 2, progress=False, log=lambda *_: None, margin=0.3)
+    inside = build_between_points(run_copy, 2, progress=False, log=lambda *_: None, limit=2)
+    assert 1 <= len(inside) <= 2
+    widths = [p["width"] for p in inside]
+    assert matched["width"] < widths[0] and widths == sorted(widths) and widths[-1] < wider["width"]
+    for p in inside:
+        assert p["between"] == [matched["width"], wider["width"]] and p["target_ms"] == matched["target_ms"]
+        assert p["finetune_steps"] == matched["finetune_steps"] and p["long_epochs"] == matched["long_epochs"]
+        assert all(matched["channels"][g] <= n <= wider["channels"][g] for g, n in p["channels"].items())
+        assert sum(matched["channels"].values()) < sum(p["channels"].values()) < sum(wider["channels"].values())
+        assert (run_copy / "baseline" / f"iter_002_at_{p['width']:.4f}" / "model.onnx").is_file()
+    stored = json.loads((run_copy / "baseline" / "points.json").read_text())
+    assert [p["iteration"] for p in stored] == [2]  # outside the report's points
+
+    def no_rebuild(*args, **kwargs):
+        raise AssertionError("a finished width must not be rebuilt")
+
+    monkeypatch.setattr(build._Builder, "point", no_rebuild)
+    assert build_between_points(run_copy, 2, progress=False, log=lambda *_: None, limit=2) == inside
 
 
 def test_report_cli_builds_the_baseline_first(run_copy, tmp_path):
