@@ -317,7 +317,7 @@ def ratio_text(ours: tuple[float, float], curve: list[tuple[float, float]]) -> s
 
 
 def plot_comparison(summary: dict, path: Path) -> Path:
-    """Test accuracy against re-measured latency: NetAdapt, uniform and sensitivity, one figure per base."""
+    """Test accuracy against re-measured latency: NetAdapt and each other arm run, one figure per base."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -332,6 +332,7 @@ def plot_comparison(summary: dict, path: Path) -> Path:
             if arm == "uniform":
                 pts += [(r["uniform_wider_ms"], r["uniform_wider_test_accuracy"]) for r in runs["rows"]
                         if "uniform_wider_ms" in r]
+                pts += [(b["ms"], b["test_accuracy"]) for r in runs["rows"] for b in r.get("uniform_between", [])]
                 pts = sorted(pts + [(runs["start_ms"], summary["base_test_accuracy"])])
             if pts:
                 ax.plot([p[0] for p in pts], [p[1] for p in pts], marker, color=color, alpha=0.9,
@@ -342,7 +343,9 @@ def plot_comparison(summary: dict, path: Path) -> Path:
     settings = summary["settings"]
     ax.set_xlabel(f"latency (ms, batch {settings['batch']}, {settings['device']}, timed against the start model)")
     ax.set_ylabel("CIFAR-10 test accuracy")
-    ax.set_title(f"{summary['base']}: NetAdapt vs uniform width vs sensitivity ratios, same fine-tuning")
+    shown = [label for arm, (_, _, label) in styles.items()
+             if any(f"{arm}_ms" in r for runs in summary["seeds"].values() for r in runs["rows"])]
+    ax.set_title(f"{summary['base']}: {' vs '.join(shown)}, same fine-tuning")
     ax.grid(alpha=0.3)
     ax.legend(loc="lower right", fontsize=8)
     fig.tight_layout()
