@@ -275,8 +275,8 @@ def build_wider_point(run_dir, iteration: int, progress: bool = True, log=print,
     the narrowest, as a configuration off the device's fast channel counts can be slower than wider
     ones). It is fine-tuned exactly as the matching point and stored in ``<run>/baseline/iter_<k>_wider``
     (outside ``points.json`` and the report).
-    Resumable (rebuilt when the matched point, its target or the margin changed); returns its info (as :func:`build_uniform_baseline`'s points), or None when the matching
-    point is already at full width.
+    Resumable (rebuilt when the matched point, its target or the margin changed); returns its info (as
+    :func:`build_uniform_baseline`'s points), or None when the matching point is already at full width.
 
     Raises:
         UserError: no finished baseline point matches ``iteration`` yet.
@@ -290,7 +290,8 @@ def build_wider_point(run_dir, iteration: int, progress: bool = True, log=print,
     if done.is_file():
         info = rf.read_json(done)
         if info.get("below_width") == matched["width"] and info.get("margin") == margin and \
-                info.get("target_ms") == matched["target_ms"] and (margin is None or info.get("rule") == "fastest"):
+                info.get("target_ms") == matched["target_ms"] and \
+                (margin is None or info.get("rule") == "fastest"):
             return info
     builder = _Builder(run, progress, log, 0.01, matched.get("channel_step"))
     try:
