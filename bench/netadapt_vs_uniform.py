@@ -58,6 +58,11 @@ BASES = {"resnet20": SHARED / "models" / "resnet20-cifar10" / "model.pt",
          "mobilenet_v1": SHARED / "models" / "mobilenet_v1-x0.5-cifar10" / "model.pt"}
 sys.path.insert(0, str(HERE))
 
+from netadapt.algorithm.config import SCORES, RunConfig  # noqa: E402
+from netadapt.algorithm.selection import SELECTIONS  # noqa: E402
+
+RUN = RunConfig()  # the judging options default to the run's
+
 
 class Clock:
     """Wall seconds per named part, printed at the end so a full run can be sized."""
@@ -354,9 +359,15 @@ def plot_comparison(summary: dict, path: Path) -> Path:
     return path
 
 
+def between_key(k: int, point: dict) -> str:
+    """The final pass's name of a uniform model between iteration k's matched and wider points."""
+    return f"uniform_at_{k}_{point['width']:.4f}"
+
+
 def bench_seed(seed: int, s: dict, source: str, checkpoint: Path, out_root: Path, data, clock: Clock) -> dict:
     from netadapt.algorithm.loop import NetAdaptRun
-    from netadapt.baseline import build_between_points, build_uniform_baseline, build_wider_point, choose_iterations
+    from netadapt.baseline import (between_dir, build_between_points, build_uniform_baseline, build_wider_point,
+                                   choose_iterations, point_dir, wider_dir)
     from netadapt.checkpoint import load_checkpoint
     from netadapt.runs import folder as rf
 
@@ -420,11 +431,9 @@ def bench_seed(seed: int, s: dict, source: str, checkpoint: Path, out_root: Path
                                        lut, s, run_dir)
     with clock.part(f"seed {seed}: every compared model timed against the start, in one pass"):
         models = {f"netadapt_{b:g}": o["onnx"] for b, o in ours.items()}
-        models.update({f"uniform_{k}": str(run_dir / "baseline" / f"iter_{k:03d}" / "model.onnx") for k in uniform})
-        models.update({f"uniform_wider_{k}": str(run_dir / "baseline" / f"iter_{k:03d}_wider" / "model.onnx")
-                       for k in wider})
-        models.update({f"uniform_at_{k}_{p['width']:.4f}":
-                       str(run_dir / "baseline" / f"iter_{k:03d}_at_{p['width']:.4f}" / "model.onnx")
+        models.update({f"uniform_{k}": str(point_dir(run_dir, k) / "model.onnx") for k in uniform})
+        models.update({f"uniform_wider_{k}": str(wider_dir(run_dir, k) / "model.onnx") for k in wider})
+        models.update({between_key(k, p): str(between_dir(run_dir, k, p["width"]) / "model.onnx")
                        for k, ps in between.items() for p in ps})
         models.update({f"sensitivity_{b:g}": o["onnx"] for b, o in sens.items()})
         models.update({f"amc_{b:g}": o["onnx"] for b, o in amc.items()})
@@ -432,7 +441,7 @@ def bench_seed(seed: int, s: dict, source: str, checkpoint: Path, out_root: Path
     curve = [(start_ms, base.extra.get("test_accuracy", math.nan))] + \
         [(ms[f"uniform_{k}"]["ms"], p["test_accuracy"]) for k, p in uniform.items()] + \
         [(ms[f"uniform_wider_{k}"]["ms"], p["test_accuracy"]) for k, p in wider.items()] + \
-        [(ms[f"uniform_at_{k}_{p['width']:.4f}"]["ms"], p["test_accuracy"]) for k, ps in between.items() for p in ps]
+        [(ms[between_key(k, p)]["ms"], p["test_accuracy"]) for k, ps in between.items() for p in ps]
     rows = []
     for b, (k, met) in chosen.items():
         if k == 0:
@@ -451,7 +460,7 @@ def bench_seed(seed: int, s: dict, source: str, checkpoint: Path, out_root: Path
             hi = (ms[f"uniform_wider_{k}"]["ms"], wider[k]["test_accuracy"])
             row.update({"uniform_wider_width": wider[k]["width"], "uniform_wider_ms": hi[0],
                         "uniform_wider_test_accuracy": hi[1]})
-            inside = [(ms[f"uniform_at_{k}_{p['width']:.4f}"]["ms"], p["test_accuracy"], p["width"])
+            inside = [(ms[between_key(k, p)]["ms"], p["test_accuracy"], p["width"])
                       for p in between.get(k, [])]
             if inside:
                 row["uniform_between"] = [{"width": w, "ms": m, "test_accuracy": a} for m, a, w in inside]
@@ -477,7 +486,7 @@ def bench_seed(seed: int, s: dict, source: str, checkpoint: Path, out_root: Path
             "uniform_wider_points": [{**p, "remeasured_ms": ms[f"uniform_wider_{k}"]["ms"]}
                                      for k, p in wider.items()],
             "uniform_between_points": [{**{key: v for key, v in p.items() if key != "channels"},
-                                        "remeasured_ms": ms[f"uniform_at_{k}_{p['width']:.4f}"]["ms"]}
+                                        "remeasured_ms": ms[between_key(k, p)]["ms"]}
                                        for k, ps in between.items() for p in ps],
             "seconds_per_iteration": _per_iteration(its)}
 
@@ -549,9 +558,13 @@ def print_tables(summary: dict) -> None:
             if r.get("uniform_between"):
                 inside = ", ".join(f"{p['width']:.3f}: {p['ms']:.3f} ms / {p['test_accuracy']:.4f}"
                                    for p in r["uniform_between"])
+                if r.get("uniform_bracket_ms"):
+                    reading = "at NA ms read between {:.3f} and {:.3f} ms".format(*r["uniform_bracket_ms"])
+                else:  # NetAdapt is faster than every uniform model measured for it (or slower than all)
+                    side = "faster" if r["netadapt_ms"] < r["uniform_ms"] else "slower"
+                    reading = f"NA ({r['netadapt_ms']:.3f} ms) is {side} than all of them: no reading at NA ms"
                 click.echo(f"seed {seed}, {r['budget_pct']:g}%: uniform widths between unif and unif+: {inside}; "
-                           f"at NA ms read between {' and '.join(f'{x:.3f}' for x in r.get('uniform_bracket_ms', []))}"
-                           " ms")
+                           f"{reading}")
     margin = s.get("bracket_margin")
     wider = ("the next wider one" if margin is None
              else f"the fastest at least {100 * margin:g}% slower than NetAdapt's")
@@ -583,10 +596,10 @@ def print_tables(summary: dict) -> None:
 @click.option("--short-steps", type=int, default=40, help="Short-term fine-tune steps per candidate.")
 @click.option("--long-epochs", type=int, default=2, help="Long-term fine-tune epochs per compared model.")
 @click.option("--batch-size", type=int, default=64)
-@click.option("--score", type=click.Choice(["accuracy", "loss", "kl"]), default="loss")
-@click.option("--bn-batches", type=int, default=20)
-@click.option("--distill", type=float, default=0.0)
-@click.option("--selection", type=click.Choice(["accuracy", "efficiency"]), default="accuracy")
+@click.option("--score", type=click.Choice(SCORES), default=RUN.score, help="As netadapt run --score.")
+@click.option("--bn-batches", type=int, default=RUN.bn_batches, help="As netadapt run --bn-batches.")
+@click.option("--distill", type=float, default=RUN.finetune.distill, help="As netadapt run --distill (every arm).")
+@click.option("--selection", type=click.Choice(SELECTIONS), default=RUN.selection, help="As netadapt run --selection.")
 @click.option("--search", type=click.Choice(["netadapt", "halp"]), default="netadapt",
               help="How the run's iterations shrink the network (netadapt run --search); the other arms follow "
                    "the fine-tuning of its path.")
@@ -598,8 +611,8 @@ def print_tables(summary: dict) -> None:
                    "bracket NetAdapt's latency and the accuracy difference is read at equal latency.")
 @click.option("--bracket-margin", type=float, default=0.1,
               help="The wider uniform width is the fastest measured at least this fraction slower than "
-                   "NetAdapt's iteration (every wider configuration is measured): the final pass re-measures every model, and NetAdapt's moved 3-8% "
-                   "against uniform's between the two measurements.")
+                   "NetAdapt's iteration (every wider configuration is measured): the final pass re-measures "
+                   "every model, and NetAdapt's moved 3-8% against uniform's between the two measurements.")
 @click.option("--fill", type=int, default=0,
               help="With --bracket: also fine-tune up to this many uniform widths between the matched and the "
                    "wider one, and read the accuracy at NetAdapt's latency between the neighbours bracketing it.")

@@ -7,6 +7,10 @@ from dataclasses import asdict, dataclass, field
 from netadapt.algorithm.schedule import ReductionSchedule
 
 
+#: What ranks candidates on the holdout (``RunConfig.score``).
+SCORES = ("accuracy", "loss", "kl")
+
+
 def _f(default, help_text):
     return field(default=default, metadata={"help": help_text})
 

@@ -17,7 +17,7 @@ import torch
 
 from netadapt.algorithm.budget import parse_budget
 from netadapt.algorithm.candidates import CandidateJob, Resources, SharedInputs, needs_teacher, run_data
-from netadapt.algorithm.config import RESUMABLE_KEYS, ExecutionConfig, RunConfig
+from netadapt.algorithm.config import RESUMABLE_KEYS, SCORES, ExecutionConfig, RunConfig
 from netadapt.algorithm.executors import InProcess, create_executor
 from netadapt.algorithm.search import CandidateEstimates, largest_count_meeting, smallest_network_ms
 from netadapt.algorithm.selection import SELECTIONS, select_candidate
@@ -116,8 +116,8 @@ class NetAdaptRun:
             raise UserError(f"unknown rewinder {cfg.rewinder!r}; valid: {', '.join(list_rewinders())}")
         if cfg.selection not in SELECTIONS:
             raise UserError(f"unknown selection {cfg.selection!r}; valid: {', '.join(SELECTIONS)}")
-        if cfg.score not in ("accuracy", "loss", "kl"):
-            raise UserError(f"unknown score {cfg.score!r}; valid: accuracy, loss, kl")
+        if cfg.score not in SCORES:
+            raise UserError(f"unknown score {cfg.score!r}; valid: {', '.join(SCORES)}")
         if cfg.search not in ("netadapt", "halp"):
             raise UserError(f"unknown search {cfg.search!r}; valid: netadapt, halp")
         ex = self.execution

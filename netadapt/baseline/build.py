@@ -10,6 +10,7 @@ of the short-term steps, then the long-term epochs. Each point is published atom
 
 from __future__ import annotations
 
+import functools
 import shutil
 import time
 from pathlib import Path
@@ -27,6 +28,16 @@ def baseline_dir(run: Path) -> Path:
 
 def point_dir(run: Path, iteration: int) -> Path:
     return baseline_dir(run) / f"iter_{iteration:03d}"
+
+
+def wider_dir(run: Path, iteration: int) -> Path:
+    """Where :func:`build_wider_point` keeps the uniform model wider than iteration's matching point."""
+    return baseline_dir(run) / f"iter_{iteration:03d}_wider"
+
+
+def between_dir(run: Path, iteration: int, width: float) -> Path:
+    """Where :func:`build_between_points` keeps the uniform model at ``width`` between the two."""
+    return baseline_dir(run) / f"iter_{iteration:03d}_at_{width:.4f}"
 
 
 def points_path(run: Path) -> Path:
@@ -78,7 +89,6 @@ class _Builder:
         from netadapt.baseline.search import WidthSearch
         from netadapt.checkpoint import load_checkpoint
         from netadapt.criteria import create_criterion
-        from netadapt.data import load_data
         from profilers import ProfileConfig, get_profiler
 
         self.run, self.progress, self.log = run, progress, log
@@ -94,12 +104,6 @@ class _Builder:
         base = load_checkpoint(rf.iteration_dir(run, 0) / "model.pt")
         self.base, self.spec, self.input_shape = base.model, base.spec, tuple(base.input_shape)
         self.criterion = create_criterion(cfg.criterion, seed=cfg.seed)
-        self.data = load_data(cfg.data, holdout=cfg.holdout, seed=cfg.split_seed)
-        holdout = self.data.holdout
-        if cfg.eval_limit is not None and cfg.eval_limit < len(holdout):
-            # a random subset: the holdout is in class order for image folders
-            holdout = limit(holdout, cfg.eval_limit, cfg.seed)
-        self.holdout = holdout
         self.scratch = rf.fresh_tmp_dir(baseline_dir(run), "search")
         from netadapt.pruning import analyze
 
@@ -111,6 +115,21 @@ class _Builder:
         self.graph = analyze(self.base, self.input_shape, validate=self.frozen is None, frozen=self.frozen)
         self.frozen = self.graph.frozen
         self.search = WidthSearch(self.graph.groups, self.measure_width, step=self.step, rtol=rtol)
+
+    @functools.cached_property
+    def data(self):
+        """Loaded on first use: a resumed benchmark whose points are all built never needs it."""
+        from netadapt.data import load_data
+
+        return load_data(self.cfg.data, holdout=self.cfg.holdout, seed=self.cfg.split_seed)
+
+    @functools.cached_property
+    def holdout(self):
+        holdout, cfg = self.data.holdout, self.cfg
+        if cfg.eval_limit is not None and cfg.eval_limit < len(holdout):
+            # a random subset: the holdout is in class order for image folders
+            holdout = limit(holdout, cfg.eval_limit, cfg.seed)
+        return holdout
 
     def close(self):
         shutil.rmtree(self.scratch, ignore_errors=True)
@@ -285,8 +304,8 @@ def build_wider_point(run_dir, iteration: int, progress: bool = True, log=print,
     matched = {p["iteration"]: p for p in _finished(run)}.get(iteration)
     if matched is None:
         raise UserError(f"no uniform baseline point matches iteration {iteration} of {run} yet: build it first")
-    name = f"iter_{iteration:03d}_wider"
-    done = baseline_dir(run) / name / "info.json"
+    name = wider_dir(run, iteration).name
+    done = wider_dir(run, iteration) / "info.json"
     if done.is_file():
         info = rf.read_json(done)
         if info.get("below_width") == matched["width"] and info.get("margin") == margin and \
@@ -331,7 +350,7 @@ def build_between_points(run_dir, iteration: int, progress: bool = True, log=pri
     """
     run = Path(run_dir)
     matched = {p["iteration"]: p for p in _finished(run)}.get(iteration)
-    wider_info = baseline_dir(run) / f"iter_{iteration:03d}_wider" / "info.json"
+    wider_info = wider_dir(run, iteration) / "info.json"
     if matched is None or not wider_info.is_file():
         raise UserError(f"build the uniform point matching iteration {iteration} of {run} and its wider "
                         "point first")
@@ -344,8 +363,8 @@ def build_between_points(run_dir, iteration: int, progress: bool = True, log=pri
             width = builder.search.next_wider(width)
             if width is None or builder.search.same_configuration(width, wider["width"]):
                 break
-            name = f"iter_{iteration:03d}_at_{width:.4f}"
-            done = baseline_dir(run) / name / "info.json"
+            name = between_dir(run, iteration, width).name
+            done = between_dir(run, iteration, width) / "info.json"
             info = rf.read_json(done) if done.is_file() else None
             if info is None or info.get("target_ms") != matched["target_ms"]:
                 info = builder.point(iteration, matched["target_ms"], width=width, name=name,

@@ -6,7 +6,7 @@ import json
 
 import click
 
-from netadapt.algorithm.config import ExecutionConfig, FineTuneConfig, RunConfig, as_options
+from netadapt.algorithm.config import SCORES, ExecutionConfig, FineTuneConfig, RunConfig, as_options
 from netadapt.algorithm.selection import SELECTIONS
 from netadapt.cli.options import config_option, device_options, lut_option
 
@@ -51,7 +51,7 @@ _R, _F, _X = RunConfig(), FineTuneConfig(), ExecutionConfig()
 @click.option("--rewinder", default="none", show_default=True, help="Rewinding plug-in.")
 @click.option("--selection", type=click.Choice(SELECTIONS), default=_R.selection,
               show_default=True, help="accuracy: the best holdout score; efficiency: the least score lost per ms saved.")
-@click.option("--score", type=click.Choice(["accuracy", "loss", "kl"]), default=_R.score, show_default=True,
+@click.option("--score", type=click.Choice(SCORES), default=_R.score, show_default=True,
               help="What ranks candidates on the holdout: accuracy, cross-entropy, or KL to the start model.")
 @click.option("--bn-batches", type=click.IntRange(0), default=_R.bn_batches, show_default=True,
               help="Re-estimate batch-norm statistics on this many training batches before scoring a candidate.")

@@ -9,8 +9,9 @@ import torch
 from click.testing import CliRunner
 
 import netadapt.baseline.build as build
-from netadapt.baseline import (build_between_points, build_uniform_baseline, build_wider_point, choose_iterations,
-                               interpolate, latency_at_accuracy, latency_ratio, uniform_channels, uniform_prune)
+from netadapt.baseline import (between_dir, build_between_points, build_uniform_baseline, build_wider_point,
+                               choose_iterations, interpolate, latency_at_accuracy, latency_ratio, uniform_channels,
+                               uniform_prune, wider_dir)
 from netadapt.baseline.search import WidthSearch
 from netadapt.cli import cli
 from netadapt.criteria import create_criterion
@@ -170,7 +171,8 @@ def test_the_next_wider_point_brackets_the_matched_one_and_stays_out_of_the_repo
     assert all(wider["channels"][g] >= n for g, n in matched["channels"].items())
     assert wider["finetune_steps"] == matched["finetune_steps"] and wider["long_epochs"] == matched["long_epochs"]
     assert 0 <= wider["test_accuracy"] <= 1 and wider["measured_ms"] > 0
-    assert (run_copy / "baseline" / "iter_002_wider" / "model.onnx").is_file()
+    assert wider_dir(run_copy, 2) == run_copy / "baseline" / "iter_002_wider"
+    assert (wider_dir(run_copy, 2) / "model.onnx").is_file()
     stored = json.loads((run_copy / "baseline" / "points.json").read_text())
     assert [p["iteration"] for p in stored] == [2] and stored[0]["width"] == matched["width"]
 
@@ -180,7 +182,7 @@ def test_the_next_wider_point_brackets_the_matched_one_and_stays_out_of_the_repo
     monkeypatch.setattr(build, "_Builder", no_rebuild)
     assert build_wider_point(run_copy, 2, progress=False, log=lambda *_: None) == wider
     # built for another target (the iteration's network was since replaced): not reused
-    stale = run_copy / "baseline" / "iter_002_wider" / "info.json"
+    stale = wider_dir(run_copy, 2) / "info.json"
     stale.write_text(json.dumps({**wider, "target_ms": wider["target_ms"] * 0.9}))
     with pytest.raises(AssertionError, match="must not be rebuilt"):
         build_wider_point(run_copy, 2, progress=False, log=lambda *_: None)
@@ -206,14 +208,19 @@ def test_the_widths_between_the_matched_and_the_wider_point_are_fine_tuned_alike
         assert p["finetune_steps"] == matched["finetune_steps"] and p["long_epochs"] == matched["long_epochs"]
         assert all(matched["channels"][g] <= n <= wider["channels"][g] for g, n in p["channels"].items())
         assert sum(matched["channels"].values()) < sum(p["channels"].values()) < sum(wider["channels"].values())
-        assert (run_copy / "baseline" / f"iter_002_at_{p['width']:.4f}" / "model.onnx").is_file()
+        assert between_dir(run_copy, 2, p["width"]) == run_copy / "baseline" / f"iter_002_at_{p['width']:.4f}"
+        assert (between_dir(run_copy, 2, p["width"]) / "model.onnx").is_file()
     stored = json.loads((run_copy / "baseline" / "points.json").read_text())
     assert [p["iteration"] for p in stored] == [2]  # outside the report's points
 
     def no_rebuild(*args, **kwargs):
         raise AssertionError("a finished width must not be rebuilt")
 
+    def no_data(*args, **kwargs):
+        raise AssertionError("nothing to train: the data must not be loaded")
+
     monkeypatch.setattr(build._Builder, "point", no_rebuild)
+    monkeypatch.setattr("netadapt.data.load_data", no_data)
     assert build_between_points(run_copy, 2, progress=False, log=lambda *_: None, limit=2) == inside
 
 
