@@ -26,14 +26,16 @@ trained on the 45,000 images outside netadapt's default holdout; or ``--base-che
 
 Every compared model is finally timed run by run against the start model (netadapt.latency.paired), all in
 one pass, so the latencies in the table are comparable whatever the machine did meanwhile. Both arms get the
-same settings for distillation from the base. The table gives test accuracy at equal measured latency
-(NetAdapt minus uniform), and the latency ratio at equal accuracy read off the interpolated uniform curve
-(uniform latency / NetAdapt latency). With several seeds, the mean and spread of the differences.
+same settings for distillation from the base. NetAdapt's candidates are ranked and kept as ``netadapt run``
+does unless told otherwise (``--score``, ``--bn-batches``, ``--distill`` and ``--selection`` default to its
+settings). The table gives test accuracy at equal measured latency (NetAdapt minus uniform), and the latency
+ratio at equal accuracy read off the interpolated uniform curve (uniform latency / NetAdapt latency). With
+several seeds, the mean and spread of the differences.
 
 Everything lands in bench/out/ (git-ignored); every part is skipped when its output exists, so a killed
 benchmark resumes by running the same command again.
 
-    python bench/netadapt_vs_uniform.py --base resnet20                   # about 2 hours on 2 cores
+    python bench/netadapt_vs_uniform.py --base resnet20   # hours on 2 cores: docs/benchmarks.md times each command
     python bench/netadapt_vs_uniform.py --base resnet20 --train-limit 600 --test-limit 300 --eval-limit 200 \\
         --short-steps 2 --long-epochs 1 --max-iterations 3 --budgets 90,80 --seeds 0   # a smoke test
     python bench/netadapt_vs_uniform.py --replot bench/out/<bench>.json  # redraw the figure
