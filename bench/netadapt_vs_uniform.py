@@ -368,8 +368,8 @@ def between_key(k: int, point: dict) -> str:
 
 def bench_seed(seed: int, s: dict, source: str, checkpoint: Path, out_root: Path, data, clock: Clock) -> dict:
     from netadapt.algorithm.loop import NetAdaptRun
-    from netadapt.baseline import (between_dir, build_between_points, build_uniform_baseline, build_wider_point,
-                                   choose_iterations, point_dir, wider_dir)
+    from netadapt.baseline import (between_dir, bracket, build_between_points, build_uniform_baseline,
+                                   build_wider_point, choose_iterations, point_dir, wider_dir)
     from netadapt.checkpoint import load_checkpoint
     from netadapt.runs import folder as rf
 
@@ -467,10 +467,9 @@ def bench_seed(seed: int, s: dict, source: str, checkpoint: Path, out_root: Path
             if inside:
                 row["uniform_between"] = [{"width": w, "ms": m, "test_accuracy": a} for m, a, w in inside]
             # the neighbouring uniform models that bracket NetAdapt's latency, of all those measured for k
-            pts = sorted([lo, hi] + [(m, a) for m, a, _ in inside])
-            pair = [(p0, p1) for p0, p1 in zip(pts, pts[1:]) if p0[0] <= na["ms"] <= p1[0] and p1[0] > p0[0]]
-            if pair:
-                (x0, y0), (x1, y1) = pair[0]
+            pair = bracket([lo, hi] + [(m, a) for m, a, _ in inside], na["ms"])
+            if pair is not None:
+                (x0, y0), (x1, y1) = pair
                 row["uniform_accuracy_at_netadapt_ms"] = y0 + (y1 - y0) * (na["ms"] - x0) / (x1 - x0)
                 row["uniform_bracket_ms"] = [x0, x1]
         if b in sens:

@@ -20,6 +20,16 @@ def interpolate(points: list[tuple[float, float]], x: float) -> float:
     return pts[0][1]
 
 
+def bracket(points: list[tuple[float, float]], x: float) -> tuple[tuple[float, float], tuple[float, float]] | None:
+    """The two neighbouring points (in order of x) whose x span holds ``x``: the ones to read a value at
+    ``x`` between. None when ``x`` lies outside every point's x (or only on a span of width zero)."""
+    pts = _curve(points)
+    for p0, p1 in zip(pts, pts[1:]):
+        if p0[0] <= x <= p1[0] and p1[0] > p0[0]:
+            return p0, p1
+    return None
+
+
 def latency_at_accuracy(points: list[tuple[float, float]], accuracy: float) -> float:
     """The smallest latency at which the curve through (latency, accuracy) points reaches ``accuracy``.
 

@@ -9,7 +9,7 @@ import torch
 from click.testing import CliRunner
 
 import netadapt.baseline.build as build
-from netadapt.baseline import (between_dir, build_between_points, build_uniform_baseline, build_wider_point,
+from netadapt.baseline import (between_dir, bracket, build_between_points, build_uniform_baseline, build_wider_point,
                                choose_iterations, interpolate, latency_at_accuracy, latency_ratio, uniform_channels,
                                uniform_prune, wider_dir)
 from netadapt.baseline.search import WidthSearch
@@ -130,6 +130,18 @@ def test_reading_curves():
     assert math.isnan(latency_at_accuracy(curve, 0.8))  # never reached
     assert math.isnan(latency_at_accuracy(curve, 0.3))  # reached below the lowest latency measured
     assert latency_ratio((1.25, 0.65), curve) == pytest.approx(2.0)
+
+
+def test_the_reading_at_a_latency_is_between_the_neighbouring_points_that_bracket_it():
+    # MobileNetV1 seed 0 at 50%: matched 0.555, two widths between, the wider 0.625; NetAdapt at 3.714 ms
+    uniform = [(3.449, 0.7844), (4.536, 0.7961), (3.753, 0.7925), (3.870, 0.7917)]
+    assert bracket(uniform, 3.714) == ((3.449, 0.7844), (3.753, 0.7925))
+    (x0, y0), (x1, y1) = bracket(uniform, 3.714)
+    assert 0.7941 - (y0 + (y1 - y0) * (3.714 - x0) / (x1 - x0)) == pytest.approx(0.0026, abs=5e-5)  # +0.26
+    assert bracket(uniform, 4.0) == ((3.870, 0.7917), (4.536, 0.7961))  # not the line from 3.449 to 4.536
+    assert bracket(uniform, 3.582 - 0.2) is None  # faster than every uniform model: nothing to read
+    assert bracket(uniform, 4.6) is None
+    assert bracket([(16.5, 0.81), (16.5, 0.82)], 16.5) is None  # a span of zero width reads nothing
 
 
 def test_build_matches_latencies_and_resumes(run_copy, monkeypatch):
