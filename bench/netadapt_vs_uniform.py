@@ -5,7 +5,9 @@ trained on the 45,000 images outside netadapt's default holdout; or ``--base-che
 
 1. one NetAdapt run goes to the deepest budget (35% of the starting latency by default) and passes through
    the shallower ones; the first iteration whose measurement says "met" for a budget is where a run to
-   that budget would have stopped, and it is long-term fine-tuned as the run's final model is;
+   that budget would have stopped, and it is long-term fine-tuned as the run's final model is (with
+   ``--selection efficiency`` a run to that budget may keep another candidate in that last step, as it counts
+   a cut's saving only down to its own stop line: for a budget's verdict, bench that budget alone);
 2. uniform: for each of those iterations, the base pruned to one width everywhere, with the width found by
    bisection on the measured latency (netadapt.baseline), then the same fine-tuning as the iteration's
    path: k short-term fine-tunes of the same length and the same long-term epochs. That width is the widest
