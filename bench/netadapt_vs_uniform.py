@@ -371,7 +371,7 @@ def between_key(k: int, point: dict) -> str:
 def bench_seed(seed: int, s: dict, source: str, checkpoint: Path, out_root: Path, data, clock: Clock) -> dict:
     from netadapt.algorithm.loop import NetAdaptRun
     from netadapt.baseline import (between_dir, bracket, build_between_points, build_uniform_baseline,
-                                   build_wider_point, choose_iterations, point_dir, wider_dir)
+                                   build_wider_point, choose_iterations, interpolate, point_dir, wider_dir)
     from netadapt.checkpoint import load_checkpoint
     from netadapt.runs import folder as rf
 
@@ -471,9 +471,8 @@ def bench_seed(seed: int, s: dict, source: str, checkpoint: Path, out_root: Path
             # the neighbouring uniform models that bracket NetAdapt's latency, of all those measured for k
             pair = bracket([lo, hi] + [(m, a) for m, a, _ in inside], na["ms"])
             if pair is not None:
-                (x0, y0), (x1, y1) = pair
-                row["uniform_accuracy_at_netadapt_ms"] = y0 + (y1 - y0) * (na["ms"] - x0) / (x1 - x0)
-                row["uniform_bracket_ms"] = [x0, x1]
+                row["uniform_accuracy_at_netadapt_ms"] = interpolate(list(pair), na["ms"])
+                row["uniform_bracket_ms"] = [pair[0][0], pair[1][0]]
         if b in sens:
             row.update({"sensitivity_ms": ms[f"sensitivity_{b:g}"]["ms"],
                         "sensitivity_test_accuracy": sens[b]["test_accuracy"],

@@ -304,8 +304,8 @@ def build_wider_point(run_dir, iteration: int, progress: bool = True, log=print,
     matched = {p["iteration"]: p for p in _finished(run)}.get(iteration)
     if matched is None:
         raise UserError(f"no uniform baseline point matches iteration {iteration} of {run} yet: build it first")
-    name = wider_dir(run, iteration).name
-    done = wider_dir(run, iteration) / "info.json"
+    folder = wider_dir(run, iteration)
+    name, done = folder.name, folder / "info.json"
     if done.is_file():
         info = rf.read_json(done)
         if info.get("below_width") == matched["width"] and info.get("margin") == margin and \
@@ -363,8 +363,8 @@ def build_between_points(run_dir, iteration: int, progress: bool = True, log=pri
             width = builder.search.next_wider(width)
             if width is None or builder.search.same_configuration(width, wider["width"]):
                 break
-            name = between_dir(run, iteration, width).name
-            done = between_dir(run, iteration, width) / "info.json"
+            folder = between_dir(run, iteration, width)
+            name, done = folder.name, folder / "info.json"
             info = rf.read_json(done) if done.is_file() else None
             if info is None or info.get("target_ms") != matched["target_ms"]:
                 info = builder.point(iteration, matched["target_ms"], width=width, name=name,

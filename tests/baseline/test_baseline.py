@@ -136,8 +136,7 @@ def test_the_reading_at_a_latency_is_between_the_neighbouring_points_that_bracke
     # MobileNetV1 seed 0 at 50%: matched 0.555, two widths between, the wider 0.625; NetAdapt at 3.714 ms
     uniform = [(3.449, 0.7844), (4.536, 0.7961), (3.753, 0.7925), (3.870, 0.7917)]
     assert bracket(uniform, 3.714) == ((3.449, 0.7844), (3.753, 0.7925))
-    (x0, y0), (x1, y1) = bracket(uniform, 3.714)
-    assert 0.7941 - (y0 + (y1 - y0) * (3.714 - x0) / (x1 - x0)) == pytest.approx(0.0026, abs=5e-5)  # +0.26
+    assert 0.7941 - interpolate(bracket(uniform, 3.714), 3.714) == pytest.approx(0.0026, abs=5e-5)  # +0.26
     assert bracket(uniform, 4.0) == ((3.870, 0.7917), (4.536, 0.7961))  # not the line from 3.449 to 4.536
     assert bracket(uniform, 3.582 - 0.2) is None  # faster than every uniform model: nothing to read
     assert bracket(uniform, 4.6) is None
