@@ -32,16 +32,12 @@ class DeviceRow(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime)
 
 
-class NodeMeasurementRow(Base):
-    """The latency statistics of one node key (``lut.nodekey``) on one device, in milliseconds."""
+class _MeasuredOnDevice:
+    """The columns every per-device latency row has: its device and the statistics of its timed runs
+    (``STAT_COLUMNS``, in milliseconds). The id and device come first in the table, the statistics last."""
 
-    __tablename__ = "node_measurements"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    device_id: Mapped[int] = mapped_column(ForeignKey("devices.id", ondelete="CASCADE"))
-    key_id: Mapped[str] = mapped_column(String(32))
-    op: Mapped[str] = mapped_column(String(128))
-    key: Mapped[str] = mapped_column(Text)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, sort_order=-2)
+    device_id: Mapped[int] = mapped_column(ForeignKey("devices.id", ondelete="CASCADE"), sort_order=-1)
     median_ms: Mapped[float] = mapped_column(Float)
     p10_ms: Mapped[float] = mapped_column(Float)
     p90_ms: Mapped[float] = mapped_column(Float)
@@ -50,18 +46,26 @@ class NodeMeasurementRow(Base):
     count: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(DateTime)
 
+
+class NodeMeasurementRow(_MeasuredOnDevice, Base):
+    """The latency statistics of one node key (``lut.nodekey``) on one device, in milliseconds."""
+
+    __tablename__ = "node_measurements"
+
+    key_id: Mapped[str] = mapped_column(String(32))
+    op: Mapped[str] = mapped_column(String(128))
+    key: Mapped[str] = mapped_column(Text)
+
     __table_args__ = (UniqueConstraint("device_id", "key_id", name="uq_node_measurement_key"),
                       Index("ix_node_measurement_op", "device_id", "op"))
 
 
-class MeasurementRow(Base):
+class MeasurementRow(_MeasuredOnDevice, Base):
     """The latency statistics of one layer signature on one device, in milliseconds: the keys of tables
     made before node keys. Kept readable (``netadapt lut show --legacy``); estimates use node rows."""
 
     __tablename__ = "measurements"
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    device_id: Mapped[int] = mapped_column(ForeignKey("devices.id", ondelete="CASCADE"))
     op: Mapped[str] = mapped_column(String(32))
     batch: Mapped[int] = mapped_column(Integer)
     cin: Mapped[int] = mapped_column(Integer)
@@ -74,13 +78,6 @@ class MeasurementRow(Base):
     groups: Mapped[int] = mapped_column(Integer)
     activation: Mapped[str] = mapped_column(String(32))
     dtype: Mapped[str] = mapped_column(String(16))
-    median_ms: Mapped[float] = mapped_column(Float)
-    p10_ms: Mapped[float] = mapped_column(Float)
-    p90_ms: Mapped[float] = mapped_column(Float)
-    mean_ms: Mapped[float] = mapped_column(Float)
-    std_ms: Mapped[float] = mapped_column(Float)
-    count: Mapped[int] = mapped_column(Integer)
-    created_at: Mapped[datetime] = mapped_column(DateTime)
 
     __table_args__ = (
         UniqueConstraint("device_id", *SIGNATURE_COLUMNS, name="uq_measurement_signature"),

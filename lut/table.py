@@ -253,41 +253,37 @@ class LatencyTable:
             return fingerprint
         return self._find_device(conn, _fingerprint(fingerprint))
 
+    def _select(self, model, query, fingerprint, limit, make):
+        """``make(row)`` for each row of ``query`` on ``model``'s table, of one device when ``fingerprint``
+        is given; [] when the table or the device has no rows."""
+        if not self._has(model.__tablename__):
+            return []
+        with self._read() as conn:
+            if fingerprint is not None:
+                device_id = self._device_filter(conn, fingerprint)
+                if device_id is None:
+                    return []
+                query = query.where(model.device_id == device_id)
+            if limit is not None:
+                query = query.limit(limit)
+            return [make(r) for r in conn.execute(query)]
+
     def rows(self, fingerprint=None, op: str | None = None, limit: int | None = None) -> list[StoredRow]:
         """Stored node measurements, optionally of one device (Device, fingerprint dict or device id) and
         op (as ``NodeKey.op`` names it, e.g. ``nchwc.Conv``)."""
         m = NodeMeasurementRow
         query = select(m.__table__).order_by(m.device_id, m.op, m.id)
-        if not self._has("node_measurements"):
-            return []
-        with self._read() as conn:
-            if fingerprint is not None:
-                device_id = self._device_filter(conn, fingerprint)
-                if device_id is None:
-                    return []
-                query = query.where(m.device_id == device_id)
-            if op is not None:
-                query = query.where(m.op == op)
-            if limit is not None:
-                query = query.limit(limit)
-            return [StoredRow(r.device_id, NodeKey.from_json(r.key), _stats_of(r), r.created_at)
-                    for r in conn.execute(query)]
+        if op is not None:
+            query = query.where(m.op == op)
+        return self._select(m, query, fingerprint, limit,
+                            lambda r: StoredRow(r.device_id, NodeKey.from_json(r.key), _stats_of(r), r.created_at))
 
     def legacy_rows(self, fingerprint=None, limit: int | None = None) -> list[LegacyRow]:
         """Layer-signature measurements of tables made before node keys (read only; not used to estimate)."""
         m = MeasurementRow
         query = select(m.__table__).order_by(m.device_id, *(getattr(m, c) for c in SIGNATURE_COLUMNS))
-        if not self._has("measurements"):
-            return []
-        with self._read() as conn:
-            if fingerprint is not None:
-                device_id = self._device_filter(conn, fingerprint)
-                if device_id is None:
-                    return []
-                query = query.where(m.device_id == device_id)
-            if limit is not None:
-                query = query.limit(limit)
-            return [LegacyRow(r.device_id, _sig_of(r), _stats_of(r), r.created_at) for r in conn.execute(query)]
+        return self._select(m, query, fingerprint, limit,
+                            lambda r: LegacyRow(r.device_id, _sig_of(r), _stats_of(r), r.created_at))
 
     def stats(self) -> dict[int, dict[str, int]]:
         """Measurement counts: device id -> op -> rows (legacy layer-signature rows under ``legacy:<op>``)."""
