@@ -11,7 +11,10 @@ table writes, timed runs, other).
 ``--compare graphs`` runs every network exported and with written graphs alternately, ``--rounds`` times
 each, each run with a fresh table, and prints the median wall times and their ratio; ``--compare inspection``
 does the same with every optimised graph run to read its tensors against reading the shapes ONNX Runtime
-declares when it loads the graph (``profilers.units.graph_units``).
+declares when it loads the graph (``profilers.units.graph_units``); ``--compare rules`` with each group's
+rule learnt from two cuts of its own against every group's learnt from three cuts of all of them at once
+(``joint_cuts``), and the device's optimised graphs read back with their weights against without them;
+``--compare joint`` and ``--compare weights`` each of those two alone.
 
     python bench/profile_grid.py                                    # MobileNetV1, first iteration
     python bench/profile_grid.py --scope grid --channel-step 32     # the grid, coarse (quick)
@@ -27,12 +30,17 @@ import tempfile
 import time
 from pathlib import Path
 
-# What --compare puts side by side: (label, synthesis, inspect_by_run) of each arm, the previous method first.
-ARMS = {"graphs": [("exported", False, False), ("written", True, False)],
-        "inspection": [("run", True, True), ("declared", True, False)]}
+# What --compare puts side by side: (label, options of profile_once) of each arm, the previous method first.
+_BEFORE = {"joint": False, "weightless": False}
+ARMS = {"graphs": [("exported", {"synthesis": False, **_BEFORE}), ("written", {"synthesis": True, **_BEFORE})],
+        "inspection": [("run", {"inspect_by_run": True, **_BEFORE}), ("declared", _BEFORE)],
+        "rules": [("own cuts", _BEFORE), ("joint", {})],
+        "joint": [("own cuts", {"joint": False}), ("joint", {})],
+        "weights": [("weights", {"weightless": False}), ("weightless", {})]}
 
 
-def profile_once(args, synthesis: bool, lut: str, inspect_by_run: bool = False) -> dict:
+def profile_once(args, lut: str, synthesis: bool = True, inspect_by_run: bool = False, joint: bool = True,
+                 weightless: bool = True) -> dict:
     """One profile of ``args.model`` into the table at ``lut``: counts, wall time and its split."""
     from devices import get_device
     from lut.table import LatencyTable
@@ -40,6 +48,7 @@ def profile_once(args, synthesis: bool, lut: str, inspect_by_run: bool = False) 
     from netadapt.cli.options import parse_input_shape
     from netadapt.latency import LatencyEstimator, visitable_configs
     from netadapt.latency.estimator import time_split
+    from netadapt.latency.grid import probe_grids
     from netadapt.models.spec import ModelSpec
     from netadapt.pruning import analyze
     from profilers import ProfileConfig, get_profiler
@@ -48,23 +57,27 @@ def profile_once(args, synthesis: bool, lut: str, inspect_by_run: bool = False) 
     dev = get_device(args.device, threads=args.threads)
     table = LatencyTable(lut)
     profiler = get_profiler(dev, ProfileConfig(warmup=args.warmup, repeats=args.repeats))
-    estimator = LatencyEstimator(table, dev, profiler, inspect_by_run=inspect_by_run)
+    estimator = LatencyEstimator(table, dev, profiler, inspect_by_run=inspect_by_run, weightless=weightless)
     net = ModelSpec(args.model).build().eval()
     started = time.perf_counter()
     graph = analyze(net, shape)
     analysed = time.perf_counter() - started
     if args.scope == "grid":
-        estimates = CandidateEstimates(estimator, net, graph, anchor_ms=1.0, synthesis=synthesis)
+        grids = probe_grids(graph, graph.sizes(), args.channel_step) if joint else None
+        estimates = CandidateEstimates(estimator, net, graph, anchor_ms=1.0, synthesis=synthesis, grids=grids)
         configs = visitable_configs(graph, args.channel_step)[: args.limit]
         for sizes in configs:
             estimates.table_ms(sizes)  # times what the table lacks, each row in its own transaction
     else:  # what `netadapt profile` does by default
-        estimates = first_iteration_search(estimator, net, graph, args.channel_step, synthesis=synthesis)
+        estimates = first_iteration_search(estimator, net, graph, args.channel_step, synthesis=synthesis,
+                                           joint=joint)
     wall = time.perf_counter() - started
     timed = profiler.timed_seconds
     split = {"analysing": analysed, **time_split(wall - analysed, estimator.seconds, timed)}
     return {"synthesis": synthesis, "inspection": "run" if inspect_by_run else "declared",
-            "networks": estimates.probes + 1, "written": estimates.synthesised,
+            "rules": "joint" if estimates.joint_exports else "own", "weights": "no" if weightless else "yes",
+            "networks": estimates.probes + 1 + estimates.joint_exports, "joint": estimates.joint_exports,
+            "written": estimates.synthesised,
             "nodes": estimator.measured_on_the_spot, "retaken": profiler.retaken, "wall": wall, "timed": timed,
             "split": split, "device": dev, "groups": len(graph.groups)}
 
@@ -81,20 +94,22 @@ def main(argv=None):
     p.add_argument("--repeats", type=int, default=50)
     p.add_argument("--limit", type=int, default=None, help="grid scope: only the first N networks")
     p.add_argument("--no-synthesis", action="store_true", help="export every network")
-    p.add_argument("--compare", choices=["graphs", "inspection"], default=None,
+    p.add_argument("--compare", choices=sorted(ARMS), default=None,
                    help="graphs: exported and written alternately; inspection: optimised graphs run to read "
-                        "their tensors and read from the shapes declared, alternately; fresh tables")
+                        "their tensors and read from the shapes declared; rules: each group's rule from its own "
+                        "two cuts and graphs read back with weights, against rules from three joint cuts and "
+                        "graphs without weights (joint, weights: each alone); fresh tables")
     p.add_argument("--rounds", type=int, default=2, help="with --compare: runs of each")
     args = p.parse_args(argv)
 
     import torch
 
     torch.set_num_threads(1)
-    arms = ARMS[args.compare] * args.rounds if args.compare else [("", not args.no_synthesis, False)]
+    arms = ARMS[args.compare] * args.rounds if args.compare else [("", {"synthesis": not args.no_synthesis})]
     runs = []
     with tempfile.TemporaryDirectory() as tmp:
-        for i, (label, synthesis, by_run) in enumerate(arms):
-            run = profile_once(args, synthesis, str(Path(tmp) / f"table-{i}.db"), inspect_by_run=by_run)
+        for i, (label, options) in enumerate(arms):
+            run = profile_once(args, str(Path(tmp) / f"table-{i}.db"), **options)
             runs.append({"arm": label, **run})
     dev = runs[0]["device"]
     fp = dev.fingerprint()
@@ -103,10 +118,12 @@ def main(argv=None):
           f"onnxruntime {fp.get('onnxruntime', '?')}), warmup {args.warmup}, repeats {args.repeats}; "
           "a fresh table per run")
     names = list(runs[0]["split"])
-    print(f"{'graphs':>8} {'inspect':>8} {'networks':>8} {'written':>7} {'nodes':>6} {'retaken':>7} {'wall s':>7} "
-          f"{'timed s':>7} {'overhead':>8}  " + " ".join(f"{n:>{max(8, len(n))}}" for n in names))
+    print(f"{'graphs':>8} {'inspect':>8} {'rules':>5} {'weights':>7} {'networks':>8} {'joint':>5} {'written':>7} "
+          f"{'nodes':>6} {'retaken':>7} {'wall s':>7} {'timed s':>7} {'overhead':>8}  "
+          + " ".join(f"{n:>{max(8, len(n))}}" for n in names))
     for r in runs:
-        print(f"{'written' if r['synthesis'] else 'exported':>8} {r['inspection']:>8} {r['networks']:>8} "
+        print(f"{'written' if r['synthesis'] else 'exported':>8} {r['inspection']:>8} {r['rules']:>5} "
+              f"{r['weights']:>7} {r['networks']:>8} {r['joint']:>5} "
               f"{r['written']:>7} {r['nodes']:>6} {r['retaken']:>7} {r['wall']:>7.1f} {r['timed']:>7.1f} "
               f"{r['wall'] / max(r['timed'], 1e-9):>7.1f}x  "
               + " ".join(f"{r['split'][n]:>{max(8, len(n))}.1f}" for n in names))
@@ -117,9 +134,11 @@ def main(argv=None):
             return statistics.median(value(r) for r in runs if r["arm"] == arm)
 
         wall = {a: median(lambda r: r["wall"], a) for a in (old, new)}
-        units = {a: median(lambda r: r["split"]["optimising and inspecting"], a) for a in (old, new)}
+        units = {a: median(lambda r: r["split"]["optimising and inspecting"] / r["networks"], a) for a in (old, new)}
+        over = {a: median(lambda r: r["wall"] / max(r["timed"], 1e-9), a) for a in (old, new)}
         print(f"median wall: {old} {wall[old]:.1f} s, {new} {wall[new]:.1f} s: {wall[new] / wall[old]:.2f}x the "
-              f"time; optimise+inspect {units[old]:.1f} s and {units[new]:.1f} s: {units[new] / units[old]:.2f}x")
+              f"time; optimise+inspect per network {1e3 * units[old]:.0f} and {1e3 * units[new]:.0f} ms: "
+              f"{units[new] / units[old]:.2f}x; overhead {over[old]:.1f}x and {over[new]:.1f}x the timed runs")
 
 
 if __name__ == "__main__":

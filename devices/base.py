@@ -54,9 +54,12 @@ class Device(abc.ABC):
         """
 
     @abc.abstractmethod
-    def optimize(self, model: bytes):
+    def optimize(self, model: bytes, weights: bool = True):
         """The graph this device really runs for ``model`` (an ``onnx.ModelProto``): the exported graph
-        after the device's own rewrites (batch-norm folded, activations fused, layout changes)."""
+        after the device's own rewrites (batch-norm folded, activations fused, layout changes).
+
+        ``weights=False`` lets a device leave large stored tensors' data out (their dimensions kept, their
+        data marked external), where that is cheaper: the graph is then only inspected, never run."""
 
     def inspection_session(self, model: bytes):
         """A session that runs an optimised graph from ``optimize`` as it is, to read its tensors."""

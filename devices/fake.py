@@ -37,7 +37,7 @@ class FakeDevice(Device):
         opts.log_severity_level = 3
         return opts
 
-    def optimize(self, model: bytes):
+    def optimize(self, model: bytes, weights: bool = True):
         """The exported graph after ONNX Runtime's extended rewrites on the CPU (batch-norm and constants
         folded, activations fused into ``FusedConv``): the same on every machine, unlike the CPU's
         layout-specific level, which depends on the instruction set."""
@@ -46,7 +46,7 @@ class FakeDevice(Device):
         from devices.ort import optimize_with
 
         return optimize_with(model, self._cpu_options(ort.GraphOptimizationLevel.ORT_ENABLE_EXTENDED),
-                             ["CPUExecutionProvider"])
+                             ["CPUExecutionProvider"], weights=weights)
 
     def inspection_session(self, model: bytes):
         import onnxruntime as ort

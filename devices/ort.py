@@ -116,17 +116,30 @@ class OrtDevice(Device):
                 f"to {session.get_providers()[0]} (missing libraries?)")
         return session
 
-    def optimize(self, model: bytes):
-        return optimize_with(model, self.session_options(), [(self.provider, self.provider_options)])
+    def optimize(self, model: bytes, weights: bool = True):
+        return optimize_with(model, self.session_options(), [(self.provider, self.provider_options)],
+                             weights=weights)
 
     def __repr__(self) -> str:
         return (f"{type(self).__name__}(provider={self.provider!r}, threads={self.threads}, "
                 f"options={self.provider_options!r})")
 
 
-def optimize_with(model: bytes, options, providers):
+#: With ``weights=False``, stored tensors of at least this many bytes are left out of an optimised graph;
+#: smaller ones (every integer tensor whose values a node key records among them) stay in it.
+WEIGHTLESS_MIN_BYTES = 65536
+
+
+def optimize_with(model: bytes, options, providers, weights: bool = True):
     """Let ONNX Runtime optimise ``model`` with these session options and providers, and read back the
-    graph it would run (``optimized_model_filepath``)."""
+    graph it would run (``optimized_model_filepath``).
+
+    Args:
+        weights: read the stored tensors back too. Without them (False), every stored tensor of at least
+            ``WEIGHTLESS_MIN_BYTES`` keeps its name, type and dimensions but refers to external data that
+            no longer exists: ONNX Runtime writes them to a file beside the graph, which is not read back
+            (a graph is inspected for its nodes' shapes, which do not need them; it cannot be run).
+    """
     import tempfile
     import warnings
 
@@ -136,7 +149,12 @@ def optimize_with(model: bytes, options, providers):
     with tempfile.TemporaryDirectory() as tmp:
         options.optimized_model_filepath = os.path.join(tmp, "optimized.onnx")
         options.log_severity_level = 3  # the NCHWc "hardware specific" warning is expected here
+        if not weights:
+            options.add_session_config_entry("session.optimized_model_external_initializers_file_name",
+                                             "weights.bin")
+            options.add_session_config_entry("session.optimized_model_external_initializers_min_size_in_bytes",
+                                             str(WEIGHTLESS_MIN_BYTES))  # read here: tests lower it
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             ort.InferenceSession(bytes(model), sess_options=options, providers=providers)
-        return onnx.load(options.optimized_model_filepath)
+        return onnx.load(options.optimized_model_filepath, load_external_data=weights)

@@ -198,7 +198,8 @@ class RemoteDevice(Device):
     def create_session(self, model: bytes | str, optimization: str | None = None):
         raise DeviceUnavailable("a remote device runs models on its agent; time them with its profiler")
 
-    def optimize(self, model: bytes):
+    def optimize(self, model: bytes, weights: bool = True):
+        """The agent's optimised graph, always with its weights (an inspection of it runs on the agent)."""
         import onnx
 
         return onnx.load_model_from_string(self.send_model("/optimize", bytes(model)))

@@ -21,8 +21,10 @@ def _array(spec: TensorSpec, rng: np.random.Generator) -> np.ndarray:
         return np.asarray(spec.values, dtype=dtype).reshape(spec.shape)
     if spec.role == "zeros" or dtype.kind not in "fc":
         return np.zeros(spec.shape, dtype=dtype)
-    # small values, far from denormals (which slow some CPUs down) and from overflow
-    return (rng.standard_normal(spec.shape) * 0.1).astype(dtype)
+    # small values in (-0.1, 0.1), far from denormals (which slow some CPUs down) and from overflow; drawn
+    # in single precision, several times faster than normal draws for the largest weights
+    values = rng.random(spec.shape, dtype=np.float32) - np.float32(0.5)
+    return (values * np.float32(0.2)).astype(dtype, copy=False)
 
 
 def build_node_model(key: NodeKey, seed: int = 0) -> tuple[onnx.ModelProto, dict[str, np.ndarray]]:

@@ -43,10 +43,17 @@ def _spec(array: np.ndarray, role: str) -> TensorSpec:
 
 
 def _stored_spec(tensor: onnx.TensorProto, role: str) -> TensorSpec:
-    """``_spec`` of an initializer, reading a float weight's shape without copying its values out."""
+    """``_spec`` of an initializer, reading a float weight's shape without copying its values out (a
+    tensor whose data was left out of the graph, ``_external``, is large: keyed by its shape alone)."""
     dtype = FLOAT_TENSOR_TYPES.get(tensor.data_type)
+    shape = tuple(int(d) for d in tensor.dims)
     if dtype is not None and role != "value":
-        return TensorSpec(tuple(int(d) for d in tensor.dims), dtype, role)
+        return TensorSpec(shape, dtype, role)
+    if _external(tensor):
+        size = int(np.prod(shape)) if shape else 1
+        if size <= MAX_STORED_VALUES:  # never: such tensors stay in the graph (WEIGHTLESS_MIN_BYTES)
+            raise RuntimeError(f"stored tensor {tensor.name!r} was left out of the optimised graph")
+        return TensorSpec(shape, str(helper.tensor_dtype_to_np_dtype(tensor.data_type)), "zeros")
     return _spec(numpy_helper.to_array(tensor), role)
 
 
@@ -117,17 +124,72 @@ def load_model_bytes(model) -> bytes:
 
 
 def model_units(model: bytes | onnx.ModelProto, device, input_shape: tuple[int, ...],
-                run: bool = False) -> list[Unit]:
+                run: bool = False, weightless: bool = True) -> list[Unit]:
     """The units of an exported model on ``device`` at ``input_shape``, in graph order (``run``: see
     ``graph_units``).
+
+    With ``weightless``, the device optimises the model without reading its weights back where it can
+    (``Device.optimize``) and the declared shapes of that graph give the keys; a graph whose shapes only a
+    run tells is optimised again, with its weights, and run.
 
     Raises:
         UserError: the model has more than one input, or an input shape that does not fit it.
     """
     if isinstance(model, onnx.ModelProto):
         model = model.SerializeToString()
+    if weightless and not run and _takes_weights(device):
+        optimized = device.optimize(bytes(model), weights=False)
+        if not any(_external(t) for t in optimized.graph.initializer):
+            return graph_units(optimized, device, input_shape)
+        units = _declared_units(optimized, device, input_shape)
+        if units is not None:
+            return units
     optimized = device.optimize(bytes(model))
     return graph_units(optimized, device, input_shape, run=run)
+
+
+def _takes_weights(device) -> bool:
+    """Whether ``device.optimize`` takes ``weights`` (a device written before it was added may not)."""
+    import inspect
+
+    return "weights" in inspect.signature(device.optimize).parameters
+
+
+def _external(tensor: onnx.TensorProto) -> bool:
+    return tensor.data_location == onnx.TensorProto.EXTERNAL
+
+
+class _DataInputs:
+    """A session's inputs without the stored tensors given to it as inputs (for ``input_feeds``)."""
+
+    def __init__(self, session, stored: set[str]):
+        self._inputs = [i for i in session.get_inputs() if i.name not in stored]
+
+    def get_inputs(self):
+        return self._inputs
+
+
+def _declared_units(optimized: onnx.ModelProto, device, input_shape: tuple[int, ...]) -> list[Unit] | None:
+    """The units of an optimised graph whose large stored tensors were left out (``weights=False``), from
+    the shapes ONNX Runtime declares when it loads the graph with those tensors as inputs of their shape;
+    None when a shape is left open (only a run would tell)."""
+    inspected = onnx.ModelProto()
+    inspected.CopyFrom(optimized)
+    graph = inspected.graph
+    stored = [t for t in graph.initializer if _external(t)]
+    kept = [t for t in graph.initializer if not _external(t)]
+    del graph.initializer[:]
+    graph.initializer.extend(kept)
+    graph.input.extend(helper.make_tensor_value_info(t.name, t.data_type, list(t.dims)) for t in stored)
+    try:
+        session = device.inspection_session(_expose_all(inspected).SerializeToString())
+    except Exception:  # noqa: BLE001 - a kernel that wants a stored tensor: the graph with weights will do
+        return None
+    values = declared_outputs(session)
+    if values is None:
+        return None
+    values.update(input_feeds(_DataInputs(session, {t.name for t in stored}), input_shape))
+    return _units(optimized, values)
 
 
 def graph_units(optimized: onnx.ModelProto, device, input_shape: tuple[int, ...], run: bool = False) -> list[Unit]:
@@ -143,6 +205,11 @@ def graph_units(optimized: onnx.ModelProto, device, input_shape: tuple[int, ...]
     if values is None:
         values = dict(zip((o.name for o in session.get_outputs()), session.run(None, feeds)))
     values.update(feeds)
+    return _units(optimized, values)
+
+
+def _units(optimized: onnx.ModelProto, values: dict) -> list[Unit]:
+    """The keys of an optimised graph's nodes, from every computed tensor's array (or zero-stride stand-in)."""
     inits = {i.name: i for i in optimized.graph.initializer}
     opsets = {o.domain: o.version for o in optimized.opset_import}
     opsets.setdefault("ai.onnx", opsets.get("", 17))

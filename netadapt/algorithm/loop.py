@@ -330,7 +330,8 @@ class NetAdaptRun:
         model, spec = loaded.model, loaded.spec
         if last == 0:
             graph = analyze(model, self.input_shape, validate=False, frozen=self.frozen)
-            lowest = smallest_network_ms(self._estimates(0, state, model, graph), original, cfg.channel_step)
+            estimates = self._estimates(0, state, model, graph, original)
+            lowest = smallest_network_ms(estimates, original, cfg.channel_step)
             if budget_ms < lowest:
                 raise UserError(f"budget {self.budget} ({budget_ms:.3f} ms) is below what the smallest "
                                 f"network on the channel grid reaches (about {lowest:.3f} ms estimated; "
@@ -418,7 +419,7 @@ class NetAdaptRun:
         scheduled = cfg.schedule.reduction_ms(i, start_ms)
         reduction = scheduled
         smallest = SMALLEST_STEP * start_ms
-        estimates = self._estimates(i, state, model, graph)
+        estimates = self._estimates(i, state, model, graph, original)
         hints = {c["group"]: c["channels"] for c in state.get("candidates", []) if c.get("feasible")}
         with timer.phase("search"):
             floor = self._floor(state, self._stop_line(budget_ms))
@@ -446,12 +447,15 @@ class NetAdaptRun:
         rf.write_json(path, found)
         return found
 
-    def _estimates(self, i, state, model, graph) -> CandidateEstimates:
+    def _estimates(self, i, state, model, graph, original) -> CandidateEstimates:
         """Anchored estimates of the networks cut from iteration ``i``'s, on the export the loop made of it to
         measure it (exported again only where that file is missing)."""
+        from netadapt.latency.grid import probe_grids
+
         onnx_path = rf.iteration_dir(self.out, i) / "model.onnx"
         return CandidateEstimates(self.estimator, model, graph, state["measured_ms"],
-                                  exported=onnx_path.read_bytes() if onnx_path.exists() else None)
+                                  exported=onnx_path.read_bytes() if onnx_path.exists() else None,
+                                  grids=probe_grids(graph, original, self.config.channel_step))
 
     def _iteration(self, i, state, model, spec, start_ms, budget_ms, original):
         from tqdm.auto import tqdm
@@ -542,7 +546,7 @@ class NetAdaptRun:
             with timer.phase("search"):
                 importance = taylor_scores(model, graph.groups, first_batches(
                     self.data.train, HALP_BATCHES, cfg.finetune.batch_size, _seed(cfg.seed, i, "criterion")))
-                estimates = self._estimates(i, state, model, graph)
+                estimates = self._estimates(i, state, model, graph, original)
                 floor = self._floor(state, self._stop_line(budget_ms))
                 scheduled = reduction = cfg.schedule.reduction_ms(i, start_ms)
                 while True:

@@ -30,18 +30,28 @@ class CandidateEstimates:
     is written from them (``netadapt.latency.synthesis``) once they agree and the device runs the same
     nodes for the second cut written and exported; ``synthesised`` counts the cuts written.
 
+    With ``grids`` (group -> the counts the caller may probe, ``netadapt.latency.grid.probe_grids``) as
+    well, the rules of every group with three counts below its size are first learnt from three networks
+    with every such group cut at once (``joint_cuts``), before the first cut that would be exported: three
+    exports instead of two per group, after which every group's cuts, and cuts of several of them at once,
+    are written. Where those exports cannot tell the groups apart (an integer that moves with two groups'
+    counts, as a concatenation's width does), each group is learnt from its own two cuts as before.
+    ``joint_exports`` counts the networks exported for that.
+
     ``exported``: the current network's ONNX export when the caller already has it (the loop has just
     exported it to measure it); otherwise it is exported here.
     """
 
     def __init__(self, estimator: LatencyEstimator, model: nn.Module, graph: NetworkGraph, anchor_ms: float,
-                 synthesis: bool = True, exported: bytes | None = None):
+                 synthesis: bool = True, exported: bytes | None = None, grids: dict[str, list[int]] | None = None):
         self.estimator = estimator
         self.model = model
         self.graph = graph
         self.anchor_ms = anchor_ms
         self._cache: dict[tuple, float] = {}
         self.probes = 0
+        self.joint_exports = 0
+        self._grids = grids if synthesis else None
         self._graphs = None
         shape = graph.input_shape
         self._key = architecture_key(model, shape)
@@ -84,15 +94,13 @@ class CandidateEstimates:
         sizes = {g: n for g, n in sizes.items() if n != self.graph.groups[g].size}
         if not sizes:
             return self._current
+        if graphs is not None:
+            written = self._written(sizes)
+            if written is not None:
+                return written
         one = len(sizes) == 1 and graphs is not None
         if one:
             (group, count), = sizes.items()
-            if graphs.can(group):
-                t0 = time.perf_counter()
-                written = graphs.synthesise(group, count)
-                estimator.clock("synthesis", t0)
-                if written is not None:
-                    return estimator.units_of_export(("synthesised", self._key, group, count), written, shape)
         copy = shrunk_copy(self.model, self.graph, sizes)
         if not one:
             return estimator.units(copy, shape)
@@ -113,6 +121,57 @@ class CandidateEstimates:
                 same = False
             graphs.confirm(group, same)
         return units
+
+    def _written(self, sizes: dict[str, int]) -> list | None:
+        """The device's nodes for ``sizes`` from a written graph, when the rules allow one (learning them
+        jointly first, where that has not been tried); None when the network is to be exported."""
+        graphs, estimator, shape = self._graphs, self.estimator, self.graph.input_shape
+        if self._grids is not None and not all(graphs.can(g) for g in sizes):
+            self._learn_jointly()
+        if not all(graphs.can(g) for g in sizes):
+            return None
+        t0 = time.perf_counter()
+        if len(sizes) == 1:
+            (group, count), = sizes.items()
+            written = graphs.synthesise(group, count)
+        else:
+            written = graphs.synthesise_many(sizes)
+        estimator.clock("synthesis", t0)
+        if written is None:
+            return None
+        return estimator.units_of_export(("synthesised", self._key, tuple(sorted(sizes.items()))), written, shape)
+
+    def _learn_jointly(self) -> None:
+        """Learn every group's rule from three networks with all of them cut at once (once)."""
+        from netadapt.latency.synthesis import joint_cuts
+
+        grids, self._grids = self._grids, None
+        cuts = joint_cuts(self.graph.sizes(), grids)
+        if cuts is None:
+            return
+        estimator, shape, graphs = self.estimator, self.graph.input_shape, self._graphs
+        exports = []
+        for cut in cuts:
+            copy = shrunk_copy(self.model, self.graph, cut)
+            exports.append((architecture_key(copy, shape), estimator.export(copy, shape)))
+            self.joint_exports += 1
+            if len(exports) == 2:
+                t0 = time.perf_counter()
+                learnt = graphs.learn_jointly(cuts, [e for _, e in exports])
+                estimator.clock("synthesis", t0)
+                if not learnt:
+                    return
+        t0 = time.perf_counter()
+        check = graphs.check_jointly(cuts[2], exports[2][1])
+        estimator.clock("synthesis", t0)
+        if check is None:
+            return
+        try:
+            same = ([u.key for u in estimator.onnx_units(check, shape)]
+                    == [u.key for u in estimator.units_of_export(*exports[2], shape)])
+        except Exception:  # noqa: BLE001 - a written graph the device refuses is simply not used
+            same = False
+        graphs.confirm_jointly(same)
 
     def predicted(self, group: str, count: int) -> float:
         return self.anchor_ms * self.table_ms({group: count}) / self.current_ms
@@ -196,17 +255,22 @@ def smallest_network_ms(estimates: CandidateEstimates, original: dict[str, int],
 
 
 def first_iteration_search(estimator: LatencyEstimator, model: nn.Module, graph: NetworkGraph, step: int,
-                           synthesis: bool = True, progress=lambda groups: groups) -> CandidateEstimates:
+                           synthesis: bool = True, progress=lambda groups: groups,
+                           joint: bool = True) -> CandidateEstimates:
     """Probe the networks the first NetAdapt iteration's search probes, with run's default schedule: the
     table's estimate of the start stands in for its measurement (``anchor_ms`` of the result). Every node
     the probed networks run is looked up, and measured where the estimator's profiler is asked to.
 
     Args:
         progress: wraps the list of groups (a progress bar).
+        joint: learn the groups' rules from cuts of all of them at once first (``CandidateEstimates``).
     """
     from netadapt.algorithm.config import RunConfig
 
-    estimates = CandidateEstimates(estimator, model, graph, float("nan"), synthesis=synthesis)
+    from netadapt.latency.grid import probe_grids
+
+    estimates = CandidateEstimates(estimator, model, graph, float("nan"), synthesis=synthesis,
+                                   grids=probe_grids(graph, graph.sizes(), step) if joint else None)
     start = estimates.anchor_ms = estimates.current_ms
     target = start - RunConfig().schedule.reduction_ms(0, start)
     smallest_network_ms(estimates, graph.sizes(), step)

@@ -121,7 +121,10 @@ class AmcSearch:
             return GroupLatency(d["start_ms"], d["table_ms"],
                                 {g: {int(c): v for c, v in d["deltas"][g].items()} for g in order},
                                 {g: d["features"][g] for g in order if g in d["features"]})
-        estimates = CandidateEstimates(self.estimator, self.base, self.graph, start["measured_ms"])
+        from netadapt.latency.grid import probe_grids
+
+        estimates = CandidateEstimates(self.estimator, self.base, self.graph, start["measured_ms"],
+                                       grids=probe_grids(self.graph, self.graph.sizes(), self.config.channel_step))
         latency = GroupLatency.from_table(estimates, self.graph.sizes(), self.config.channel_step, self.progress)
         rf.write_json(path, {"start_ms": latency.start_ms, "table_ms": latency.table_ms,
                              "deltas": latency.deltas, "features": latency.features})

@@ -36,9 +36,10 @@ def profile(device_name, threads, gpu_id, model, checkpoint, input_shape, channe
             force, limit, no_progress, lut_url):
     """Fill the lookup table for MODEL on a device.
 
-    Each network looked at is exported (or, once two exports of its group agree, written from them) and
-    optimised for the device, and every node it runs that the table lacks is measured. By default these are the networks the first NetAdapt iteration probes (each group
-    cut to the counts its search tries); --scope grid takes every count on the step grid, one group at a
+    Each network looked at is exported (or written from a few exports, once they agree on how its integers
+    follow the channel counts) and optimised for the device, and every node it runs that the table lacks is
+    measured. By default these are the networks the first NetAdapt iteration probes (each group cut to the
+    counts its search tries); --scope grid takes every count on the step grid, one group at a
     time. What is stored is skipped; whatever a run needs later is measured when it needs it.
 
     Example: netadapt profile --device cpu --model mobilenet_v1 --input-shape 1x3x32x32
@@ -90,9 +91,11 @@ def profile(device_name, threads, gpu_id, model, checkpoint, input_shape, channe
                f"{len(graph.groups)} prunable groups ({len(graph.frozen)} frozen), {len(configs)} networks on the "
                f"step-{channel_step} grid.")
     from netadapt.algorithm.search import CandidateEstimates
+    from netadapt.latency.grid import probe_grids
 
     reader = LatencyEstimator(table, dev)
-    estimates = CandidateEstimates(reader, net, graph, anchor_ms=float("nan"))
+    estimates = CandidateEstimates(reader, net, graph, anchor_ms=float("nan"),
+                                   grids=probe_grids(graph, graph.sizes(), channel_step))
     profiler = get_profiler(dev, ProfileConfig(warmup=warmup, repeats=repeats))
     fp = dev.fingerprint()
     seen: set[str] = set()
@@ -115,9 +118,15 @@ def profile(device_name, threads, gpu_id, model, checkpoint, input_shape, channe
             break
     bar.close()
     click.echo(f"{len(seen)} distinct nodes: measured {measured}{_retaken(profiler)}, {stored} already stored; "
-               f"{len(configs)} networks, {estimates.synthesised} of them written from two exports of their group.")
+               f"{len(configs)} networks, {estimates.synthesised} of them written rather than exported"
+               f"{_joint(estimates)}.")
     click.echo(time_split_line(time.perf_counter() - started, reader.seconds, profiler, device_name)
                + f" Table: {table.url}")
+
+
+def _joint(estimates) -> str:
+    n = estimates.joint_exports
+    return f"; {n} more exported with every group cut, to learn how" if n else ""
 
 
 def _retaken(profiler) -> str:
@@ -150,7 +159,7 @@ def _first_iteration(net, graph, shape, table, device, profiler, step, no_progre
         progress=lambda groups: tqdm(groups, desc=f"profiling on {device_name}", unit="group", disable=no_progress,
                                      dynamic_ncols=True))
     click.echo(f"Table estimate of the start {estimates.anchor_ms:.3f} ms; {estimates.probes + 1} networks "
-               f"({estimates.synthesised} written from two exports of their group), "
+               f"({estimates.synthesised} written rather than exported{_joint(estimates)}), "
                f"{estimator.measured_on_the_spot} nodes measured{_retaken(profiler)}.")
     click.echo(time_split_line(time.perf_counter() - started, estimator.seconds, profiler, device_name)
                + f" Table: {table.url}")

@@ -57,6 +57,8 @@ class LatencyEstimator:
         seconds: wall time spent, by phase (``export``, ``synthesis``, ``units``, ``measure``).
         inspect_by_run: run every optimised graph to read its tensors, even where the shapes ONNX Runtime
             declares when it loads the graph would do (``profilers.units.graph_units``): for comparison.
+        weightless: have the device leave large weights out of the optimised graphs it hands back
+            (``profilers.units.model_units``); False reads them back, for comparison.
     """
 
     table: object
@@ -67,6 +69,7 @@ class LatencyEstimator:
     measured_on_the_spot: int = 0
     seconds: dict = field(default_factory=dict)
     inspect_by_run: bool = False
+    weightless: bool = True
     _ms: dict = field(default_factory=dict, repr=False)
     _units: dict = field(default_factory=dict, repr=False)
 
@@ -108,7 +111,8 @@ class LatencyEstimator:
         if key is not None and key in self._units:
             return self._units[key]
         t0 = time.perf_counter()
-        units = model_units(exported, self.device, input_shape, run=self.inspect_by_run)
+        units = model_units(exported, self.device, input_shape, run=self.inspect_by_run,
+                            weightless=self.weightless)
         self.clock("units", t0)
         if key is not None:
             self._units[key] = units

@@ -42,3 +42,9 @@ def visitable_configs(graph: NetworkGraph, step: int) -> list[dict[str, int]]:
             if count < group.size:
                 configs.append({name: count})
     return configs
+
+
+def probe_grids(graph: NetworkGraph, original: dict[str, int], step: int) -> dict[str, list[int]]:
+    """Each group's counts below its current size that a search may probe (``group_grid``)."""
+    return {name: [c for c in group_grid(g, original[name], step) if c < g.size]
+            for name, g in graph.groups.items()}

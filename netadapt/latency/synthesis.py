@@ -1,4 +1,4 @@
-"""ONNX graphs of a network cut in one group, synthesised from two real exports instead of exported.
+"""ONNX graphs of a network cut in one group (or several), synthesised from real exports instead of exported.
 
 Exporting a candidate network (``torch.onnx.export``) is most of what a latency search costs: the
 search looks at several channel counts of every group, and each count is a whole export. Yet two
@@ -13,6 +13,13 @@ Weights' values do not matter here: the graph is only optimised for the device a
 nodes it runs (the nodes themselves are timed on random inputs). The confirmation also compares the
 nodes the device runs for the confirming cut, synthesised and exported. A group whose exports differ
 in anything else (another structure, a rule that is not affine) is always exported.
+
+Every group's rule can also be learnt at once (``joint_cuts``, ``CandidateGraphs.learn_jointly``): three
+networks with every group cut, each by its own proportions, so that an integer that moves is the one
+group's whose counts it follows; the third network, written from the rules and exported, confirms them
+all. Three exports then stand for two per group, and a network with several groups cut can be written
+too (``synthesise_many``). Where an integer follows no single group (a concatenation's width is the sum of
+its branches'), nothing is learnt jointly and each group is learnt from its own cuts.
 """
 
 from __future__ import annotations
@@ -147,6 +154,39 @@ class _GroupRule:
     period: int = 0  # counts written: those congruent to ``size`` modulo this (gcd of the gaps seen)
     confirmed: bool = False
     refused: bool = False
+    joint: bool = False  # learnt from cuts of every group at once: each integer it moves is its own
+
+
+def joint_cuts(sizes: dict[str, int], grids: dict[str, list[int]]) -> list[dict[str, int]] | None:
+    """Three networks with every group that has three counts below its size cut at once, to learn every
+    group's rule from three exports instead of two per group (``CandidateGraphs.learn_jointly``).
+
+    The first two cuts tell the groups apart: an integer that moves with one group's count moves by
+    ``(size - first) : (size - second)`` of that group between them, and no two groups share that ratio,
+    so exactly one group's counts fit it. The third cut confirms every rule at once.
+
+    Returns:
+        [first, second, third] (group -> count), or None when fewer than two groups can take part.
+    """
+    from fractions import Fraction
+
+    cuts: list[dict[str, int]] = [{}, {}, {}]
+    ratios: set = set()
+    for name, size in sizes.items():
+        below = sorted((c for c in grids.get(name, ()) if c < size), reverse=True)
+        if len(below) < 3:
+            continue
+        pairs = sorted(((a, b) for a in range(len(below)) for b in range(len(below)) if a != b),
+                       key=lambda ab: (max(ab), ab))
+        for a, b in pairs:
+            ratio = Fraction(size - below[a], size - below[b])
+            if ratio not in ratios:
+                ratios.add(ratio)
+                third = next(k for k in range(len(below)) if k not in (a, b))
+                for cut, k in zip(cuts, (a, b, third)):
+                    cut[name] = below[k]
+                break
+    return cuts if len(cuts[0]) >= 2 else None
 
 
 @dataclass
@@ -168,6 +208,7 @@ class CandidateGraphs:
     def __post_init__(self):
         self.base = normalised(self.base)
         self._base = fields(self.base)
+        self._pending: dict[str, _GroupRule] = {}
 
     def can(self, group: str) -> bool:
         rule = self._rules.get(group)
@@ -183,9 +224,7 @@ class CandidateGraphs:
         s0 = self.sizes[group]
         if count == s0:
             return None
-        if isinstance(exported, (bytes, bytearray)):
-            exported = onnx.load_model_from_string(bytes(exported))
-        seen = fields(normalised(exported))
+        seen = fields(normalised(_model(exported)))
         if seen.structure != self._base.structure or len(seen.slots) != len(self._base.slots):
             self._rules[group] = _GroupRule(s0, count, [], refused=True)
             return None
@@ -200,6 +239,89 @@ class CandidateGraphs:
             return None
         rule.period = math.gcd(rule.size - rule.count, rule.count - count)
         return self._write(predicted)
+
+    def learn_jointly(self, cuts: list[dict[str, int]], exports: list) -> bool:
+        """Learn the rule of every group in ``cuts`` from exports of the first two ``joint_cuts`` networks
+        (every group cut at once): each integer that moves is given to the one group whose counts it
+        follows affinely. False (nothing learnt) where the structure changes, an integer follows no group
+        or more than one, or a group already has a rule; ``check_jointly`` then confirms with the third."""
+        if len(cuts) < 2 or len(exports) < 2 or any(g in self._rules for g in cuts[0]):
+            return False
+        seen = [fields(normalised(_model(e))) for e in exports[:2]]
+        base = self._base
+        if any(f.structure != base.structure or len(f.slots) != len(base.slots) for f in seen):
+            return False
+        groups = list(cuts[0])
+        moved = {g: [list(v) for v in base.slots] for g in groups}  # each group's integers at its first cut
+        for i, (v0, v1, v2) in enumerate(zip(base.slots, seen[0].slots, seen[1].slots)):
+            if v0 == v1 == v2:
+                continue
+            if not len(v0) == len(v1) == len(v2):
+                return False
+            for j, (e0, e1, e2) in enumerate(zip(v0, v1, v2)):
+                if e0 == e1 == e2:
+                    continue
+                owners = [g for g in groups if (e1 - e0) * (cuts[1][g] - self.sizes[g])
+                          == (e2 - e0) * (cuts[0][g] - self.sizes[g])]
+                if len(owners) != 1:
+                    return False
+                moved[owners[0]][i][j] = e1
+        self._pending = {g: _GroupRule(self.sizes[g], cuts[0][g], [tuple(v) for v in moved[g]], joint=True)
+                         for g in groups}
+        for g, rule in self._pending.items():
+            rule.period = math.gcd(*(self.sizes[g] - cut[g] for cut in cuts))
+        return True
+
+    def check_jointly(self, cut: dict[str, int], exported) -> onnx.ModelProto | None:
+        """The third joint cut written from the rules ``learn_jointly`` learnt, when its integers are
+        those of its export (its device nodes are to be compared with the export's, then
+        ``confirm_jointly``); None otherwise (the rules are dropped)."""
+        pending, self._pending = self._pending, {}
+        seen = fields(normalised(_model(exported)))
+        slots = self._joint_slots(pending, cut) if set(cut) == set(pending) else None
+        if slots is None or seen.structure != self._base.structure or slots != seen.slots:
+            return None
+        self._pending = pending
+        return self._write(slots)
+
+    def confirm_jointly(self, same_nodes: bool) -> list[str]:
+        """Whether the third joint cut's device nodes, written and exported, were the same: if so every
+        group learnt jointly is written from now on. Returns those groups."""
+        pending, self._pending = self._pending, {}
+        if not same_nodes:
+            return []
+        for g, rule in pending.items():
+            rule.confirmed = True
+            self._rules[g] = rule
+        return list(pending)
+
+    def synthesise_many(self, counts: dict[str, int]) -> onnx.ModelProto | None:
+        """The graph of the current network with several groups cut at once, where every one of them was
+        learnt jointly (its integers are its own) and every count is on its lattice; None otherwise."""
+        rules = {g: self._rules.get(g) for g in counts}
+        if not all(r is not None and r.joint and r.confirmed for r in rules.values()):
+            return None
+        if any((n - rules[g].size) % rules[g].period for g, n in counts.items()):
+            return None
+        slots = self._joint_slots(rules, counts)
+        if slots is None:
+            return None
+        self.synthesised += 1
+        return self._write(slots)
+
+    def _joint_slots(self, rules: dict, counts: dict[str, int]) -> list | None:
+        """The integers with each group of ``rules`` at its count in ``counts`` (each moves its own)."""
+        out = [list(v) for v in self._base.slots]
+        for g, rule in rules.items():
+            mine = self._slots(rule, counts[g])
+            if mine is None:
+                return None
+            for i, (v0, v) in enumerate(zip(self._base.slots, mine)):
+                if v != v0:
+                    for j, (e0, e) in enumerate(zip(v0, v)):
+                        if e != e0:
+                            out[i][j] = e
+        return [tuple(v) for v in out]
 
     def confirm(self, group: str, same_nodes: bool) -> None:
         """Whether the confirming cut's device nodes, synthesised and exported, were the same."""
@@ -274,6 +396,12 @@ class CandidateGraphs:
                 elif attr.type == onnx.AttributeProto.TENSOR:
                     tensor(attr.t)
         return m
+
+
+def _model(exported) -> onnx.ModelProto:
+    if isinstance(exported, (bytes, bytearray)):
+        return onnx.load_model_from_string(bytes(exported))
+    return exported
 
 
 _FLOAT_TYPES = set(FLOAT_TENSOR_TYPES)

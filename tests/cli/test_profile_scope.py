@@ -21,9 +21,10 @@ def test_a_first_iteration_profile_leaves_nothing_for_the_first_iteration_to_mea
     result = CliRunner().invoke(cli, ["profile", "--device", "fake", "--checkpoint", str(ckpt), "--input-shape",
                                       "32x3x16x16", "--no-progress", "--lut", lut])
     assert result.exit_code == 0, result.output
-    networks, written, nodes = map(int, re.search(r"(\d+) networks \((\d+) written from two exports of their "
-                                                  r"group\), (\d+) nodes measured", result.output).groups())
-    assert networks > 5 and nodes > 20 and 0 <= written < networks
+    networks, written, joint, nodes = map(int, re.search(
+        r"(\d+) networks \((\d+) written rather than exported; (\d+) more exported with every group cut, to "
+        r"learn how\), (\d+) nodes measured", result.output).groups())
+    assert networks > 5 and nodes > 20 and 0 < written < networks and joint == 3
     assert re.search(r"overhead [\d.]+x the timed runs: exporting [\d.]+ s", result.output)
     run = CliRunner().invoke(cli, ["run", "--budget", "90%", "--checkpoint", str(ckpt), "--device", "fake",
                                    "--data", "synthetic:classes=3,size=16,n=60,channels=3,test=20", "--holdout", "20",

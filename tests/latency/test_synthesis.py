@@ -9,11 +9,11 @@ from onnx import TensorProto, helper, numpy_helper
 
 from devices import get_device
 from lut.table import LatencyTable
-from netadapt.algorithm.search import CandidateEstimates
+from netadapt.algorithm.search import CandidateEstimates, smallest_network_ms
 from netadapt.export import export_bytes
 from netadapt.latency import LatencyEstimator
-from netadapt.latency.grid import group_grid
-from netadapt.latency.synthesis import CandidateGraphs, fields, normalised
+from netadapt.latency.grid import channel_grid, group_grid, probe_grids
+from netadapt.latency.synthesis import CandidateGraphs, fields, joint_cuts, normalised
 from netadapt.models import create_model
 from netadapt.pruning import analyze, shrunk_copy
 from profilers import ProfileConfig, get_profiler
@@ -166,3 +166,94 @@ def test_candidate_estimates_built_on_the_loops_export_equal_those_that_export_i
         for count in _counts(group):
             assert given_estimates.table_ms({group_name: count}) == own.table_ms({group_name: count})
     assert given_estimates.synthesised == own.synthesised > 0
+
+
+def test_joint_cuts_give_each_group_of_three_counts_or_more_its_own_ratio():
+    from fractions import Fraction
+
+    sizes = {"a": 64, "b": 64, "c": 32, "d": 16, "e": 40}
+    grids = {g: channel_grid(n, 8)[:-1] for g, n in sizes.items()}
+    cuts = joint_cuts(sizes, grids)
+    assert [set(c) for c in cuts] == [{"a", "b", "c", "e"}] * 3  # d has one count below its size
+    for g in cuts[0]:
+        assert len({c[g] for c in cuts}) == 3 and all(c[g] in grids[g] for c in cuts)
+    ratios = [Fraction(sizes[g] - cuts[0][g], sizes[g] - cuts[1][g]) for g in cuts[0]]
+    assert len(set(ratios)) == len(ratios)  # an integer that moves is one group's, by its ratio
+    assert cuts[0]["a"] == 56 and cuts[1]["a"] == 48  # the largest counts first
+    assert joint_cuts({"a": 64, "d": 16}, {"a": grids["a"], "d": grids["d"]}) is None  # one group alone
+
+
+@pytest.mark.parametrize("name, shape", [("mobilenet_v1", (4, 3, 16, 16)), ("resnet20", (4, 3, 16, 16))])
+def test_rules_from_three_joint_cuts_write_each_group_and_several_at_once_as_exports_do(name, shape):
+    torch.manual_seed(0)
+    net = create_model(name, num_classes=10, width_mult=0.5).eval()
+    graph = analyze(net, shape)
+    device = get_device("fake")
+    graphs = CandidateGraphs(onnx.load_model_from_string(export_bytes(net, shape)), graph.sizes())
+    grids = probe_grids(graph, graph.sizes(), 4)
+    cuts = joint_cuts(graph.sizes(), grids)
+    exports = [export_bytes(shrunk_copy(net, graph, cut), shape) for cut in cuts]
+    assert graphs.learn_jointly(cuts, exports[:2])
+    check = graphs.check_jointly(cuts[2], exports[2])
+    assert check is not None
+    assert [u.key for u in model_units(check, device, shape)] == [u.key for u in model_units(exports[2], device,
+                                                                                               shape)]
+    assert graphs.confirm_jointly(True) == list(cuts[0])
+
+    def exported_keys(sizes):
+        return [u.key for u in model_units(export_bytes(shrunk_copy(net, graph, sizes), shape), device, shape)]
+
+    written = 0
+    for group_name in cuts[0]:
+        for count in _counts(graph.groups[group_name])[:2]:
+            graph_written = graphs.synthesise(group_name, count)
+            assert graph_written is not None, (group_name, count)
+            assert [u.key for u in model_units(graph_written, device, shape)] == exported_keys({group_name: count})
+            written += 1
+    assert written >= 10
+    several = {g: _counts(graph.groups[g])[-1] for g in list(cuts[0])[::2]}  # every other group, smallest
+    assert [u.key for u in model_units(graphs.synthesise_many(several), device, shape)] == exported_keys(several)
+
+
+def test_rules_are_not_learnt_jointly_where_an_integer_moves_with_two_groups(tmp_path):
+    """GoogLeNet's concatenations: a layer reading one is as wide as the sum of its branches, which no
+    one group's counts explain; each group is learnt from its own cuts, and the estimates are those of
+    exports."""
+    from families import FAMILIES, build
+
+    torch.manual_seed(0)
+    shape = (2, *FAMILIES["googlenet"][1])
+    net = build("googlenet").eval()
+    graph = analyze(net, shape)
+    device = get_device("fake")
+    table = LatencyTable(str(tmp_path / "lut.db"))
+    profiler = get_profiler(device, ProfileConfig(warmup=0, repeats=1))
+    grids = probe_grids(graph, graph.sizes(), 8)
+    joint = CandidateEstimates(LatencyEstimator(table, device, profiler), net, graph, 1.0, grids=grids)
+    plain = CandidateEstimates(LatencyEstimator(table, device, profiler), net, graph, 1.0, synthesis=False)
+    probed = [g for g in graph.groups if len(grids[g]) >= 3][:3]
+    for g in probed:
+        for count in sorted(grids[g], reverse=True)[:3]:
+            assert joint.table_ms({g: count}) == plain.table_ms({g: count})
+    assert joint.joint_exports == 2  # refused after the first two: the third is not exported
+    assert not any(joint._graphs.can(g) for g in graph.groups if g not in probed)
+    assert joint.synthesised > 0  # the probed groups' third counts, from their own two cuts
+
+
+def test_candidate_estimates_with_rules_from_joint_cuts_equal_those_of_exports(tmp_path):
+    net, graph, estimator = _mobilenet_on_the_fake_device(tmp_path)
+    grids = probe_grids(graph, graph.sizes(), 4)
+    fast = CandidateEstimates(estimator(), net, graph, 1.0, grids=grids)
+    slow = CandidateEstimates(estimator(), net, graph, 1.0, synthesis=False)
+    assert smallest_network_ms(fast, graph.sizes(), 4) == smallest_network_ms(slow, graph.sizes(), 4)
+    for group_name, group in graph.groups.items():
+        for count in _counts(group):
+            assert fast.table_ms({group_name: count}) == slow.table_ms({group_name: count})
+    assert fast.joint_exports == 3 and fast.synthesised > slow.synthesised == 0
+    exported_by_fast = fast.estimator.seconds["export"]
+    own = CandidateEstimates(estimator(), net, graph, 1.0)  # each group from its own two cuts
+    for group_name, group in graph.groups.items():
+        for count in _counts(group):
+            own.table_ms({group_name: count})
+    assert fast.synthesised > own.synthesised
+    assert exported_by_fast < 0.5 * own.estimator.seconds["export"]

@@ -137,3 +137,74 @@ def test_an_open_batch_dimension_is_read_from_a_run():
     assert [u.key.key_id for u in units] == [u.key.key_id for u in graph_units(optimized, device, (2, 3, 8, 8),
                                                                               run=True)]
     assert all(t.shape[0] == 2 for u in units for t in u.key.inputs if t is not None and t.role == "data")
+
+
+def _keys(units):
+    return sorted(u.key.key_id for u in units)
+
+
+@pytest.mark.parametrize("name", sorted(FAMILIES))
+def test_keys_of_a_graph_optimised_without_its_weights_equal_those_with_them(name, monkeypatch):
+    """``model_units`` has the device leave large weights out of the optimised graph (their shapes kept)
+    and gives them to the inspection session as inputs: every family keys the same nodes as the graph
+    with its weights does (the families are small: here every tensor above the largest integer tensor a
+    key records is left out)."""
+    import devices.ort
+    from lut.nodekey import MAX_STORED_VALUES
+
+    monkeypatch.setattr(devices.ort, "WEIGHTLESS_MIN_BYTES", 8 * MAX_STORED_VALUES + 1)
+    torch.manual_seed(0)
+    chw = FAMILIES[name][1]
+    exported = export_bytes(build(name).eval(), (2, *chw))
+    device = CpuDevice(threads=1)
+    assert _keys(model_units(exported, device, (2, *chw))) == _keys(graph_units(device.optimize(exported),
+                                                                                device, (2, *chw)))
+
+
+def test_weights_are_left_out_of_most_families_at_that_size(monkeypatch):
+    import devices.ort
+    from lut.nodekey import MAX_STORED_VALUES
+
+    monkeypatch.setattr(devices.ort, "WEIGHTLESS_MIN_BYTES", 8 * MAX_STORED_VALUES + 1)
+    device, left_out = CpuDevice(threads=1), {}
+    for name, (_, chw, *_) in sorted(FAMILIES.items()):
+        torch.manual_seed(0)
+        graph = device.optimize(export_bytes(build(name).eval(), (2, *chw)), weights=False).graph
+        left_out[name] = sum(t.data_location == t.EXTERNAL for t in graph.initializer)
+    assert sum(n > 0 for n in left_out.values()) >= len(FAMILIES) // 2, left_out
+
+
+def test_weightless_graphs_keep_every_integer_tensor_a_key_records():
+    import devices.ort
+    from lut.nodekey import MAX_STORED_VALUES
+
+    assert devices.ort.WEIGHTLESS_MIN_BYTES > 8 * MAX_STORED_VALUES
+
+
+def test_zoo_keys_without_weights_equal_those_with_them_on_both_cpu_devices():
+    for name in ("mobilenet_v1", "resnet20", "digits_cnn"):
+        shape = (32, *model_info(name).default_input)
+        exported = export_bytes(ModelSpec(name).build().eval(), shape)
+        for device in (CpuDevice(threads=1), FakeDevice()):
+            left_out = [t for t in device.optimize(exported, weights=False).graph.initializer
+                        if t.data_location == t.EXTERNAL]
+            assert len(left_out) >= (10 if name == "mobilenet_v1" else 0)
+            assert _keys(model_units(exported, device, shape)) == _keys(
+                graph_units(device.optimize(exported), device, shape)), (name, device)
+
+
+def test_a_graph_without_weights_whose_shapes_only_a_run_tells_is_optimised_again_and_run():
+    import onnx
+
+    exported = export_bytes(ViewNet().eval(), (2, 3, 8, 8))
+    open_batch = onnx.load_model_from_string(exported)
+    for value in (*open_batch.graph.input, *open_batch.graph.output):
+        value.type.tensor_type.shape.dim[0].dim_param = "batch"
+    device = CpuDevice(threads=1)
+    calls = []
+    optimize = device.optimize
+    device.optimize = lambda model, weights=True: calls.append(weights) or optimize(model, weights=weights)
+    units = model_units(open_batch, device, (2, 3, 8, 8))
+    assert _keys(units) == _keys(graph_units(optimize(open_batch.SerializeToString()), device, (2, 3, 8, 8),
+                                             run=True))
+    assert calls in ([False, True], [False])  # again with weights only where some were left out
