@@ -148,11 +148,14 @@ def analyze(model: nn.Module, input_shape: tuple[int, ...], validate: bool = Tru
     groups = {g.name: g for g, _ in found}
     frozen = {**unmapped, **dict(frozen or {})}
     if validate:
+        import copy
+
         from netadapt.pruning.validate import check_group
 
+        reference = copy.deepcopy(model).eval()  # one copy for every group: each check puts it back
         for name, group in groups.items():
             if name not in frozen and group.size > group.min_size:
-                reason = check_group(model, tuple(input_shape), group)
+                reason = check_group(model, tuple(input_shape), group, reference=reference)
                 if reason:
                     frozen[name] = reason
     usable = {name: g for name, g in groups.items() if name not in frozen}

@@ -40,9 +40,21 @@ def _dropped_positions(group: ChannelGroup) -> list[int]:
     return picks
 
 
-def _silence(model: nn.Module, items) -> bool:
-    """Zero the outputs of every item that produces the removed channels; False when a member cannot be
-    silenced without changing other channels."""
+def _zero(tensor: torch.Tensor, dim: int, index: torch.Tensor, undo: list) -> None:
+    """Zero ``tensor`` at ``index`` along ``dim``, noting in ``undo`` what was there."""
+    undo.append((tensor, dim, index, tensor.index_select(dim, index).clone()))
+    tensor.index_fill_(dim, index, 0.0)
+
+
+def _restore(undo: list) -> None:
+    with torch.no_grad():
+        for tensor, dim, index, values in reversed(undo):
+            tensor.index_copy_(dim, index, values)
+
+
+def _silence(model: nn.Module, items, undo: list) -> bool:
+    """Zero the outputs of every item that produces the removed channels (each change noted in ``undo``,
+    for ``_restore``); False when a member cannot be silenced without changing other channels."""
     params = dict(model.named_parameters())
     modules = dict(model.named_modules())
     for name, out, kind, idxs in items:
@@ -53,7 +65,7 @@ def _silence(model: nn.Module, items) -> bool:
             p = params[name]
             dim = max(i for i, s in enumerate(p.shape) if s > 1) if any(s > 1 for s in p.shape) else 0
             with torch.no_grad():
-                p.index_fill_(dim, index, 0.0)
+                _zero(p, dim, index, undo)
             continue
         m = modules.get(name)
         if m is None or not isinstance(m, _ZEROABLE):
@@ -61,21 +73,27 @@ def _silence(model: nn.Module, items) -> bool:
         with torch.no_grad():
             if isinstance(m, nn.modules.batchnorm._BatchNorm):
                 if m.running_mean is not None:
-                    m.running_mean.index_fill_(0, index, 0.0)
+                    _zero(m.running_mean, 0, index, undo)
                 if m.bias is not None:
-                    m.bias.index_fill_(0, index, 0.0)
+                    _zero(m.bias, 0, index, undo)
                 continue
             dim = 1 if getattr(m, "transposed", False) else 0
             if isinstance(m, nn.PReLU):
                 continue
-            m.weight.index_fill_(dim, index, 0.0)
+            _zero(m.weight, dim, index, undo)
             if m.bias is not None:
-                m.bias.index_fill_(0, index, 0.0)
+                _zero(m.bias, 0, index, undo)
     return True
 
 
-def check_group(model: nn.Module, input_shape: tuple[int, ...], group: ChannelGroup) -> str | None:
-    """Why ``group`` cannot be pruned safely, or None when it can."""
+def check_group(model: nn.Module, input_shape: tuple[int, ...], group: ChannelGroup,
+                reference: nn.Module | None = None) -> str | None:
+    """Why ``group`` cannot be pruned safely, or None when it can.
+
+    Args:
+        reference: an eval-mode copy of ``model`` to silence channels in (copied here when None); what is
+            silenced is put back afterwards, so one copy serves every group of a network.
+    """
     pruned = copy.deepcopy(model).eval()
     positions = [p for p in range(group.size // group.multiple) if p not in _dropped_positions(group)]
     keep = expand_positions(group, positions)
@@ -95,9 +113,19 @@ def check_group(model: nn.Module, input_shape: tuple[int, ...], group: ChannelGr
     except Exception as exc:  # torch-pruning's own checks and the layers' raise many types
         return f"removing channels fails: {_first(exc)}"
     x = torch.randn((2, *input_shape[1:]), generator=torch.Generator().manual_seed(0))
-    reference = copy.deepcopy(model).eval()
+    if reference is None:
+        reference = copy.deepcopy(model).eval()
+    undo: list = []
     try:
-        silenced = _silence(reference, items)
+        return _compare(pruned, reference, items, x, undo)
+    finally:
+        _restore(undo)
+
+
+def _compare(pruned: nn.Module, reference: nn.Module, items, x: torch.Tensor, undo: list) -> str | None:
+    """``check_group``'s comparison of the pruned copy with the reference, its channels silenced."""
+    try:
+        silenced = _silence(reference, items, undo)
     except (IndexError, RuntimeError) as exc:  # indices beyond a layer's width: the mapping went astray
         return f"the dependency graph maps its channels outside a layer ({_first(exc)})"
     try:

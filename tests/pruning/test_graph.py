@@ -145,6 +145,23 @@ def test_a_channel_shuffle_freezes_what_it_scrambles_and_the_rest_is_pruned():
     assert set(g.groups) == {"mix"}
 
 
+def test_one_reference_copy_serves_every_group_check_and_is_put_back(user_net):
+    """``analyze`` silences each group's channels in one shared copy of the network, putting them back after
+    each check: the verdicts are those of a fresh copy per group, and the copy ends as it began."""
+    import copy
+
+    from netadapt.pruning.validate import check_group
+
+    for net, shape in ((Shuffle().eval(), (1, 3, 4, 4)), (user_net.eval(), (1, 3, 8, 8))):
+        torch.manual_seed(0)
+        graph = analyze(net, shape, validate=False)
+        reference = copy.deepcopy(net).eval()
+        before = {k: v.clone() for k, v in reference.state_dict().items()}
+        for group in graph.groups.values():
+            assert check_group(net, shape, group, reference=reference) == check_group(net, shape, group)
+        assert all(torch.equal(before[k], v) for k, v in reference.state_dict().items())
+
+
 class LayerNormNet(nn.Module):
     """ConvNeXt's pattern: a depthwise conv, channels-last LayerNorm through permutes, linear layers."""
 
