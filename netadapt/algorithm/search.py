@@ -152,8 +152,12 @@ class CandidateEstimates:
         estimator, shape, graphs = self.estimator, self.graph.input_shape, self._graphs
         exports = []
         for cut in cuts:
-            copy = shrunk_copy(self.model, self.graph, cut)
-            exports.append((architecture_key(copy, shape), estimator.export(copy, shape)))
+            try:
+                copy = shrunk_copy(self.model, self.graph, cut)
+                exported = estimator.export(copy, shape)
+            except Exception:  # noqa: BLE001 - a joint cut the model or exporter refuses: each group alone
+                return
+            exports.append((architecture_key(copy, shape), exported))
             self.joint_exports += 1
             if len(exports) == 2:
                 t0 = time.perf_counter()
@@ -266,7 +270,6 @@ def first_iteration_search(estimator: LatencyEstimator, model: nn.Module, graph:
         joint: learn the groups' rules from cuts of all of them at once first (``CandidateEstimates``).
     """
     from netadapt.algorithm.config import RunConfig
-
     from netadapt.latency.grid import probe_grids
 
     estimates = CandidateEstimates(estimator, model, graph, float("nan"), synthesis=synthesis,
