@@ -30,6 +30,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from profilers.base import NODE_WARMUP
+
 # What --compare puts side by side: (label, options of profile_once) of each arm, the previous method first.
 _BEFORE = {"joint": False, "weightless": False}
 ARMS = {"graphs": [("exported", {"synthesis": False, **_BEFORE}), ("written", {"synthesis": True, **_BEFORE})],
@@ -90,7 +92,7 @@ def main(argv=None):
     p.add_argument("--channel-step", type=int, default=8)
     p.add_argument("--device", default="cpu")
     p.add_argument("--threads", type=int, default=1)
-    p.add_argument("--warmup", type=int, default=10)
+    p.add_argument("--warmup", type=int, default=NODE_WARMUP, help="as `netadapt profile --warmup`")
     p.add_argument("--repeats", type=int, default=50)
     p.add_argument("--limit", type=int, default=None, help="grid scope: only the first N networks")
     p.add_argument("--no-synthesis", action="store_true", help="export every network")

@@ -10,6 +10,11 @@ from netadapt.errors import UserError
 from profilers.stats import Stats
 
 
+#: Untimed runs before a node's timed runs where only nodes are timed (`netadapt profile`, `lut retake`):
+#: two give the same medians as ten (`bench/node_warmup.py`); whole models keep ``ProfileConfig.warmup``.
+NODE_WARMUP = 2
+
+
 @dataclass(frozen=True)
 class ProfileConfig:
     """How to time one thing on a device."""

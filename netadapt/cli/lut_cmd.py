@@ -6,6 +6,7 @@ import click
 
 from netadapt.cli.devices_cmd import format_columns
 from netadapt.cli.options import device_options, lut_option
+from profilers.base import NODE_WARMUP
 
 
 def _open(ctx, lut_url):
@@ -224,7 +225,8 @@ def check(ctx, model, model_args, checkpoint, input_shape, device_name, threads,
 @device_options
 @click.option("--max-spread", type=click.FloatRange(0, min_open=True), default=0.1, show_default=True,
               help="A row is unsteady when its median lies more than this fraction above its 10th percentile.")
-@click.option("--warmup", type=click.IntRange(0), default=10, show_default=True)
+@click.option("--warmup", type=click.IntRange(0), default=NODE_WARMUP, show_default=True,
+              help="Untimed runs before each node's timed runs.")
 @click.option("--repeats", type=click.IntRange(1), default=50, show_default=True, help="Timed runs per node.")
 @click.option("--dry-run", is_flag=True, help="List the unsteady rows; time nothing.")
 @click.option("--limit", type=click.IntRange(0), default=20, show_default=True, help="Rows listed (0: all).")

@@ -7,6 +7,7 @@ import time
 import click
 
 from netadapt.cli.options import config_option, device_options, lut_option, parse_input_shape
+from profilers.base import NODE_WARMUP
 
 
 @click.command()
@@ -25,7 +26,8 @@ from netadapt.cli.options import config_option, device_options, lut_option, pars
               show_default=True,
               help="first-iteration: the networks the first NetAdapt iteration looks at (with run's default "
                    "schedule); grid: every count on the grid, one group at a time.")
-@click.option("--warmup", type=click.IntRange(0, 10_000), default=10, show_default=True)
+@click.option("--warmup", type=click.IntRange(0, 10_000), default=NODE_WARMUP, show_default=True,
+              help="Untimed runs before each node's timed runs (two give the same medians as ten).")
 @click.option("--repeats", type=click.IntRange(1, 100_000), default=50, show_default=True)
 @click.option("--force", is_flag=True, help="Measure again what the table already holds.")
 @click.option("--limit", type=click.IntRange(1), default=None,
