@@ -1,20 +1,14 @@
 """bench/fidelity.py's merge: a grid measured in several processes is scored as one run would score it."""
 
-import importlib.util
 import json
-from pathlib import Path
 
 import pytest
-
-BENCH = Path(__file__).resolve().parents[2] / "bench" / "fidelity.py"
+from benches import load_bench
 
 
 @pytest.fixture(scope="module")
 def fidelity():
-    spec = importlib.util.spec_from_file_location("fidelity_bench", BENCH)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    return load_bench("fidelity")
 
 
 def _model(name, width, variant, table_ms, passes):

@@ -1,22 +1,17 @@
 """bench/profile_grid.py: exported and written graphs, and graphs run or read from declared shapes, side by
 side, find the same nodes."""
 
-import importlib.util
 import re
-from pathlib import Path
 
 import pytest
+from benches import load_bench
 
-BENCH = Path(__file__).resolve().parents[2] / "bench" / "profile_grid.py"
 ARGS = ["--model", "digits_cnn", "--input-shape", "4x1x32x32", "--scope", "grid", "--channel-step", "16",
         "--warmup", "0", "--repeats", "2", "--rounds", "1"]
 
 
 def _bench():
-    spec = importlib.util.spec_from_file_location("profile_grid_bench", BENCH)
-    bench = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(bench)
-    return bench
+    return load_bench("profile_grid")
 
 
 def _rows(out):

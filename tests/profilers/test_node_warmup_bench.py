@@ -1,18 +1,13 @@
 """bench/node_warmup.py: every node of the first iteration's search timed with two warm-up settings,
 alternating, and compared."""
 
-import importlib.util
 import re
-from pathlib import Path
 
-BENCH = Path(__file__).resolve().parents[2] / "bench" / "node_warmup.py"
+from benches import load_bench
 
 
 def _bench():
-    spec = importlib.util.spec_from_file_location("node_warmup_bench", BENCH)
-    bench = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(bench)
-    return bench
+    return load_bench("node_warmup")
 
 
 def test_both_settings_time_the_same_nodes_and_the_fake_device_shows_no_difference(capsys):
