@@ -105,13 +105,18 @@ def _counts(group, step=4):
     return grid[:4] + grid[-1:] if len(grid) > 5 else grid
 
 
-@pytest.mark.parametrize("name, shape", [("mobilenet_v1", (4, 3, 16, 16)), ("resnet20", (4, 3, 16, 16))])
-def test_written_graphs_run_the_same_device_nodes_as_exports_of_every_count(name, shape):
+def _half_width(name, shape):
+    """A zoo network at width 0.5, its analysis, the fake device, and graphs written from its export."""
     torch.manual_seed(0)
     net = create_model(name, num_classes=10, width_mult=0.5).eval()
     graph = analyze(net, shape)
-    device = get_device("fake")
     graphs = CandidateGraphs(onnx.load_model_from_string(export_bytes(net, shape)), graph.sizes())
+    return net, graph, get_device("fake"), graphs
+
+
+@pytest.mark.parametrize("name, shape", [("mobilenet_v1", (4, 3, 16, 16)), ("resnet20", (4, 3, 16, 16))])
+def test_written_graphs_run_the_same_device_nodes_as_exports_of_every_count(name, shape):
+    net, graph, device, graphs = _half_width(name, shape)
     written = 0
     for group_name, group in graph.groups.items():
         for count in _counts(group):
@@ -185,11 +190,7 @@ def test_joint_cuts_give_each_group_of_three_counts_or_more_its_own_ratio():
 
 @pytest.mark.parametrize("name, shape", [("mobilenet_v1", (4, 3, 16, 16)), ("resnet20", (4, 3, 16, 16))])
 def test_rules_from_three_joint_cuts_write_each_group_and_several_at_once_as_exports_do(name, shape):
-    torch.manual_seed(0)
-    net = create_model(name, num_classes=10, width_mult=0.5).eval()
-    graph = analyze(net, shape)
-    device = get_device("fake")
-    graphs = CandidateGraphs(onnx.load_model_from_string(export_bytes(net, shape)), graph.sizes())
+    net, graph, device, graphs = _half_width(name, shape)
     grids = probe_grids(graph, graph.sizes(), 4)
     cuts = joint_cuts(graph.sizes(), grids)
     exports = [export_bytes(shrunk_copy(net, graph, cut), shape) for cut in cuts]
