@@ -25,8 +25,8 @@ import time
 from pathlib import Path
 
 
-def nodes_of_first_iteration(args, lut: str) -> list:
-    """The node keys the first iteration's search looks up (measured once into a fresh table)."""
+def nodes_of_first_iteration(args, lut: str) -> tuple:
+    """(device, the node keys the first iteration's search looks up), measured once into a fresh table."""
     from devices import get_device
     from lut.table import LatencyTable
     from netadapt.algorithm.search import first_iteration_search
