@@ -25,6 +25,10 @@ class Device(abc.ABC):
     # The profiler kind that times this device (see profilers.registry).
     profiler_kind: str = "ort"
 
+    # Whether ``optimize`` takes graphs whose large weights are zero references (profilers.zero_weights);
+    # other devices are handed the zeros written out.
+    fills_zero_weights: bool = False
+
     @abc.abstractmethod
     def available(self) -> tuple[bool, str]:
         """Whether the device can run here, and if not, why (empty reason when available)."""

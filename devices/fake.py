@@ -13,6 +13,8 @@ class FakeDevice(Device):
         threads: recorded in the fingerprint only, so fake tables with different settings stay apart.
     """
 
+    fills_zero_weights = True  # optimize_with gives zero references one shared buffer
+
     name = "fake"
     profiler_kind = "fake"
 

@@ -7,6 +7,7 @@ options, and extend ``fingerprint()`` with whatever else identifies the hardware
 from __future__ import annotations
 
 import os
+import threading
 
 from devices.base import Device
 from devices.host import os_arch, processor_model
@@ -27,6 +28,8 @@ class OrtDevice(Device):
         name: registry name of the device.
         install_hint: what to install when the provider is missing (shown in the error).
     """
+
+    fills_zero_weights = True  # optimize_with gives zero references one shared buffer
 
     def __init__(self, provider: str, provider_options: dict | None = None, *, threads: int = 1,
                  inter_op_threads: int = 1, optimization: str = "all", name: str = "ort",
@@ -132,29 +135,69 @@ WEIGHTLESS_MIN_BYTES = 65536
 
 def optimize_with(model: bytes, options, providers, weights: bool = True):
     """Let ONNX Runtime optimise ``model`` with these session options and providers, and read back the
-    graph it would run (``optimized_model_filepath``).
+    graph it would run (``optimized_model_filepath``). Zero references (``profilers.zero_weights``) are
+    given zeros without copying them.
 
     Args:
         weights: read the stored tensors back too. Without them (False), every stored tensor of at least
             ``WEIGHTLESS_MIN_BYTES`` keeps its name, type and dimensions but refers to external data that
-            no longer exists: ONNX Runtime writes them to a file beside the graph, which is not read back
-            (a graph is inspected for its nodes' shapes, which do not need them; it cannot be run).
+            no longer exists: ONNX Runtime writes them where nothing keeps them (``_Scratch``; a graph is
+            inspected for its nodes' shapes, which do not need them; it cannot be run).
     """
-    import tempfile
     import warnings
 
     import onnx
     import onnxruntime as ort
 
-    with tempfile.TemporaryDirectory() as tmp:
-        options.optimized_model_filepath = os.path.join(tmp, "optimized.onnx")
-        options.log_severity_level = 3  # the NCHWc "hardware specific" warning is expected here
-        if not weights:
-            options.add_session_config_entry("session.optimized_model_external_initializers_file_name",
-                                             "weights.bin")
-            options.add_session_config_entry("session.optimized_model_external_initializers_min_size_in_bytes",
-                                             str(WEIGHTLESS_MIN_BYTES))  # read here: tests lower it
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            ort.InferenceSession(bytes(model), sess_options=options, providers=providers)
-        return onnx.load(options.optimized_model_filepath, load_external_data=weights)
+    from profilers import zero_weights
+
+    scratch = _scratch()
+    options.optimized_model_filepath = scratch.graph
+    options.log_severity_level = 3  # the NCHWc "hardware specific" warning is expected here
+    if not weights:
+        scratch.prepare()
+        options.add_session_config_entry("session.optimized_model_external_initializers_file_name",
+                                         scratch.sink_name)
+        options.add_session_config_entry("session.optimized_model_external_initializers_min_size_in_bytes",
+                                         str(WEIGHTLESS_MIN_BYTES))  # read here: tests lower it
+    names, values = zero_weights.ort_values(onnx.load_model_from_string(bytes(model)))
+    if names:  # zero references (a written candidate graph): one shared zero buffer stands for them all
+        options.add_external_initializers(names, values)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ort.InferenceSession(bytes(model), sess_options=options, providers=providers)
+    return onnx.load(scratch.graph, load_external_data=weights)
+
+
+class _Scratch:
+    """A folder (one per thread, removed at exit) for the optimised graphs ONNX Runtime writes, with a sink
+    for the weights left out of them: a link to the null device where the system allows one (writing
+    MobileNetV1's 13 MB of weights to a real file adds about a quarter to each optimisation), else a file,
+    overwritten each time."""
+
+    sink_name = "weights.bin"
+
+    def __init__(self):
+        import tempfile
+
+        self._dir = tempfile.TemporaryDirectory(prefix="netadapt-optimised-")
+        self.graph = os.path.join(self._dir.name, "optimized.onnx")
+        self._sink = os.path.join(self._dir.name, self.sink_name)
+        self._links = True
+
+    def prepare(self) -> None:
+        """Put the link back: ONNX Runtime removes the weights file it wrote when the file reads as empty."""
+        if self._links and not os.path.lexists(self._sink):
+            try:
+                os.symlink(os.devnull, self._sink)
+            except (OSError, NotImplementedError):  # no links here (Windows without the right): a real file
+                self._links = False
+
+
+_SCRATCH = threading.local()
+
+
+def _scratch() -> _Scratch:
+    if getattr(_SCRATCH, "folder", None) is None or not os.path.isdir(os.path.dirname(_SCRATCH.folder.graph)):
+        _SCRATCH.folder = _Scratch()
+    return _SCRATCH.folder

@@ -21,6 +21,7 @@ from onnx import helper, numpy_helper
 
 from lut.nodekey import CONTROL_FLOAT_INPUTS, MAX_STORED_VALUES, NodeKey, TensorSpec
 from netadapt.errors import UserError
+from profilers import zero_weights
 from profilers.sessions import input_feeds
 
 
@@ -135,6 +136,9 @@ def model_units(model: bytes | onnx.ModelProto, device, input_shape: tuple[int, 
     Raises:
         UserError: the model has more than one input, or an input shape that does not fit it.
     """
+    if not getattr(device, "fills_zero_weights", False):  # zeros written out for a device that reads them
+        parsed = model if isinstance(model, onnx.ModelProto) else onnx.load_model_from_string(bytes(model))
+        model = zero_weights.filled(parsed)
     if isinstance(model, onnx.ModelProto):
         model = model.SerializeToString()
     if weightless and not run and _takes_weights(device):
@@ -173,6 +177,18 @@ def _declared_units(optimized: onnx.ModelProto, device, input_shape: tuple[int, 
     """The units of an optimised graph whose large stored tensors were left out (``weights=False``), from
     the shapes ONNX Runtime declares when it loads the graph with those tensors as inputs of their shape;
     None when a shape is left open (only a run would tell)."""
+    declared = declared_values(optimized, device)
+    if declared is None:
+        return None
+    values, data_inputs = declared
+    values.update(input_feeds(data_inputs, input_shape))
+    return _units(optimized, values)
+
+
+def declared_values(optimized: onnx.ModelProto, device) -> tuple[dict, _DataInputs] | None:
+    """Every tensor an optimised graph computes, as ONNX Runtime declares it when it loads the graph with
+    the large stored tensors left out (``weights=False``) given as inputs of their shape (zero-stride
+    arrays), and the graph's own inputs; None when a shape is left open (only a run would tell)."""
     inspected = onnx.ModelProto()
     inspected.CopyFrom(optimized)
     graph = inspected.graph
@@ -188,8 +204,7 @@ def _declared_units(optimized: onnx.ModelProto, device, input_shape: tuple[int, 
     values = declared_outputs(session)
     if values is None:
         return None
-    values.update(input_feeds(_DataInputs(session, {t.name for t in stored}), input_shape))
-    return _units(optimized, values)
+    return values, _DataInputs(session, {t.name for t in stored})
 
 
 def graph_units(optimized: onnx.ModelProto, device, input_shape: tuple[int, ...], run: bool = False) -> list[Unit]:

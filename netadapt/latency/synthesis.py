@@ -7,7 +7,8 @@ dimensions, attributes such as a depthwise convolution's ``group``, and small in
 (reshape targets). ``CandidateGraphs`` reads those integers from the exports it is shown and, once a
 group's integers are seen to follow one affine rule of the count (through the current network's
 export and a first cut) and a second cut confirms the rule exactly, writes further counts of that
-group itself: the current network's graph with the integers the rule gives and zero-filled weights.
+group itself: the current network's graph with the integers the rule gives and zero weights (large ones
+carried by reference, ``profilers.zero_weights``).
 
 Weights' values do not matter here: the graph is only optimised for the device and inspected for the
 nodes it runs (the nodes themselves are timed on random inputs). The confirmation also compares the
@@ -31,6 +32,7 @@ import numpy as np
 import onnx
 from onnx import numpy_helper
 
+from profilers import zero_weights
 from profilers.units import FLOAT_TENSOR_TYPES
 
 #: Integer tensors up to this many values are read as numbers a count may decide; larger ones must
@@ -208,6 +210,7 @@ class CandidateGraphs:
     def __post_init__(self):
         self.base = normalised(self.base)
         self._base = fields(self.base)
+        zero_weights.lighten(self.base)  # written graphs refer to their large weights (values never matter)
         self._pending: dict[str, _GroupRule] = {}
 
     def can(self, group: str) -> bool:
@@ -354,12 +357,13 @@ class CandidateGraphs:
         return out
 
     def _write(self, slots: list) -> onnx.ModelProto:
-        """The base graph with ``slots`` written in (changed float tensors zero-filled)."""
+        """The base graph with ``slots`` written in (changed float tensors zero-filled; large stored ones, and
+        the base's own, are zero references, ``profilers.zero_weights``)."""
         m = onnx.ModelProto()
         m.CopyFrom(self.base)
         it = iter(zip(self._base.slots, slots))
 
-        def tensor(t: onnx.TensorProto) -> None:
+        def tensor(t: onnx.TensorProto, stored: bool = False) -> None:
             old_dims, new_dims = next(it)
             array = None
             if t.data_type in _INTEGER_TYPES:
@@ -376,6 +380,9 @@ class CandidateGraphs:
                     raise ValueError("a large integer tensor changed shape")  # fields() refuses this case
             elif old_dims == new_dims:
                 return
+            elif stored and zero_weights.referable(t, new_dims):  # a large float initializer
+                zero_weights.zero_tensor(t, new_dims)
+                return
             else:  # a float tensor (any other kind keeps its dimensions in the structure)
                 dtype = onnx.helper.tensor_dtype_to_np_dtype(t.data_type)
                 array = np.zeros(new_dims, dtype=dtype)
@@ -383,7 +390,7 @@ class CandidateGraphs:
             t.CopyFrom(replacement)
 
         for init in m.graph.initializer:
-            tensor(init)
+            tensor(init, stored=True)
         for node in m.graph.node:
             for attr in node.attribute:
                 if attr.type == onnx.AttributeProto.INT:
