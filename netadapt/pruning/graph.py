@@ -150,14 +150,11 @@ def analyze(model: nn.Module, input_shape: tuple[int, ...], validate: bool = Tru
     if validate:
         import copy
 
-        from netadapt.pruning.validate import check_group
+        from netadapt.pruning.validate import check_groups
 
         reference = copy.deepcopy(model).eval()  # one copy for every group: each check puts it back
-        for name, group in groups.items():
-            if name not in frozen and group.size > group.min_size:
-                reason = check_group(model, tuple(input_shape), group, reference=reference)
-                if reason:
-                    frozen[name] = reason
+        checked = {name: g for name, g in groups.items() if name not in frozen and g.size > g.min_size}
+        frozen.update(check_groups(model, tuple(input_shape), checked, reference=reference))
     usable = {name: g for name, g in groups.items() if name not in frozen}
     if not groups and not unmapped:
         raise UserError("the model has no prunable channels (no convolution or linear layer whose "

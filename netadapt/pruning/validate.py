@@ -94,9 +94,39 @@ def check_group(model: nn.Module, input_shape: tuple[int, ...], group: ChannelGr
         reference: an eval-mode copy of ``model`` to silence channels in (copied here when None); what is
             silenced is put back afterwards, so one copy serves every group of a network.
     """
+    return _check(model, input_shape, {group.name: group}, reference)
+
+
+def check_groups(model: nn.Module, input_shape: tuple[int, ...], groups: dict[str, ChannelGroup],
+                 reference: nn.Module | None = None) -> dict[str, str]:
+    """Why each of ``groups`` cannot be pruned safely (a group absent from the result can).
+
+    All of them are checked at once first, on one copy with a few channels of every group removed against
+    the reference with all of those silenced: where that copy computes what the reference does, each
+    group's removal does (a wrong mapping changes what its own channels' consumers read, which no other
+    group's removal undoes). Where it does not, or a group cannot be silenced (only its shapes are checked),
+    each group is checked alone (``check_group``) to say which.
+    """
+    if reference is None:
+        reference = copy.deepcopy(model).eval()
+    if len(groups) > 1 and _check(model, input_shape, groups, reference, silence_all=True) is None:
+        return {}
+    reasons = {}
+    for name, group in groups.items():
+        reason = check_group(model, input_shape, group, reference=reference)
+        if reason:
+            reasons[name] = reason
+    return reasons
+
+
+def _check(model: nn.Module, input_shape: tuple[int, ...], groups: dict[str, ChannelGroup],
+           reference: nn.Module | None, silence_all: bool = False) -> str | None:
+    """``check_group`` for several groups at once (``silence_all``: a group that cannot be silenced fails)."""
     pruned = copy.deepcopy(model).eval()
-    positions = [p for p in range(group.size // group.multiple) if p not in _dropped_positions(group)]
-    keep = expand_positions(group, positions)
+    keep = {}
+    for name, group in groups.items():
+        positions = [p for p in range(group.size // group.multiple) if p not in _dropped_positions(group)]
+        keep[name] = expand_positions(group, positions)
     items = []
 
     def record(dg, pg):
@@ -107,9 +137,9 @@ def check_group(model: nn.Module, input_shape: tuple[int, ...], group: ChannelGr
             kind = nn.Parameter if isinstance(m, nn.Parameter) else type(m)
             items.append((item_name(dg, m), is_out(dg, dep), kind, list(idxs)))
 
-    graph = NetworkGraph(tuple(input_shape), {group.name: group})
+    graph = NetworkGraph(tuple(input_shape), dict(groups))
     try:
-        remove_channels(pruned, graph, {group.name: keep}, before=record)
+        remove_channels(pruned, graph, keep, before=record)
     except Exception as exc:  # torch-pruning's own checks and the layers' raise many types
         return f"removing channels fails: {_first(exc)}"
     x = torch.randn((2, *input_shape[1:]), generator=torch.Generator().manual_seed(0))
@@ -117,17 +147,20 @@ def check_group(model: nn.Module, input_shape: tuple[int, ...], group: ChannelGr
         reference = copy.deepcopy(model).eval()
     undo: list = []
     try:
-        return _compare(pruned, reference, items, x, undo)
+        return _compare(pruned, reference, items, x, undo, silence_all)
     finally:
         _restore(undo)
 
 
-def _compare(pruned: nn.Module, reference: nn.Module, items, x: torch.Tensor, undo: list) -> str | None:
+def _compare(pruned: nn.Module, reference: nn.Module, items, x: torch.Tensor, undo: list,
+             silence_all: bool = False) -> str | None:
     """``check_group``'s comparison of the pruned copy with the reference, its channels silenced."""
     try:
         silenced = _silence(reference, items, undo)
     except (IndexError, RuntimeError) as exc:  # indices beyond a layer's width: the mapping went astray
         return f"the dependency graph maps its channels outside a layer ({_first(exc)})"
+    if silence_all and not silenced:
+        return "a group cannot be silenced"
     try:
         with torch.no_grad():
             expected = main_output(reference(x))

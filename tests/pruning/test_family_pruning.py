@@ -76,3 +76,24 @@ def test_what_each_family_couples(analysed):
     assert any(isinstance(convnext[n], torch.nn.LayerNorm) for g in groups["convnext"].values() for n in g.norms)
     # GoogLeNet's auxiliary classifiers read inception outputs: their channels prune with them
     assert any(m.startswith("aux1.") and m.endswith(":in") for m in _members(analysed["googlenet"][1]))
+
+
+def test_checking_every_group_at_once_gives_each_group_its_own_verdict():
+    """``analyze`` checks all groups on one copy first and each alone only when that fails: over every
+    family the groups it freezes, and why, are those checked one at a time."""
+    import copy
+
+    from netadapt.pruning.validate import check_group, check_groups
+
+    at_once = 0
+    for name, (_, chw) in sorted(FAMILIES.items()):
+        torch.manual_seed(0)
+        model = build(name).eval()
+        shape = (1, *chw)
+        graph = analyze(model, shape, validate=False)
+        checked = {n: g for n, g in graph.groups.items() if g.size > g.min_size}
+        reference = copy.deepcopy(model).eval()
+        alone = {n: why for n, g in checked.items() if (why := check_group(model, shape, g, reference=reference))}
+        assert check_groups(model, shape, checked, reference=reference) == alone, name
+        at_once += not alone
+    assert at_once >= 10  # most families pass all at once (one copy instead of one per group)

@@ -202,3 +202,16 @@ def test_the_model_is_refused_only_when_nothing_can_be_pruned():
 
     with pytest.raises(UserError, match="can be pruned safely"):
         analyze(OnlyShuffle().eval(), (1, 3, 4, 4))
+
+
+def test_a_scrambled_group_is_found_beside_groups_that_are_fine():
+    """All groups are checked on one copy first; the channel shuffle's scrambled groups fail that check and
+    each group is then checked alone, so only they are frozen (with the per-group reason)."""
+    from netadapt.pruning.validate import check_group, check_groups
+
+    torch.manual_seed(0)
+    net, shape = Shuffle().eval(), (1, 3, 4, 4)
+    graph = analyze(net, shape, validate=False)
+    reasons = check_groups(net, shape, graph.groups)
+    assert set(reasons) == {"left", "right"}
+    assert reasons == {n: check_group(net, shape, graph.groups[n]) for n in ("left", "right")}
