@@ -14,7 +14,8 @@ does the same with every optimised graph run to read its tensors against reading
 declares when it loads the graph (``profilers.units.graph_units``); ``--compare rules`` with each group's
 rule learnt from two cuts of its own against every group's learnt from three cuts of all of them at once
 (``joint_cuts``), and the device's optimised graphs read back with their weights against without them;
-``--compare joint`` and ``--compare weights`` each of those two alone.
+``--compare joint`` and ``--compare weights`` each of those two alone; ``--compare batches`` written graphs
+optimised one by one against up to 16 side by side in one model (``LatencyEstimator.units_of_many``).
 
     python bench/profile_grid.py                                    # MobileNetV1, first iteration
     python bench/profile_grid.py --scope grid --channel-step 32     # the grid, coarse (quick)
@@ -38,11 +39,12 @@ ARMS = {"graphs": [("exported", {"synthesis": False, **_BEFORE}), ("written", {"
         "inspection": [("run", {"inspect_by_run": True, **_BEFORE}), ("declared", _BEFORE)],
         "rules": [("own cuts", _BEFORE), ("joint", {})],
         "joint": [("own cuts", {"joint": False}), ("joint", {})],
-        "weights": [("weights", {"weightless": False}), ("weightless", {})]}
+        "weights": [("weights", {"weightless": False}), ("weightless", {})],
+        "batches": [("one by one", {"batch": 0}), ("batches", {})]}
 
 
 def profile_once(args, lut: str, synthesis: bool = True, inspect_by_run: bool = False, joint: bool = True,
-                 weightless: bool = True) -> dict:
+                 weightless: bool = True, batch: int = 16) -> dict:
     """One profile of ``args.model`` into the table at ``lut``: counts, wall time and its split."""
     from devices import get_device
     from lut.table import LatencyTable
@@ -59,7 +61,8 @@ def profile_once(args, lut: str, synthesis: bool = True, inspect_by_run: bool = 
     dev = get_device(args.device, threads=args.threads)
     table = LatencyTable(lut)
     profiler = get_profiler(dev, ProfileConfig(warmup=args.warmup, repeats=args.repeats))
-    estimator = LatencyEstimator(table, dev, profiler, inspect_by_run=inspect_by_run, weightless=weightless)
+    estimator = LatencyEstimator(table, dev, profiler, inspect_by_run=inspect_by_run, weightless=weightless,
+                                 batch=batch)
     net = ModelSpec(args.model).build().eval()
     started = time.perf_counter()
     graph = analyze(net, shape)
@@ -68,7 +71,9 @@ def profile_once(args, lut: str, synthesis: bool = True, inspect_by_run: bool = 
         grids = probe_grids(graph, graph.sizes(), args.channel_step) if joint else None
         estimates = CandidateEstimates(estimator, net, graph, anchor_ms=1.0, synthesis=synthesis, grids=grids)
         configs = visitable_configs(graph, args.channel_step)[: args.limit]
-        for sizes in configs:
+        for i, sizes in enumerate(configs):
+            if i % max(batch, 1) == 0:
+                estimates.prefetch(configs[i:i + batch])  # the next batch's nodes from one optimisation
             estimates.table_ms(sizes)  # times what the table lacks, each row in its own transaction
     else:  # what `netadapt profile` does by default
         estimates = first_iteration_search(estimator, net, graph, args.channel_step, synthesis=synthesis,
@@ -78,6 +83,7 @@ def profile_once(args, lut: str, synthesis: bool = True, inspect_by_run: bool = 
     split = {"analysing": analysed, **time_split(wall - analysed, estimator.seconds, timed)}
     return {"synthesis": synthesis, "inspection": "run" if inspect_by_run else "declared",
             "rules": "joint" if estimates.joint_exports else "own", "weights": "no" if weightless else "yes",
+            "batch": batch if estimates.estimator.batch else 0,
             "networks": estimates.probes + 1 + estimates.joint_exports, "joint": estimates.joint_exports,
             "written": estimates.synthesised,
             "nodes": estimator.measured_on_the_spot, "retaken": profiler.retaken, "wall": wall, "timed": timed,
@@ -100,7 +106,8 @@ def main(argv=None):
                    help="graphs: exported and written alternately; inspection: optimised graphs run to read "
                         "their tensors and read from the shapes declared; rules: each group's rule from its own "
                         "two cuts and graphs read back with weights, against rules from three joint cuts and "
-                        "graphs without weights (joint, weights: each alone); fresh tables")
+                        "graphs without weights (joint, weights: each alone); batches: written graphs optimised one by "
+                        "one and in batches; fresh tables")
     p.add_argument("--rounds", type=int, default=2, help="with --compare: runs of each")
     args = p.parse_args(argv)
 
@@ -120,12 +127,13 @@ def main(argv=None):
           f"onnxruntime {fp.get('onnxruntime', '?')}), warmup {args.warmup}, repeats {args.repeats}; "
           "a fresh table per run")
     names = list(runs[0]["split"])
-    print(f"{'graphs':>8} {'inspect':>8} {'rules':>5} {'weights':>7} {'networks':>8} {'joint':>5} {'written':>7} "
+    print(f"{'graphs':>8} {'inspect':>8} {'rules':>5} {'weights':>7} {'batch':>5} {'networks':>8} {'joint':>5} "
+          f"{'written':>7} "
           f"{'nodes':>6} {'retaken':>7} {'wall s':>7} {'timed s':>7} {'overhead':>8}  "
           + " ".join(f"{n:>{max(8, len(n))}}" for n in names))
     for r in runs:
         print(f"{'written' if r['synthesis'] else 'exported':>8} {r['inspection']:>8} {r['rules']:>5} "
-              f"{r['weights']:>7} {r['networks']:>8} {r['joint']:>5} "
+              f"{r['weights']:>7} {r['batch']:>5} {r['networks']:>8} {r['joint']:>5} "
               f"{r['written']:>7} {r['nodes']:>6} {r['retaken']:>7} {r['wall']:>7.1f} {r['timed']:>7.1f} "
               f"{r['wall'] / max(r['timed'], 1e-9):>7.1f}x  "
               + " ".join(f"{r['split'][n]:>{max(8, len(n))}.1f}" for n in names))

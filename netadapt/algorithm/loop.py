@@ -19,7 +19,7 @@ from netadapt.algorithm.budget import parse_budget
 from netadapt.algorithm.candidates import CandidateJob, Resources, SharedInputs, needs_teacher, run_data
 from netadapt.algorithm.config import RESUMABLE_KEYS, SCORES, ExecutionConfig, RunConfig
 from netadapt.algorithm.executors import InProcess, create_executor
-from netadapt.algorithm.search import CandidateEstimates, largest_count_meeting, smallest_network_ms
+from netadapt.algorithm.search import CandidateEstimates, largest_counts_meeting, smallest_network_ms
 from netadapt.algorithm.selection import SELECTIONS, select_candidate
 from netadapt.checkpoint import load_checkpoint, save_checkpoint, save_state
 from netadapt.criteria import create_criterion
@@ -426,19 +426,21 @@ class NetAdaptRun:
             while True:
                 target = max(state["measured_ms"] - reduction, floor)
                 results = {}
-                bar = tqdm(sorted(graph.groups), desc=f"iteration {i + 1} estimates", leave=False,
+                groups = sorted(graph.groups)
+                bar = tqdm(total=len(groups), desc=f"iteration {i + 1} estimates", leave=False,
                            disable=not self.progress)
-                for g in bar:
-                    try:
-                        found = largest_count_meeting(estimates, g, original[g], cfg.channel_step, target,
-                                                      hint=hints.get(g))
-                        results[g] = None if found is None else {"channels": found[0], "predicted_ms": found[1]}
-                    except UserError:
-                        raise
-                    except Exception as exc:  # e.g. a pruned copy that cannot be exported: this group only
+                found = largest_counts_meeting(estimates, {g: (original[g], hints.get(g)) for g in groups},
+                                               cfg.channel_step, target, done=lambda g: bar.update())
+                bar.close()
+                for g in groups:
+                    if isinstance(found[g], Exception):  # e.g. a pruned copy that cannot be exported: this group only
+                        exc = found[g]
                         error = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:300]
                         results[g] = {"error": error}
                         self.log(f"iteration {i + 1}: group {g} cannot be estimated and is skipped: {error}")
+                    else:
+                        results[g] = None if found[g] is None else {"channels": found[g][0],
+                                                                     "predicted_ms": found[g][1]}
                 if any(r and "channels" in r for r in results.values()) or reduction / 2 < smallest:
                     break
                 reduction /= 2

@@ -18,6 +18,7 @@ import time
 
 import torch.nn as nn
 
+from netadapt.errors import UserError
 from netadapt.latency.estimator import LatencyEstimator, architecture_key
 from netadapt.latency.grid import group_grid
 from netadapt.pruning import NetworkGraph, shrunk_copy
@@ -122,10 +123,43 @@ class CandidateEstimates:
             graphs.confirm(group, same)
         return units
 
+    def prefetch(self, many: list[dict[str, int]]) -> None:
+        """Work out the device's nodes of several networks together (``LatencyEstimator.units_of_many``: one
+        optimisation for a batch of written graphs), so that ``units`` and ``table_ms`` find them; networks
+        that are not written (exported, or already known) are left to ``units``. Nothing is measured."""
+        if self._graphs is None:
+            return
+        keyed, seen = [], set()
+        for sizes in many:
+            sizes = {g: n for g, n in sizes.items() if n != self.graph.groups[g].size}
+            key = self._written_key(sizes)
+            if not sizes or key in seen or self.estimator.known(key) is not None:
+                continue
+            written = self._write(sizes)
+            if written is not None:
+                keyed.append((key, written))
+                seen.add(key)
+        if len(keyed) > 1:
+            self.estimator.units_of_many(keyed, self.graph.input_shape)
+
+    def _written_key(self, sizes: dict[str, int]) -> tuple:
+        return ("synthesised", self._key, tuple(sorted(sizes.items())))
+
     def _written(self, sizes: dict[str, int]) -> list | None:
         """The device's nodes for ``sizes`` from a written graph, when the rules allow one (learning them
         jointly first, where that has not been tried); None when the network is to be exported."""
-        graphs, estimator, shape = self._graphs, self.estimator, self.graph.input_shape
+        known = self.estimator.known(self._written_key(sizes))
+        if known is not None:
+            return known
+        written = self._write(sizes)
+        if written is None:
+            return None
+        return self.estimator.units_of_export(self._written_key(sizes), written, self.graph.input_shape)
+
+    def _write(self, sizes: dict[str, int]):
+        """The written graph of the network with ``sizes`` (groups not at their size), or None when the rules
+        do not allow one (learning them jointly first, where that has not been tried)."""
+        graphs, estimator = self._graphs, self.estimator
         if self._grids is not None and not all(graphs.can(g) for g in sizes):
             self._learn_jointly()
         if not all(graphs.can(g) for g in sizes):
@@ -137,9 +171,7 @@ class CandidateEstimates:
         else:
             written = graphs.synthesise_many(sizes)
         estimator.clock("synthesis", t0)
-        if written is None:
-            return None
-        return estimator.units_of_export(("synthesised", self._key, tuple(sorted(sizes.items()))), written, shape)
+        return written
 
     def _learn_jointly(self) -> None:
         """Learn every group's rule from three networks with all of them cut at once (once)."""
@@ -196,6 +228,63 @@ def largest_count_meeting(estimates: CandidateEstimates, group: str, original_si
     Returns:
         (channels, predicted ms), or None when even the smallest count misses the target.
     """
+    search = _count_search(estimates, group, original_size, step, target_ms, hint)
+    try:
+        count = next(search)
+        while True:
+            count = search.send(estimates.predicted(group, count))
+    except StopIteration as done:
+        return done.value
+
+
+def largest_counts_meeting(estimates: CandidateEstimates, searches: dict[str, tuple[int, int | None]], step: int,
+                           target_ms: float, done=lambda group: None) -> dict:
+    """``largest_count_meeting`` for several groups (group -> (original size, hint)), in step: each round
+    takes every unfinished search's next probe, and the device's nodes of all those networks are worked out
+    together (``CandidateEstimates.prefetch``) before each is looked up, in group order. The probes are
+    those of the searches one after another.
+
+    Returns:
+        group -> what ``largest_count_meeting`` returns, or the exception its probes raised (a
+        ``UserError`` is raised at once). ``done(group)`` is called as each search ends.
+    """
+    results: dict = {}
+    pending: dict = {}
+    for group, (original, hint) in searches.items():
+        search = _count_search(estimates, group, original, step, target_ms, hint)
+        _advance(search, group, None, pending, results, done, first=True)
+    while pending:
+        estimates.prefetch([{group: count} for group, (_, count) in pending.items()])
+        for group, (search, count) in list(pending.items()):
+            try:
+                ms = estimates.predicted(group, count)
+            except UserError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - this group only (a cut the exporter refuses, say)
+                del pending[group]
+                results[group] = exc
+                done(group)
+                continue
+            _advance(search, group, ms, pending, results, done)
+    return results
+
+
+def _advance(search, group, ms, pending, results, done, first=False) -> None:
+    """Send a probe's result to a search: note its next probe in ``pending``, or its result when it ends."""
+    try:
+        count = next(search) if first else search.send(ms)
+    except StopIteration as end:
+        pending.pop(group, None)
+        results[group] = end.value
+        done(group)
+        return
+    pending[group] = (search, count)
+
+
+def _count_search(estimates: CandidateEstimates, group: str, original_size: int, step: int, target_ms: float,
+                  hint: int | None):
+    """``largest_count_meeting`` as a generator: yields each count to probe, is sent its predicted ms, and
+    returns the result."""
     g = estimates.graph.groups[group]
     grid = [c for c in group_grid(g, original_size, step) if c < g.size]
     if not grid:
@@ -204,13 +293,13 @@ def largest_count_meeting(estimates: CandidateEstimates, group: str, original_si
 
     def probe(k):
         if k not in meets:
-            ms = estimates.predicted(group, grid[k])
+            ms = yield grid[k]
             meets[k] = (ms <= target_ms, ms)
         return meets[k]
 
     top = len(grid) - 1
     i = grid.index(hint) if hint in grid else top
-    ok, ms = probe(i)
+    ok, ms = yield from probe(i)
     missed = None  # the lowest index seen to miss the target, if any
     down = 1  # while the probes save nothing (a plateau), each step down is twice the last
     while not ok:  # jump down by the table's per-channel latency, or step down when it says nothing
@@ -224,24 +313,24 @@ def largest_count_meeting(estimates: CandidateEstimates, group: str, original_si
             wanted = g.size - (estimates.anchor_ms - target_ms) * (g.size - grid[i]) / saved
             nxt = min(i - 1, max([0] + [k for k in range(len(grid)) if grid[k] <= wanted]))
         i = nxt
-        ok, ms = probe(i)
+        ok, ms = yield from probe(i)
     # Gallop up from the meeting probe (1, 2, 4, ... counts, below the lowest miss) to a count that
     # misses, then bisect the gap: a jump that landed right costs one more probe, one that overshot a
     # plateau in the latency a few.
     jump, ceiling = 1, top + 1 if missed is None else missed
     while i + 1 < ceiling:
         up = min(i + jump, ceiling - 1)
-        if not probe(up)[0]:
+        if not (yield from probe(up))[0]:
             ceiling = up
             break
         i, jump = up, 2 * jump
     while ceiling - i > 1:  # grid[i] meets, grid[ceiling] (where it exists) does not
         mid = (i + ceiling) // 2
-        if probe(mid)[0]:
+        if (yield from probe(mid))[0]:
             i = mid
         else:
             ceiling = mid
-    return grid[i], probe(i)[1]
+    return grid[i], (yield from probe(i))[1]
 
 
 def smallest_network_ms(estimates: CandidateEstimates, original: dict[str, int], step: int) -> float:
@@ -277,6 +366,13 @@ def first_iteration_search(estimator: LatencyEstimator, model: nn.Module, graph:
     start = estimates.anchor_ms = estimates.current_ms
     target = start - RunConfig().schedule.reduction_ms(0, start)
     smallest_network_ms(estimates, graph.sizes(), step)
-    for group in progress(list(graph.groups)):
-        largest_count_meeting(estimates, group, graph.groups[group].size, step, target)
+    ticks = iter(progress(list(graph.groups)))
+    next(ticks, None)  # the bar starts at none done
+    results = largest_counts_meeting(estimates, {g: (graph.groups[g].size, None) for g in graph.groups}, step,
+                                     target, done=lambda group: next(ticks, None))
+    for _ in ticks:  # the progress bar ends
+        pass
+    failed = [r for r in results.values() if isinstance(r, Exception)]
+    if failed:
+        raise failed[0]
     return estimates

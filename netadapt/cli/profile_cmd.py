@@ -103,7 +103,10 @@ def profile(device_name, threads, gpu_id, model, checkpoint, input_shape, channe
     seen: set[str] = set()
     measured = stored = 0
     bar = tqdm(configs, desc=f"profiling on {device_name}", unit="net", disable=no_progress, dynamic_ncols=True)
-    for sizes in bar:  # each network's nodes are measured before the next is read: a stop loses nothing
+    ahead = reader.batch or 1
+    for i, sizes in enumerate(bar):  # each network's nodes measured before the next is read: a stop loses nothing
+        if i % ahead == 0:
+            estimates.prefetch(configs[i:i + ahead])  # the next networks' nodes from one optimisation
         keys = [u.key for u in estimates.units(sizes) if u.key.key_id not in seen]
         keys = list(dict.fromkeys(keys))
         seen.update(k.key_id for k in keys)

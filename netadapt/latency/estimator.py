@@ -59,6 +59,7 @@ class LatencyEstimator:
             declares when it loads the graph would do (``profilers.units.graph_units``): for comparison.
         weightless: have the device leave large weights out of the optimised graphs it hands back
             (``profilers.units.model_units``); False reads them back, for comparison.
+        batch: how many written graphs ``units_of_many`` optimises together (0: each alone).
     """
 
     table: object
@@ -70,6 +71,8 @@ class LatencyEstimator:
     seconds: dict = field(default_factory=dict)
     inspect_by_run: bool = False
     weightless: bool = True
+    batch: int = 16
+    _batch_checked: bool = False
     _ms: dict = field(default_factory=dict, repr=False)
     _units: dict = field(default_factory=dict, repr=False)
 
@@ -117,6 +120,36 @@ class LatencyEstimator:
         if key is not None:
             self._units[key] = units
         return units
+
+    def units_of_many(self, keyed: list[tuple], input_shape: tuple[int, ...]) -> None:
+        """The units of several written graphs ((key, ModelProto) pairs, cut from one network), cached under
+        their keys, from one optimisation per ``batch`` of them (``profilers.batched``). The first batch is
+        checked: its first network is optimised alone too and must give the same units, or batches are not
+        used again. Graphs a batch cannot tell are left uncached (``units_of_export`` does them one by one)."""
+        from profilers.batched import batched_units
+        from profilers.units import model_units
+
+        if not self.batch or self.inspect_by_run or not self.weightless:
+            return
+        todo = [(key, model) for key, model in keyed if key not in self._units]
+        for start in range(0, len(todo) - 1, self.batch):  # a lone last graph is left to units_of_export
+            chunk = todo[start:start + self.batch]
+            t0 = time.perf_counter()
+            try:
+                found = batched_units([model for _, model in chunk], self.device, input_shape)
+                if found is not None and not self._batch_checked:
+                    self._batch_checked = True
+                    alone = model_units(chunk[0][1], self.device, input_shape)
+                    if [u.key for u in alone] != [u.key for u in found[0]]:
+                        self.batch, found = 0, None  # the device optimises a network beside others otherwise
+            except Exception:  # noqa: BLE001 - a batch the device refuses: each network alone
+                found = None
+            finally:
+                self.clock("units", t0)
+            if found is None:
+                return
+            for (key, _), units in zip(chunk, found):
+                self._units[key] = units
 
     def onnx_units(self, onnx_model, input_shape: tuple[int, ...]) -> list:
         """The units of an exported ONNX model (path, bytes or ModelProto), not cached."""

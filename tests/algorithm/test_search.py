@@ -78,3 +78,57 @@ def test_a_non_monotone_latency_gives_a_meeting_count_whose_next_count_misses():
     assert predicted == ms(count) <= target
     assert ms(count + 8) > target
     assert count == _truth(512, ms, target) == 360
+
+
+class ManyEstimates:
+    """A stand-in for CandidateEstimates over several groups: each group's latency a function of its count;
+    what is prefetched, and in what order the probes come, recorded."""
+
+    def __init__(self, sizes, ms_of, anchor_ms, fails=()):
+        self.graph = SimpleNamespace(groups={g: ChannelGroup(g, n) for g, n in sizes.items()})
+        self.ms_of, self.anchor_ms, self.fails = ms_of, anchor_ms, set(fails)
+        self.prefetched, self.probed = [], []
+
+    def prefetch(self, many):
+        self.prefetched.append(many)
+
+    def predicted(self, group, count):
+        if group in self.fails:
+            raise RuntimeError(f"{group} cannot be exported")
+        self.probed.append((group, count))
+        return self.ms_of[group](count)
+
+
+def test_searches_in_step_probe_what_each_search_alone_probes_and_prefetch_each_round_together():
+    from netadapt.algorithm.search import largest_counts_meeting
+
+    sizes = {"a": 64, "b": 128, "c": 32, "d": 96}
+    ms_of = {"a": lambda c: 10 + c / 16, "b": lambda c: 10 + (c // 32) * 0.7, "c": lambda c: 14.0,
+             "d": lambda c: 9 + math.sqrt(c) / 4}
+    target, hints = 13.0, {"b": 64}
+    alone = {}
+    for g in sizes:
+        est = ManyEstimates(sizes, ms_of, anchor_ms=14.0)
+        alone[g] = (largest_count_meeting(est, g, sizes[g], 8, target, hint=hints.get(g)), est.probed)
+    together = ManyEstimates(sizes, ms_of, anchor_ms=14.0)
+    finished = []
+    found = largest_counts_meeting(together, {g: (sizes[g], hints.get(g)) for g in sizes}, 8, target,
+                                   done=finished.append)
+    assert found == {g: result for g, (result, _) in alone.items()}
+    assert found["c"] is None and found["a"] == (48, 13.0)
+    for g, (_, probes) in alone.items():
+        assert [(h, c) for h, c in together.probed if h == g] == probes
+    assert sorted(finished) == sorted(sizes)
+    assert len(together.prefetched[0]) == 4  # the first round: every group's first probe, together
+    assert sum(len(r) for r in together.prefetched) == len(together.probed)
+    assert len(together.prefetched) == max(len(p) for _, p in alone.values())
+
+
+def test_a_search_that_fails_ends_alone_and_the_others_go_on():
+    from netadapt.algorithm.search import largest_counts_meeting
+
+    sizes = {"a": 64, "b": 64}
+    est = ManyEstimates(sizes, {"a": lambda c: 10 + c / 16, "b": lambda c: 10 + c / 16}, 14.0, fails={"b"})
+    found = largest_counts_meeting(est, {g: (n, None) for g, n in sizes.items()}, 8, 13.0)
+    assert found["a"] == (48, 13.0)
+    assert isinstance(found["b"], RuntimeError) and "cannot be exported" in str(found["b"])

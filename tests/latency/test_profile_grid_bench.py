@@ -17,13 +17,13 @@ def _bench():
 def _rows(out):
     """{(graphs, inspection): (networks, written, nodes)}"""
     return {(m[0], m[1]): tuple(map(int, m[2:])) for m in re.findall(
-        r"^\s*(exported|written)\s+(run|declared)\s+\w+\s+\w+\s+(\d+)\s+\d+\s+(\d+)\s+(\d+)", out, re.M)}
+        r"^\s*(exported|written)\s+(run|declared)\s+\w+\s+\w+\s+\d+\s+(\d+)\s+\d+\s+(\d+)\s+(\d+)", out, re.M)}
 
 
 def _rule_rows(out):
     """{rules: (networks, joint exports, written, nodes)}"""
     return {m[0]: tuple(map(int, m[1:])) for m in re.findall(
-        r"^\s*written\s+declared\s+(own|joint)\s+\w+\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)", out, re.M)}
+        r"^\s*written\s+declared\s+(own|joint)\s+\w+\s+\d+\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)", out, re.M)}
 
 
 def test_graphs_comparison_prints_both_runs_with_the_same_nodes_and_a_ratio(capsys):
@@ -61,3 +61,16 @@ def test_rules_comparison_writes_more_graphs_from_three_joint_cuts_and_finds_the
     assert nodes == own_nodes > 20  # the same nodes measured into each fresh table
     assert re.search(r"median wall: own cuts [\d.]+ s, joint [\d.]+ s: [\d.]+x the time; .*"
                      r"overhead [\d.]+x and [\d.]+x the timed runs", out)
+
+
+@pytest.mark.parametrize("device", ["fake", "cpu"])
+def test_batches_comparison_finds_the_same_nodes_with_fewer_optimisations(device, capsys):
+    _bench().main([*ARGS, "--device", device, "--compare", "batches"])
+    out = capsys.readouterr().out
+    rows = {int(m[0]): tuple(map(int, m[1:])) for m in re.findall(
+        r"^\s*written\s+declared\s+joint\s+\w+\s+(\d+)\s+(\d+)\s+\d+\s+(\d+)\s+(\d+)", out, re.M)}
+    assert set(rows) == {0, 16}
+    assert rows[0] == rows[16]  # networks, written and nodes alike
+    assert rows[16][0] > 10 and rows[16][2] > 10
+    assert re.search(r"median wall: one by one [\d.]+ s, batches [\d.]+ s: [\d.]+x the time; "
+                     r"optimise\+inspect per network \d+ and \d+ ms: [\d.]+x", out)

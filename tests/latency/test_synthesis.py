@@ -258,3 +258,34 @@ def test_candidate_estimates_with_rules_from_joint_cuts_equal_those_of_exports(t
             own.table_ms({group_name: count})
     assert fast.synthesised > own.synthesised
     assert exported_by_fast < 0.5 * own.estimator.seconds["export"]
+
+
+def test_written_graphs_are_optimised_in_batches_that_give_what_one_at_a_time_gives(tmp_path, monkeypatch):
+    """``prefetch`` works out several written networks' nodes in one optimisation; the estimates are those of
+    networks optimised one at a time. A first batch that disagrees with its first network's own optimisation
+    turns batches off."""
+    import profilers.batched
+
+    net, graph, estimator = _mobilenet_on_the_fake_device(tmp_path)
+    grids = probe_grids(graph, graph.sizes(), 4)
+    wanted = [{g: counts[0]} for g, counts in grids.items()] + [{g: counts[-1]} for g, counts in grids.items()]
+    batched = CandidateEstimates(estimator(), net, graph, 1.0, grids=grids)
+    calls = []
+    real = profilers.batched.batched_units
+    monkeypatch.setattr(profilers.batched, "batched_units",
+                        lambda parts, *a: calls.append(len(parts)) or real(parts, *a))
+    batched.prefetch(wanted)
+    assert calls and sum(calls) >= len(wanted) - 2 and max(calls) <= batched.estimator.batch
+    alone = CandidateEstimates(estimator(), net, graph, 1.0, grids=grids)
+    alone.estimator.batch = 0
+    alone.prefetch(wanted)
+    for sizes in wanted:
+        assert [u.key for u in batched.units(sizes)] == [u.key for u in alone.units(sizes)]
+        assert batched.table_ms(sizes) == alone.table_ms(sizes)
+    assert len(calls) == 1 + (len(wanted) - 1) // batched.estimator.batch  # nothing optimised again
+
+    wrong = CandidateEstimates(estimator(), net, graph, 1.0, grids=grids)
+    monkeypatch.setattr(profilers.batched, "batched_units", lambda parts, *a: [u[::-1] for u in real(parts, *a)])
+    wrong.prefetch(wanted)
+    assert wrong.estimator.batch == 0 and all(wrong.estimator.known(wrong._written_key(s)) is None for s in wanted)
+    assert [u.key for u in wrong.units(wanted[0])] == [u.key for u in alone.units(wanted[0])]
