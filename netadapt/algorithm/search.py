@@ -54,6 +54,7 @@ class CandidateEstimates:
         self.joint_exports = 0
         self._grids = grids if synthesis else None
         self._graphs = None
+        self._prewritten: dict = {}
         shape = graph.input_shape
         self._key = architecture_key(model, shape)
         if synthesis:
@@ -141,6 +142,7 @@ class CandidateEstimates:
                 seen.add(key)
         if len(keyed) > 1:
             self.estimator.units_of_many(keyed, self.graph.input_shape)
+        self._prewritten = {key: written for key, written in keyed if self.estimator.known(key) is None}
 
     def _written_key(self, sizes: dict[str, int]) -> tuple:
         return ("synthesised", self._key, tuple(sorted(sizes.items())))
@@ -148,10 +150,11 @@ class CandidateEstimates:
     def _written(self, sizes: dict[str, int]) -> list | None:
         """The device's nodes for ``sizes`` from a written graph, when the rules allow one (learning them
         jointly first, where that has not been tried); None when the network is to be exported."""
-        known = self.estimator.known(self._written_key(sizes))
+        key = self._written_key(sizes)
+        known = self.estimator.known(key)
         if known is not None:
             return known
-        written = self._write(sizes)
+        written = self._prewritten.pop(key, None) or self._write(sizes)  # written by prefetch, left over
         if written is None:
             return None
         return self.estimator.units_of_export(self._written_key(sizes), written, self.graph.input_shape)

@@ -283,6 +283,9 @@ def test_written_graphs_are_optimised_in_batches_that_give_what_one_at_a_time_gi
         assert [u.key for u in batched.units(sizes)] == [u.key for u in alone.units(sizes)]
         assert batched.table_ms(sizes) == alone.table_ms(sizes)
     assert len(calls) == 1 + (len(wanted) - 1) // batched.estimator.batch  # nothing optimised again
+    cut = {tuple(sorted(s.items())) for s in wanted if all(n < graph.groups[g].size for g, n in s.items())}
+    assert batched.synthesised == alone.synthesised >= len(cut) - 2  # each written once (a count off the
+    assert batched.synthesised <= len(cut)                            # rules' lattice is exported)
 
     wrong = CandidateEstimates(estimator(), net, graph, 1.0, grids=grids)
     monkeypatch.setattr(profilers.batched, "batched_units", lambda parts, *a: [u[::-1] for u in real(parts, *a)])
