@@ -72,7 +72,7 @@ class LatencyEstimator:
     inspect_by_run: bool = False
     weightless: bool = True
     batch: int = 16
-    _batch_checked: bool = False
+    _batch_checked: bool = field(default=False, repr=False)
     _ms: dict = field(default_factory=dict, repr=False)
     _units: dict = field(default_factory=dict, repr=False)
 
