@@ -160,12 +160,13 @@ def optimize_with(model: bytes, options, providers, weights: bool = True):
                                          scratch.sink_name)
         options.add_session_config_entry("session.optimized_model_external_initializers_min_size_in_bytes",
                                          str(WEIGHTLESS_MIN_BYTES))  # read here: tests lower it
-    names, values = zero_weights.ort_values(onnx.load_model_from_string(bytes(model)))
+    model = bytes(model)
+    names, values = zero_weights.ort_values(onnx.load_model_from_string(model))
     if names:  # zero references (a written candidate graph): one shared zero buffer stands for them all
         options.add_external_initializers(names, values)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        ort.InferenceSession(bytes(model), sess_options=options, providers=providers)
+        ort.InferenceSession(model, sess_options=options, providers=providers)
     return onnx.load(scratch.graph, load_external_data=weights)
 
 

@@ -73,13 +73,11 @@ def batched_units(parts: list[onnx.ModelProto], device, input_shape: tuple[int, 
     does not leave weights out or take zero references): then each is to be optimised alone."""
     if not _takes_weights(device) or not getattr(device, "fills_zero_weights", False):
         return None
+    if any(len(part.graph.input) != 1 for part in parts):
+        return None
+    owner = {f"{index}/{part.graph.input[0].name}": index for index, part in enumerate(parts)}
     optimized = device.optimize(merged(parts).SerializeToString(), weights=False)
     graph = optimized.graph
-    owner: dict[str, int] = {}
-    for index, part in enumerate(parts):
-        if len(part.graph.input) != 1:
-            return None
-        owner[f"{index}/{part.graph.input[0].name}"] = index
     stored = {t.name for t in graph.initializer}
     nodes: list[list[int]] = [[] for _ in parts]
     for position, node in enumerate(graph.node):

@@ -93,7 +93,7 @@ class CandidateEstimates:
     def units(self, sizes: dict[str, int]) -> list:
         """The device's nodes for the network with ``sizes`` (group -> channels); nothing is measured."""
         estimator, shape, graphs = self.estimator, self.graph.input_shape, self._graphs
-        sizes = {g: n for g, n in sizes.items() if n != self.graph.groups[g].size}
+        sizes = self._cut(sizes)
         if not sizes:
             return self._current
         if graphs is not None:
@@ -132,7 +132,7 @@ class CandidateEstimates:
             return
         keyed, seen = [], set()
         for sizes in many:
-            sizes = {g: n for g, n in sizes.items() if n != self.graph.groups[g].size}
+            sizes = self._cut(sizes)
             key = self._written_key(sizes)
             if not sizes or key in seen or self.estimator.known(key) is not None:
                 continue
@@ -143,6 +143,10 @@ class CandidateEstimates:
         if len(keyed) > 1:
             self.estimator.units_of_many(keyed, self.graph.input_shape)
         self._prewritten = {key: written for key, written in keyed if self.estimator.known(key) is None}
+
+    def _cut(self, sizes: dict[str, int]) -> dict[str, int]:
+        """The groups of ``sizes`` not at their current size."""
+        return {g: n for g, n in sizes.items() if n != self.graph.groups[g].size}
 
     def _written_key(self, sizes: dict[str, int]) -> tuple:
         return ("synthesised", self._key, tuple(sorted(sizes.items())))
@@ -157,7 +161,7 @@ class CandidateEstimates:
         written = self._prewritten.pop(key, None) or self._write(sizes)  # written by prefetch, left over
         if written is None:
             return None
-        return self.estimator.units_of_export(self._written_key(sizes), written, self.graph.input_shape)
+        return self.estimator.units_of_export(key, written, self.graph.input_shape)
 
     def _write(self, sizes: dict[str, int]):
         """The written graph of the network with ``sizes`` (groups not at their size), or None when the rules

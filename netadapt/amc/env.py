@@ -51,9 +51,10 @@ class GroupLatency:
         deltas, features = {}, {}
         for name in tqdm(list(graph.groups), desc="per-group latency", disable=not progress, leave=False):
             g = graph.groups[name]
-            estimates.prefetch([{name: c} for c in group_grid(g, original[name], step)])  # one optimisation
+            grid = group_grid(g, original[name], step)
+            estimates.prefetch([{name: c} for c in grid])  # their nodes from one optimisation per batch
             deltas[name] = {c: (0.0 if c == g.size else estimates.table_ms({name: c}) - estimates.current_ms)
-                            for c in group_grid(g, original[name], step)}
+                            for c in grid}
             features[name] = group_features(estimates.model, g)
         return cls(estimates.anchor_ms, estimates.current_ms, deltas, features)
 
