@@ -34,6 +34,7 @@ class ChannelGroup:
         depthwise: depthwise convolutions running inside the group.
         norms: normalisation layers on these channels.
         members: every layer or parameter that changes with the group, as ``name:out`` or ``name:in``.
+        grouped: the channels are the outputs of a grouped (not depthwise) convolution.
     """
 
     name: str
@@ -44,11 +45,17 @@ class ChannelGroup:
     depthwise: list[str] = field(default_factory=list)
     norms: list[str] = field(default_factory=list)
     members: list[str] = field(default_factory=list)
+    grouped: bool = False
 
     @property
     def min_size(self) -> int:
         """The fewest channels the group may keep: one per block, two where a depthwise convolution
-        runs on it (one channel would make it an ordinary convolution with another structure)."""
+        runs on it (one channel would make it an ordinary convolution with another structure), two per
+        block where a grouped convolution produces them (one output per group, ``groups == out_channels``,
+        is what the dependency graph takes for a depthwise convolution, whose inputs it then couples to its
+        outputs: the group would merge with the one feeding the convolution)."""
+        if self.grouped:
+            return 2 * self.multiple
         return self.multiple * (2 if self.depthwise and self.multiple == 1 else 1)
 
 
@@ -77,8 +84,14 @@ def _is_depthwise(m) -> bool:
     return isinstance(m, nn.modules.conv._ConvNd) and m.groups > 1 and m.groups == m.in_channels == m.out_channels
 
 
+def _is_grouped(m) -> bool:
+    """A grouped convolution that is not depthwise."""
+    return isinstance(m, nn.modules.conv._ConvNd) and m.groups > 1 and not _is_depthwise(m)
+
+
 def _describe(dg, group, order, size: int) -> ChannelGroup:
     producers, consumers, depthwise, norms, members = [], [], [], [], []
+    grouped = False
     for dep, idxs in group:
         m = dep.target.module
         name = item_name(dg, m)
@@ -89,6 +102,7 @@ def _describe(dg, group, order, size: int) -> ChannelGroup:
         elif isinstance(m, (nn.modules.conv._ConvNd, nn.Linear)):
             if out and len(idxs) == size and _out_count(m) == size:
                 producers.append(name)
+                grouped = grouped or _is_grouped(m)
             elif not out:
                 consumers.append(name)
         elif isinstance(m, _NORMS):
@@ -99,7 +113,7 @@ def _describe(dg, group, order, size: int) -> ChannelGroup:
     return ChannelGroup(name=producers[0], size=size, multiple=channel_multiple(dg, group),
                         producers=producers, consumers=list(dict.fromkeys(consumers)),
                         depthwise=list(dict.fromkeys(depthwise)), norms=list(dict.fromkeys(norms)),
-                        members=list(dict.fromkeys(members)))
+                        members=list(dict.fromkeys(members)), grouped=grouped)
 
 
 def _out_count(m) -> int:

@@ -85,3 +85,34 @@ def test_a_first_conv_on_a_one_channel_input_pruned_to_one_channel_keeps_its_gro
     target = {g: (1 if i == 0 else n) for i, (g, n) in enumerate(graph.sizes().items())}
     apply_channels(model, shape, target)
     assert analyze(model, shape).sizes() == target
+
+
+def test_a_grouped_convolution_keeps_two_outputs_per_group():
+    # RegNetY-400MF died at iteration 8 with "channel removal gave unexpected counts ... f.a.0: (104, None)":
+    # its grouped 3x3 (13 groups) had been offered one output per group, which torch-pruning takes for a
+    # depthwise convolution (groups == out_channels) and couples to its inputs, so the group feeding it
+    # vanished. Groups a grouped convolution produces keep two channels per group.
+    import copy
+
+    from netadapt.latency.grid import group_grid
+    from netadapt.pruning import first_channels
+    from netadapt.pruning.remove import remove_channels
+    from tests.families.regnet import regnet_y
+
+    torch.manual_seed(0)
+    model = regnet_y().eval()
+    shape = (1, 3, 32, 32)
+    graph = analyze(model, shape)
+    b, a = "trunk_output.block3.block3-1.f.b.0", "trunk_output.block3.block3-1.f.a.0"
+    assert graph.groups[b].grouped and graph.groups[b].multiple == 8 and graph.groups[b].min_size == 16
+    assert not graph.groups[a].grouped and graph.groups[a].min_size == 8
+    assert min(group_grid(graph.groups[b], 64, 8)) == 16 and min(group_grid(graph.groups[a], 64, 8)) == 8
+    # the cause: one output per group takes the group that feeds the convolution with it
+    broken = copy.deepcopy(model)
+    remove_channels(broken, graph, {b: first_channels(graph.groups[b], 8)})
+    assert a not in analyze(broken, shape, validate=False).groups
+    # every count the grid offers builds, each group at its smallest at once included
+    smallest = {name: g.min_size for name, g in graph.groups.items()}
+    after = apply_channels(model, shape, smallest)
+    assert after.sizes() == smallest
+    assert model(torch.randn(*shape)).shape == (1, 10)
