@@ -134,7 +134,8 @@ def run_config(s: dict, source: str, checkpoint: Path, seed: int):
 def fine_tune_like_the_run(model, run_dir: Path, k: int, config, data, teacher, out: Path, progress: bool, tag: str):
     """The fine-tuning iteration k of a run has had: k short-term fine-tunes (fresh optimizer each, as long as
     each iteration's), then the long-term epochs; distillation from the base as the run does."""
-    from netadapt.baseline.build import _seed, path_finetune_steps
+    from netadapt.baseline.build import path_finetune_steps
+    from netadapt.seeding import derive_seed as _seed
     from netadapt.training import TrainConfig, fine_tune, train
 
     ft = config.finetune

@@ -25,6 +25,10 @@ class Device(abc.ABC):
     # The profiler kind that times this device (see profilers.registry).
     profiler_kind: str = "ort"
 
+    # Whether the device's latencies carry no noise (a simulated device): a budget is then decided on the
+    # latency itself, with no margin for measurement noise.
+    exact: bool = False
+
     # Whether ``optimize`` takes graphs whose large weights are zero references (profilers.zero_weights);
     # other devices are handed the zeros written out.
     fills_zero_weights: bool = False

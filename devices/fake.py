@@ -17,6 +17,7 @@ class FakeDevice(Device):
 
     name = "fake"
     profiler_kind = "fake"
+    exact = True
 
     def __init__(self, threads: int = 1):
         self.threads = int(threads)

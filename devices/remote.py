@@ -260,6 +260,8 @@ class RemoteInspection:
     def run(self, output_names, feeds: dict):
         import numpy as np
 
+        if len(feeds) != 1:
+            raise UserError(f"a remote device inspects models with one input, not {len(feeds)}")
         (array,) = feeds.values()
         shape = "x".join(str(int(d)) for d in array.shape)
         reply = self.device.send_model_json("/inspect", self.model, {"input_shape": shape})

@@ -27,7 +27,7 @@ FORMAT = "netadapt-checkpoint/1"
 class LoadedCheckpoint:
     model: nn.Module
     spec: ModelSpec
-    input_shape: tuple[int, ...]
+    input_shape: object
     channels: dict[str, int] = field(default_factory=dict)
     extra: dict = field(default_factory=dict)
 
@@ -51,11 +51,18 @@ def save_checkpoint(path, model: nn.Module, spec: ModelSpec, input_shape: tuple[
 def save_state(path, state: dict, spec: ModelSpec, input_shape: tuple[int, ...],
                channels: dict[str, int] | None = None, extra: dict | None = None) -> Path:
     """``save_checkpoint`` from a model's state dict (e.g. one sent back by a worker process)."""
+    from netadapt.inputs import ExampleInputs
+
     state = {k: v.detach().cpu().clone() for k, v in state.items()}
+    shapes = {}
+    if isinstance(input_shape, ExampleInputs):  # several inputs or integer ones: each one's shape and type
+        shapes["inputs"] = input_shape.to_dict()
+        input_shape = input_shape.tensors[0].shape
     return atomic_save({
         "format": FORMAT,
         "spec": spec.to_dict(),
         "input_shape": [int(d) for d in input_shape],
+        **shapes,
         "channels": {k: int(v) for k, v in (channels or {}).items()},
         "state_dict": state,
         "extra": dict(extra or {}),
@@ -119,6 +126,15 @@ def build_model(spec: ModelSpec, input_shape: tuple[int, ...], channels: dict[st
     return model.eval()
 
 
+def stored_inputs(data: dict):
+    """The inputs a checkpoint's network was analysed at: its shape, or ``ExampleInputs`` of zeros."""
+    if data.get("inputs"):
+        from netadapt.inputs import ExampleInputs
+
+        return ExampleInputs.from_dict(data["inputs"])
+    return tuple(data["input_shape"])
+
+
 def load_checkpoint(path, spec: ModelSpec | None = None) -> LoadedCheckpoint:
     """Rebuild the model stored at ``path``.
 
@@ -129,11 +145,14 @@ def load_checkpoint(path, spec: ModelSpec | None = None) -> LoadedCheckpoint:
     """
     data = read_checkpoint(path)
     stored = ModelSpec.from_dict(data["spec"])
+    if stored.name == "task":
+        raise UserError(f"{path} holds a model pruned through netadapt.prune, whose class netadapt cannot build: "
+                        "rebuild it in Python with netadapt.load(run_dir, YourModel())")
     if spec is not None and (spec.name != stored.name or
                              {**stored.kwargs, **spec.kwargs} != stored.kwargs):
         raise UserError(f"checkpoint {path} is for model {stored.name} {stored.kwargs}, "
                         f"not {spec.name} {spec.kwargs}")
-    input_shape = tuple(data["input_shape"])
+    input_shape = stored_inputs(data)
     channels = dict(data.get("channels") or {})
     try:
         model = build_model(stored, input_shape, channels, data["state_dict"])

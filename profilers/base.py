@@ -79,7 +79,7 @@ class Profiler(abc.ABC):
         return Stats.from_samples(samples)
 
     @abc.abstractmethod
-    def measure_model(self, model, input_shape: tuple[int, ...]) -> Stats:
+    def measure_model(self, model, input_shape) -> Stats:
         """Latency of a whole ONNX model (path, serialized bytes or ModelProto) at one input shape."""
 
     def __repr__(self) -> str:

@@ -17,6 +17,7 @@ import numpy as np
 import onnx
 from onnx import helper
 
+from profilers.inputs import single_shape
 from profilers.units import ORT_FLOAT_TYPES, Unit, _takes_weights, _units, declared_values
 
 
@@ -102,14 +103,16 @@ def batched_units(parts: list[onnx.ModelProto], device, input_shape: tuple[int, 
 
 def _declared_values(optimized: onnx.ModelProto, device, input_shape: tuple[int, ...]) -> dict | None:
     """``declared_values`` of an optimised batch, every part's input a zero-stride array of ``input_shape``;
-    None when a shape is left open or an input is not of that shape."""
-    declared = declared_values(optimized, device)
+    None when a shape is left open, an input is not of that shape, or the parts take other inputs than one
+    float tensor."""
+    shape = single_shape(input_shape)
+    declared = declared_values(optimized, device) if shape is not None else None
     if declared is None:
         return None
     values, data_inputs = declared
     for inp in data_inputs.get_inputs():
         dtype = ORT_FLOAT_TYPES.get(inp.type)
-        if dtype is None or list(inp.shape) != list(input_shape):
+        if dtype is None or list(inp.shape) != list(shape):
             return None
-        values[inp.name] = np.broadcast_to(np.zeros((), dtype=dtype), tuple(input_shape))
+        values[inp.name] = np.broadcast_to(np.zeros((), dtype=dtype), shape)
     return values

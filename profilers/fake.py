@@ -41,7 +41,7 @@ class FakeProfiler(Profiler):
     def measure_node(self, key: NodeKey) -> Stats:
         return self._charge(self.latency_ms(key))
 
-    def measure_model(self, model, input_shape: tuple[int, ...]) -> Stats:
+    def measure_model(self, model, input_shape) -> Stats:
         from profilers.units import load_model_bytes, model_units
 
         units = model_units(load_model_bytes(model), self.device, input_shape)

@@ -83,7 +83,7 @@ class OrtProfiler(Profiler):
         self.wall_seconds += time.perf_counter() - start
         return self.node_stats(key, samples)
 
-    def measure_model(self, model, input_shape: tuple[int, ...]) -> Stats:
+    def measure_model(self, model, input_shape) -> Stats:
         start = time.perf_counter()
         session, feeds = model_session(self.device, model, input_shape)
         samples = self.time_runs(session, feeds)

@@ -12,7 +12,9 @@ import time
 from collections import deque
 
 from lut.nodekey import NodeKey
+from netadapt.errors import UserError
 from profilers.base import ProfileConfig, Profiler
+from profilers.inputs import describe, single_shape
 from profilers.stats import Stats
 
 # Pairs of alternated runs fetched per request: the first look of a paired comparison (30 pairs by
@@ -62,7 +64,7 @@ class RemoteProfiler(Profiler):
         self.wall_seconds += time.perf_counter() - start
         return self.node_stats(key, samples)
 
-    def measure_model(self, model, input_shape: tuple[int, ...]) -> Stats:
+    def measure_model(self, model, input_shape) -> Stats:
         from profilers.units import load_model_bytes
 
         start = time.perf_counter()
@@ -71,7 +73,10 @@ class RemoteProfiler(Profiler):
         return Stats.from_samples(samples)
 
 
-def _shape_text(shape) -> str:
+def _shape_text(input_shape) -> str:
+    shape = single_shape(input_shape)
+    if shape is None:
+        raise UserError(f"a remote device times models with one float input, not {describe(input_shape)}")
     return "x".join(str(int(d)) for d in shape)
 
 

@@ -25,6 +25,8 @@ class FineTuneConfig:
     distill: float = _f(0.5, "Weight of distillation from the starting model in short- and long-term "
                              "fine-tuning (0: plain cross-entropy).")
     temperature: float = _f(4.0, "Distillation temperature.")
+    long_steps: int | None = _f(None, "Long-term fine-tune steps of the final model when the task's own train "
+                                      "runs it (netadapt.prune's long_term_steps; --long-term-epochs otherwise).")
 
 
 @dataclass(frozen=True)
@@ -111,7 +113,7 @@ _LATER_DEFAULTS = {"score": "accuracy", "bn_batches": 0, "split_seed": 0, "searc
 # What a run made before a setting existed (its config.json lacks it) ran with. "distill" was 0.0 then; it
 # became 0.5 by default later, so a config.json with no "distill" still means 0.0, and a run's name leaves
 # out only that old value.
-_LATER_FINETUNE_DEFAULTS = {"distill": 0.0, "temperature": 4.0}
+_LATER_FINETUNE_DEFAULTS = {"distill": 0.0, "temperature": 4.0, "long_steps": None}
 
 
 # RunConfig's fields as `netadapt run`'s options name them (nested fields as "group.field").
@@ -122,7 +124,8 @@ OPTION_NAMES = {
     "channel_step": "channel-step", "schedule.initial": "initial-reduction", "schedule.decay": "reduction-decay",
     "schedule.floor": "reduction-floor", "finetune.short_steps": "short-term-steps",
     "finetune.short_lr": "short-term-lr", "finetune.long_epochs": "long-term-epochs",
-    "finetune.long_lr": "long-term-lr", "finetune.batch_size": "batch-size", "finetune.distill": "distill",
+    "finetune.long_lr": "long-term-lr", "finetune.long_steps": "long-term-steps",
+    "finetune.batch_size": "batch-size", "finetune.distill": "distill",
     "finetune.temperature": "distill-temperature", "base_epochs": "base-epochs",
     "rewind_iteration": "rewind-iteration", "criterion": "criterion", "rewinder": "rewinder",
     "selection": "selection", "score": "score", "bn_batches": "bn-batches", "search": "search",

@@ -3,8 +3,9 @@ or on a Ray cluster (``netadapt.algorithm.ray_executor``, imported only when cho
 
 An executor takes pruned candidates ``(job, model)`` and yields ``(job, record, state, seconds)`` as each one
 finishes, in any order; the caller stores each result at once, so a killed run keeps every finished
-candidate. Workers receive networks as state dicts with their channel counts (never pickled modules), load
-the data once per process, and share the main process's torch threads between them.
+candidate. The task (``netadapt.task.adapter.LoopTask``) goes to each worker once, by value (cloudpickle, so
+functions defined in ``__main__`` or a notebook work); workers receive networks as state dicts with their
+channel counts, rebuild them from the task's start model, and share the main process's torch threads.
 """
 
 from __future__ import annotations
@@ -15,8 +16,8 @@ from typing import Iterable, Iterator
 
 import torch
 
-from netadapt.algorithm.candidates import CandidateJob, Resources, SharedInputs, load_resources, train_and_score
 from netadapt.errors import UserError
+from netadapt.task.adapter import CandidateJob
 
 
 class Executor(ABC):
@@ -29,9 +30,9 @@ class Executor(ABC):
         self.address = address
 
     @abstractmethod
-    def map(self, candidates: Iterable[tuple[CandidateJob, torch.nn.Module]], shared: SharedInputs,
-            resources: Resources) -> Iterator[tuple[CandidateJob, dict, dict, dict]]:
-        """Fine-tune and score every candidate; ``resources`` are the main process's own."""
+    def map(self, candidates: Iterable[tuple[CandidateJob, torch.nn.Module]],
+            task) -> Iterator[tuple[CandidateJob, dict, dict, dict]]:
+        """Fine-tune and score every candidate with ``task``."""
 
     def close(self) -> None:
         pass
@@ -42,14 +43,45 @@ def worker_threads(workers: int) -> int:
     return max(1, torch.get_num_threads() // workers)
 
 
+def task_payload(task) -> bytes:
+    """The task as workers receive it (cloudpickle).
+
+    Raises:
+        UserError: it does not pickle; the message names the part that does not.
+    """
+    import cloudpickle
+
+    try:
+        return cloudpickle.dumps(task)
+    except Exception as exc:  # pickling raises TypeError, PicklingError, AttributeError ...
+        culprit = next((name for name, value in vars(task).items() if not _pickles(value)), None)
+        what = f" ({culprit}: {_first(exc)})" if culprit else f" ({_first(exc)})"
+        raise UserError(f"the task cannot be sent to worker processes{what}; define it at module level or in "
+                        "__main__ with picklable state, or use one worker") from exc
+
+
+def _pickles(value) -> bool:
+    import cloudpickle
+
+    try:
+        cloudpickle.dumps(value)
+        return True
+    except Exception:  # noqa: BLE001 - any failure means this part does not pickle
+        return False
+
+
+def _first(exc: Exception) -> str:
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
+
+
 class InProcess(Executor):
     """One candidate after another in the calling process (``--workers 1``)."""
 
     name = "local"
 
-    def map(self, candidates, shared, resources):
+    def map(self, candidates, task):
         for job, model in candidates:
-            record, seconds = train_and_score(model, job, shared.config, resources)
+            record, seconds = task.candidate(model, job)
             yield job, record, model.state_dict(), seconds
 
 
@@ -57,20 +89,19 @@ class InProcess(Executor):
 _worker: dict = {}
 
 
-def init_worker(shared: SharedInputs, threads: int) -> None:
-    """Set a worker's threads and load its data (once per process)."""
+def init_worker(payload: bytes, threads: int) -> None:
+    """Set a worker's threads and unpickle its task (once per process)."""
+    import cloudpickle
+
     torch.set_num_threads(threads)
-    _worker["shared"], _worker["resources"] = shared, load_resources(shared)
+    _worker["task"] = cloudpickle.loads(payload)
 
 
 def run_candidate(job: CandidateJob, state: dict) -> tuple[dict, dict, dict]:
     """Rebuild the candidate from its state dict, then fine-tune and score it (in a worker)."""
-    from netadapt.checkpoint import build_model
-    from netadapt.models.spec import ModelSpec
-
-    shared = _worker["shared"]
-    model = build_model(ModelSpec.from_dict(shared.spec), shared.input_shape, job.network, state)
-    record, seconds = train_and_score(model, job, shared.config, _worker["resources"])
+    task = _worker["task"]
+    model = task.build(job.network, state)
+    record, seconds = task.candidate(model, job)
     return record, model.state_dict(), seconds
 
 
@@ -83,25 +114,26 @@ class ProcessPool(Executor):
     def __init__(self, workers: int = 2, address: str | None = None):
         super().__init__(workers, address)
         self._pool = None
-        self._shared = None
+        self._task = None
 
-    def _start(self, shared: SharedInputs):
+    def _start(self, task):
         import multiprocessing
         from concurrent.futures import ProcessPoolExecutor
 
-        if self._pool is not None and self._shared != shared:
+        if self._pool is not None and self._task is not task:
             self.close()
         if self._pool is None:
             self._pool = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("spawn"),
-                                             initializer=init_worker, initargs=(shared, worker_threads(self.workers)))
-            self._shared = shared
+                                             initializer=init_worker,
+                                             initargs=(task_payload(task), worker_threads(self.workers)))
+            self._task = task
         return self._pool
 
-    def map(self, candidates, shared, resources):
+    def map(self, candidates, task):
         from concurrent.futures import FIRST_COMPLETED, wait
         from concurrent.futures.process import BrokenProcessPool
 
-        pool = self._start(shared)
+        pool = self._start(task)
         pending = {}
         todo = iter(candidates)
         try:
@@ -146,11 +178,13 @@ def list_executors() -> list[str]:
     return sorted(_EXECUTORS)
 
 
-def create_executor(name: str, workers: int = 1, address: str | None = None) -> Executor:
-    """The executor ``name`` with ``workers`` candidates at once.
+def create_executor(name: str, workers: int = 1, address: str | None = None, task=None) -> Executor:
+    """The executor ``name`` with ``workers`` candidates at once; with ``task``, a task that cannot reach
+    workers is refused before any work.
 
     Raises:
-        UserError: unknown name, fewer than one worker, or a back end that is not installed.
+        UserError: unknown name, fewer than one worker, a back end that is not installed, or a task that does
+            not pickle for several workers.
     """
     if name not in _EXECUTORS:
         raise UserError(f"unknown executor {name!r}; valid: {', '.join(list_executors())}")
@@ -162,4 +196,13 @@ def create_executor(name: str, workers: int = 1, address: str | None = None) -> 
     if isinstance(factory, str):  # a heavy back end, imported only when chosen
         module, _, attr = factory.partition(":")
         factory = getattr(importlib.import_module(module), attr)
-    return factory(workers, address)
+    executor = factory(workers, address)
+    if task is not None and not isinstance(executor, InProcess):
+        import cloudpickle
+
+        payload = task_payload(task)
+        try:
+            cloudpickle.loads(payload)  # the round trip a worker makes
+        except Exception as exc:  # unpickling runs the objects' own code
+            raise UserError(f"the task does not unpickle as a worker would ({_first(exc)}); use one worker") from exc
+    return executor

@@ -1,25 +1,24 @@
 """Candidates on a Ray cluster (``--executor ray``; ``pip install 'netadapt[ray]'``).
 
-Each candidate is one Ray task that asks for as many CPUs as it uses torch threads; the run's shared inputs go
-to the object store once, and each Ray worker process loads the data once. Every node needs netadapt, the
+Each candidate is one Ray task that asks for as many CPUs as it uses torch threads; the run's task goes to the
+object store once (cloudpickled), and each Ray worker process unpickles it, and loads its data, once. Every node needs netadapt, the
 model's code and the data source at the same path; the results come back to this process, which stores them.
 """
 
 from __future__ import annotations
 
-from netadapt.algorithm.candidates import SharedInputs
-from netadapt.algorithm.executors import Executor, worker_threads
+from netadapt.algorithm.executors import Executor, task_payload, worker_threads
 from netadapt.errors import UserError
 
-_loaded: dict = {}  # in a Ray worker process: the shared inputs it has loaded
+_loaded: dict = {}  # in a Ray worker process: the token of the task it has loaded
 
 
-def _run_on_ray(shared: SharedInputs, job, state: dict, threads: int):
+def _run_on_ray(payload: bytes, token: str, job, state: dict, threads: int):
     from netadapt.algorithm import executors
 
-    if _loaded.get("shared") != shared:
-        executors.init_worker(shared, threads)
-        _loaded["shared"] = shared
+    if _loaded.get("token") != token:
+        executors.init_worker(payload, threads)
+        _loaded["token"] = token
     return executors.run_candidate(job, state)
 
 
@@ -33,10 +32,11 @@ class RayExecutor(Executor):
             raise UserError("--executor ray needs Ray, which is not installed: pip install 'netadapt[ray]'") from None
         super().__init__(workers, address)
         self._ray = ray
-        self._shared_ref = None
-        self._shared = None
+        self._payload_ref = None
+        self._task = None
+        self._token = None
 
-    def map(self, candidates, shared, resources):
+    def map(self, candidates, task):
         ray = self._ray
         if not ray.is_initialized():
             try:
@@ -44,16 +44,18 @@ class RayExecutor(Executor):
             except Exception as exc:  # Ray raises ConnectionError and others for a wrong address
                 raise UserError(f"cannot reach the Ray cluster at {self.address or 'a new local instance'}: "
                                 f"{(str(exc).strip().splitlines() or [type(exc).__name__])[0]}") from exc
-        if self._shared != shared:
-            self._shared, self._shared_ref = shared, ray.put(shared)
+        if self._task is not task:
+            import uuid
+
+            self._task, self._payload_ref, self._token = task, ray.put(task_payload(task)), uuid.uuid4().hex
         threads = worker_threads(self.workers)
-        task = ray.remote(num_cpus=threads)(_run_on_ray)
+        remote = ray.remote(num_cpus=threads)(_run_on_ray)
         pending = {}
         todo = iter(candidates)
         try:
             while True:
                 for job, model in todo:
-                    pending[task.remote(self._shared_ref, job, model.state_dict(), threads)] = job
+                    pending[remote.remote(self._payload_ref, self._token, job, model.state_dict(), threads)] = job
                     if len(pending) > self.workers:
                         break
                 if not pending:
@@ -68,4 +70,4 @@ class RayExecutor(Executor):
                 ray.cancel(ref)
 
     def close(self) -> None:
-        self._shared_ref = None
+        self._payload_ref = self._task = None

@@ -15,7 +15,8 @@ SELECTIONS = ("accuracy", "efficiency")
 
 def select_candidate(feasible: Sequence[dict], current: dict, selection: str,
                      value: Callable[[dict], float], stop_ms: float | None = None) -> dict:
-    """The kept candidate of ``feasible`` (dicts with ``holdout_accuracy`` and ``predicted_ms``).
+    """The kept candidate of ``feasible`` (dicts with a score ``value`` reads and ``predicted_ms``; a
+    classifier's ``holdout_accuracy`` breaks ties of another score).
 
     ``current`` is the iteration's starting network (its ``measured_ms`` and holdout score), ``value`` reads
     a candidate's or the current network's holdout score, higher is better. ``stop_ms`` is the latency the run
@@ -24,7 +25,7 @@ def select_candidate(feasible: Sequence[dict], current: dict, selection: str,
     if not feasible:
         raise ValueError("no feasible candidate to select from")
     if selection == "accuracy":
-        return max(feasible, key=lambda c: (value(c), c["holdout_accuracy"], -c["predicted_ms"]))
+        return max(feasible, key=lambda c: (value(c), c.get("holdout_accuracy", 0.0), -c["predicted_ms"]))
     if selection == "efficiency":
         before = value(current)
         line = float("-inf") if stop_ms is None else stop_ms

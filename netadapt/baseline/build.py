@@ -20,6 +20,7 @@ from typing import Sequence
 from netadapt.data.splits import limit
 from netadapt.errors import UserError
 from netadapt.runs import folder as rf
+from netadapt.seeding import derive_seed
 
 
 def baseline_dir(run: Path) -> Path:
@@ -72,12 +73,6 @@ def path_finetune_steps(run: Path, k: int, short_steps: int) -> list[int]:
         info = rf.iteration_dir(Path(run), i) / "info.json"
         steps.append(int(rf.read_json(info).get("finetune_steps", short_steps)) if info.is_file() else short_steps)
     return steps
-
-
-def _seed(base: int, *parts) -> int:
-    import zlib
-
-    return (base * 1_000_003 + zlib.crc32("/".join(map(str, parts)).encode())) % (2**31)
 
 
 class _Builder:
@@ -187,7 +182,7 @@ class _Builder:
         path = path_finetune_steps(self.run, k, ft.short_steps)
         for i, steps in enumerate(path):  # as the path to iteration k: k short-term fine-tunes, each fresh
             fine_tune(model, self.data.train, steps, batch_size=ft.batch_size, lr=ft.short_lr,
-                      seed=_seed(cfg.seed, "uniform", i), augment=self.data.augment, **teacher)
+                      seed=derive_seed(cfg.seed, "uniform", i), augment=self.data.augment, **teacher)
         if ft.long_epochs > 0:
             train(model, self.data, TrainConfig(epochs=ft.long_epochs, lr=ft.long_lr, batch_size=ft.batch_size,
                                                 seed=cfg.seed, distill=ft.distill,

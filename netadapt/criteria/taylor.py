@@ -12,7 +12,7 @@ weights, so ranking every group of one network costs one pass over the batches.
 
 from __future__ import annotations
 
-from typing import Iterable
+from typing import Callable, Iterable
 
 import torch
 import torch.nn as nn
@@ -29,13 +29,20 @@ def _fingerprint(model: nn.Module) -> tuple:
                  for n, p in model.state_dict().items() if p.is_floating_point())
 
 
-def taylor_scores(model: nn.Module, groups: dict[str, ChannelGroup],
-                  batches: Iterable[tuple[torch.Tensor, torch.Tensor]]) -> dict[str, torch.Tensor]:
-    """Taylor scores of every channel of every group, from cross-entropy gradients on ``batches``.
+def _cross_entropy(model: nn.Module, batch) -> torch.Tensor:
+    images, labels = batch
+    return nn.functional.cross_entropy(main_output(model(images)), labels, reduction="sum")
+
+
+def taylor_scores(model: nn.Module, groups: dict[str, ChannelGroup], batches: Iterable,
+                  loss: Callable[[nn.Module, object], torch.Tensor] | None = None) -> dict[str, torch.Tensor]:
+    """Taylor scores of every channel of every group, from the gradients of ``loss(model, batch)`` on
+    ``batches`` (default: the summed cross-entropy of (images, labels) batches).
 
     The model's weights, gradients and train/eval mode are left as they were (batch-norm statistics
     are not updated: the passes run in eval mode).
     """
+    loss_of = loss or _cross_entropy
     modules = dict(model.named_modules())
     taps = {g.name: (g.norms or g.producers) for g in groups.values()}
     sums = {name: torch.zeros(modules[name].weight.shape[0] if name in modules else 0, dtype=torch.float64)
@@ -54,10 +61,9 @@ def taylor_scores(model: nn.Module, groups: dict[str, ChannelGroup],
     model.eval()
     seen = 0
     try:
-        for images, labels in batches:
+        for batch in batches:
             outputs.clear()
-            loss = nn.functional.cross_entropy(main_output(model(images)), labels, reduction="sum")
-            loss.backward()
+            loss_of(model, batch).backward()
             for name, out in outputs.items():
                 channel = out.dim() - 1 if isinstance(modules[name], (nn.Linear, nn.LayerNorm)) else 1
                 dims = [d for d in range(out.dim()) if d != channel]
@@ -97,15 +103,16 @@ class TaylorCriterion(Criterion):
         self._key = None
         self._scores: dict[str, torch.Tensor] = {}
 
-    def prepare(self, model: nn.Module, data_batches: Iterable[tuple[torch.Tensor, torch.Tensor]],
-                input_shape: tuple[int, ...] | None = None) -> None:
-        """Compute and cache the scores of every group of ``model`` from ``data_batches``."""
+    def prepare(self, model: nn.Module, data_batches: Iterable, input_shape=None,
+                loss: Callable[[nn.Module, object], torch.Tensor] | None = None) -> None:
+        """Compute and cache the scores of every group of ``model`` from ``data_batches`` (each what ``loss``
+        takes; default: (images, labels) and the cross-entropy)."""
         batches = list(data_batches)
         if not batches:
             raise UserError("the Taylor criterion got no batches to compute gradients on")
         shape = input_shape or self.input_shape or (1, *batches[0][0].shape[1:])
-        graph = analyze(model, tuple(shape), validate=False)
-        self._scores = taylor_scores(model, graph.groups, batches)
+        graph = analyze(model, shape, validate=False)
+        self._scores = taylor_scores(model, graph.groups, batches, loss=loss)
         self._key = _fingerprint(model)
 
     def _draw(self):

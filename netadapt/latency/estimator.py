@@ -20,6 +20,7 @@ import torch.nn as nn
 
 from lut.nodekey import NodeKey
 from netadapt.errors import UserError
+from netadapt.inputs import device_inputs, inputs_key
 
 STATISTICS = ("median", "p10")
 
@@ -35,9 +36,9 @@ def time_split(wall: float, seconds: dict, timed: float) -> dict[str, float]:
     return parts
 
 
-def architecture_key(model: nn.Module, input_shape: tuple[int, ...]) -> tuple:
+def architecture_key(model: nn.Module, input_shape) -> tuple:
     """What decides a pruned network's graph: its class, every tensor's name and shape, and the input."""
-    return (type(model).__qualname__, tuple(input_shape),
+    return (type(model).__qualname__, inputs_key(input_shape),
             tuple((name, tuple(t.shape)) for name, t in model.state_dict().items()))
 
 
@@ -60,6 +61,8 @@ class LatencyEstimator:
         weightless: have the device leave large weights out of the optimised graphs it hands back
             (``profilers.units.model_units``); False reads them back, for comparison.
         batch: how many written graphs ``units_of_many`` optimises together (0: each alone).
+        deploy: what of a network the device runs (``Task.deploy``): exports are of ``deploy(network)``;
+            None: the network itself.
     """
 
     table: object
@@ -72,6 +75,7 @@ class LatencyEstimator:
     inspect_by_run: bool = False
     weightless: bool = True
     batch: int = 16
+    deploy: object = None
     _batch_checked: bool = field(default=False, repr=False)
     _ms: dict = field(default_factory=dict, repr=False)
     _units: dict = field(default_factory=dict, repr=False)
@@ -86,17 +90,17 @@ class LatencyEstimator:
         """Add the time since ``since`` (``time.perf_counter()``) to ``phase``."""
         self.seconds[phase] = self.seconds.get(phase, 0.0) + time.perf_counter() - since
 
-    def export(self, model: nn.Module, input_shape: tuple[int, ...]) -> bytes:
+    def export(self, model: nn.Module, input_shape) -> bytes:
         """``model`` exported to ONNX (timed as ``export``)."""
         from netadapt.export import export_bytes
 
         t0 = time.perf_counter()
         try:
-            return export_bytes(model, input_shape)
+            return export_bytes(model if self.deploy is None else self.deploy(model), input_shape)
         finally:
             self.clock("export", t0)
 
-    def units(self, model: nn.Module, input_shape: tuple[int, ...]) -> list:
+    def units(self, model: nn.Module, input_shape) -> list:
         """The ``profilers.units.Unit`` list of ``model`` on the device (cached per architecture)."""
         key = architecture_key(model, input_shape)
         if key not in self._units:
@@ -107,21 +111,21 @@ class LatencyEstimator:
         """The units cached under ``key``, if any."""
         return self._units.get(key)
 
-    def units_of_export(self, key, exported, input_shape: tuple[int, ...]) -> list:
+    def units_of_export(self, key, exported, input_shape) -> list:
         """The units of an exported model (bytes or ModelProto), cached under ``key`` unless it is None."""
         from profilers.units import model_units
 
         if key is not None and key in self._units:
             return self._units[key]
         t0 = time.perf_counter()
-        units = model_units(exported, self.device, input_shape, run=self.inspect_by_run,
+        units = model_units(exported, self.device, device_inputs(input_shape), run=self.inspect_by_run,
                             weightless=self.weightless)
         self.clock("units", t0)
         if key is not None:
             self._units[key] = units
         return units
 
-    def units_of_many(self, keyed: list[tuple], input_shape: tuple[int, ...]) -> None:
+    def units_of_many(self, keyed: list[tuple], input_shape) -> None:
         """The units of several written graphs ((key, ModelProto) pairs, cut from one network), cached under
         their keys, from one optimisation per ``batch`` of them (``profilers.batched``). The first batch is
         checked: its first network is optimised alone too and must give the same units, or batches are not
@@ -136,10 +140,10 @@ class LatencyEstimator:
             chunk = todo[start:start + self.batch]
             t0 = time.perf_counter()
             try:
-                found = batched_units([model for _, model in chunk], self.device, input_shape)
+                found = batched_units([model for _, model in chunk], self.device, device_inputs(input_shape))
                 if found is not None and not self._batch_checked:
                     self._batch_checked = True
-                    alone = model_units(chunk[0][1], self.device, input_shape)
+                    alone = model_units(chunk[0][1], self.device, device_inputs(input_shape))
                     if [u.key for u in alone] != [u.key for u in found[0]]:
                         self.batch, found = 0, None  # the device optimises a network beside others otherwise
             except Exception:  # noqa: BLE001 - a batch the device refuses: each network alone
@@ -151,7 +155,7 @@ class LatencyEstimator:
             for (key, _), units in zip(chunk, found):
                 self._units[key] = units
 
-    def onnx_units(self, onnx_model, input_shape: tuple[int, ...]) -> list:
+    def onnx_units(self, onnx_model, input_shape) -> list:
         """The units of an exported ONNX model (path, bytes or ModelProto), not cached."""
         from profilers.units import load_model_bytes
 
@@ -190,11 +194,11 @@ class LatencyEstimator:
         self.ensure(u.key for u in units)
         return [(u.name, u.key, self._ms[u.key.key_id]) for u in units]
 
-    def breakdown(self, model: nn.Module, input_shape: tuple[int, ...]) -> list[tuple[str, NodeKey, float]]:
+    def breakdown(self, model: nn.Module, input_shape) -> list[tuple[str, NodeKey, float]]:
         """(unit name, key, ms) for every node ``model`` runs on the device."""
         return self.breakdown_of(self.units(model, input_shape))
 
-    def total(self, model: nn.Module, input_shape: tuple[int, ...]) -> float:
+    def total(self, model: nn.Module, input_shape) -> float:
         """Table-only latency (ms) of ``model``."""
         return self.total_of(self.units(model, input_shape))
 

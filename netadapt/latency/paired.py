@@ -52,6 +52,7 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from netadapt.errors import UserError
+from netadapt.inputs import device_inputs
 
 Timer = Callable[[], float]
 """Runs one model once and returns its latency in milliseconds."""
@@ -361,7 +362,7 @@ def block_ratio(timer_a: Timer, timer_b: Timer, config: BlockConfig | None = Non
 
 
 
-def model_timer(device, model, input_shape: tuple[int, ...], *, seed: int = 0) -> Timer:
+def model_timer(device, model, input_shape, *, seed: int = 0) -> Timer:
     """A timer for one ONNX model on a device.
 
     On an ONNX Runtime device it builds the session once and times each ``session.run`` with
@@ -375,7 +376,7 @@ def model_timer(device, model, input_shape: tuple[int, ...], *, seed: int = 0) -
     Args:
         device: the device.
         model: the ONNX model: a file path, serialized bytes or an ``onnx.ModelProto``.
-        input_shape: the shape of the model's single input.
+        input_shape: the shape of the model's single input, or its inputs (``netadapt.inputs``).
         seed: seed of the input generator.
 
     Raises:
@@ -384,15 +385,15 @@ def model_timer(device, model, input_shape: tuple[int, ...], *, seed: int = 0) -
     if getattr(device, "profiler_kind", "ort") == "remote":  # times come from the agent, in batches of pairs
         from profilers.remote_profiler import remote_timer
 
-        return remote_timer(device, model, tuple(input_shape), seed=seed)
+        return remote_timer(device, model, device_inputs(input_shape), seed=seed)
     if getattr(device, "profiler_kind", "ort") == "fake":
         from profilers import get_profiler
 
-        ms = float(get_profiler(device).measure_model(model, tuple(input_shape)).median)
+        ms = float(get_profiler(device).measure_model(model, device_inputs(input_shape)).median)
         return lambda: ms
     from profilers.sessions import model_session
 
-    session, feeds = model_session(device, model, tuple(input_shape), seed)
+    session, feeds = model_session(device, model, device_inputs(input_shape), seed)
     run = session.run
     clock = time.perf_counter_ns
 
@@ -404,7 +405,7 @@ def model_timer(device, model, input_shape: tuple[int, ...], *, seed: int = 0) -
     return timer
 
 
-def compare_models(device, model_a, model_b, input_shape: tuple[int, ...], *,
+def compare_models(device, model_a, model_b, input_shape, *,
                    threshold: float | None = None, config: PairedConfig | None = None,
                    seed: int = 0) -> PairedResult:
     """Estimate latency(A) / latency(B) of two ONNX models on a device, run by run.
@@ -413,7 +414,7 @@ def compare_models(device, model_a, model_b, input_shape: tuple[int, ...], *,
         device: the device (``devices.get_device(...)``).
         model_a: the model measured (path, bytes or ``onnx.ModelProto``), e.g. the new model.
         model_b: the reference, e.g. the starting model.
-        input_shape: the shape of each model's single input.
+        input_shape: the shape of each model's single input, or their inputs (``netadapt.inputs``).
         threshold: a decision threshold on the ratio, e.g. budget_ms / reference_ms.
         config: pairs, looks, limits and confidence.
         seed: seed of the input generator (both models get the same input).

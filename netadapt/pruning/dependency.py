@@ -20,6 +20,7 @@ from torch_pruning.dependency import graph as _graph_module
 from torch_pruning.dependency import index_mapping as _index_mapping
 
 from netadapt.errors import UserError
+from netadapt.inputs import shape_text, trace_args
 
 
 
@@ -100,13 +101,9 @@ def _first_line(exc: Exception) -> str:
     return text.splitlines()[0] if text else type(exc).__name__
 
 
-def example_input(input_shape: tuple[int, ...]) -> torch.Tensor:
-    """Two images of the input's shape: batch-norm in training mode needs more than one value per channel."""
-    return torch.zeros((2, *input_shape[1:]))
-
-
-def build_graph(model: nn.Module, input_shape: tuple[int, ...]) -> tp.DependencyGraph:
-    """Trace ``model`` at ``input_shape`` into a dependency graph.
+def build_graph(model: nn.Module, input_shape) -> tp.DependencyGraph:
+    """Trace ``model`` at ``input_shape`` (a shape, or ``netadapt.inputs.ExampleInputs``) into a dependency
+    graph.
 
     The trace runs in training mode, so branches that only run while training (GoogLeNet's auxiliary
     classifiers) are part of the graph and pruned with the channels they read; the model's weights,
@@ -120,23 +117,28 @@ def build_graph(model: nn.Module, input_shape: tuple[int, ...]) -> tp.Dependency
         p.requires_grad_(True)
     _BoundedGroup.MAX_INDICES = max([4096] + [2 * d for p in model.parameters() for d in p.shape])
 
-    def forward(net, x):
+    def forward(net, args):
         net.train()
-        return net(x)
+        return net(*args)
 
     try:
         with torch.enable_grad(), warnings.catch_warnings(), buffers_kept(model):
             warnings.simplefilter("ignore")
-            return tp.DependencyGraph().build_dependency(model, example_inputs=example_input(input_shape),
+            return tp.DependencyGraph().build_dependency(model, example_inputs=trace_args(input_shape),
                                                          forward_fn=forward, verbose=False)
     except UserError:
         raise
     except Exception as exc:  # tracing runs the user's forward: any error means it does not run here
-        shown = "x".join(map(str, input_shape))
-        raise UserError(f"model does not run on input shape {shown}: {_first_line(exc)}") from exc
+        raise UserError(f"model does not run on input shape {shape_text(input_shape)}: {_first_line(exc)}") from exc
     finally:
         for n, p in model.named_parameters():
             p.requires_grad_(grads.get(n, True))
+
+
+def output_tensors(out) -> list[torch.Tensor]:
+    """Every tensor of a model's output (a tensor, or tuples, lists and dicts of them), in the order the ONNX
+    exporter flattens them."""
+    return _tensors(out)
 
 
 def _tensors(out) -> list[torch.Tensor]:
@@ -149,7 +151,7 @@ def _tensors(out) -> list[torch.Tensor]:
     return []
 
 
-def execution_order(model: nn.Module, input_shape: tuple[int, ...]) -> tuple[dict[nn.Module, int], set]:
+def execution_order(model: nn.Module, input_shape) -> tuple[dict[nn.Module, int], set]:
     """Each module's position in the order a forward pass first calls it, and the modules whose output
     is one of the network's outputs itself (in eval or training mode): their channels are the network's,
     not prunable."""
@@ -166,10 +168,9 @@ def execution_order(model: nn.Module, input_shape: tuple[int, ...]) -> tuple[dic
         with torch.no_grad(), buffers_kept(model):
             for training in (False, True):
                 model.train(training)
-                results.extend(_tensors(model(example_input(input_shape))))
+                results.extend(_tensors(model(*trace_args(input_shape))))
     except Exception as exc:  # the user's forward: the reason matters, not its type
-        shown = "x".join(map(str, input_shape))
-        raise UserError(f"model does not run on input shape {shown}: {_first_line(exc)}") from exc
+        raise UserError(f"model does not run on input shape {shape_text(input_shape)}: {_first_line(exc)}") from exc
     finally:
         for h in hooks:
             h.remove()

@@ -12,10 +12,12 @@ refused only when nothing at all can be pruned.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Sequence
 
 import torch.nn as nn
 
 from netadapt.errors import UserError
+from netadapt.inputs import normalized
 from netadapt.pruning.dependency import (all_groups, build_graph, channel_multiple, execution_order, is_out,
                                          item_name, touches_output)
 
@@ -64,12 +66,12 @@ class NetworkGraph:
     """The prunable channel groups of one network at one input shape.
 
     Attributes:
-        input_shape: the (N, C, H, W) shape analysed.
+        input_shape: the input analysed at: its (N, C, H, W) shape, or ``netadapt.inputs.ExampleInputs``.
         groups: the prunable groups by name.
         frozen: groups that cannot be pruned safely, by name, with the reason.
     """
 
-    input_shape: tuple[int, ...]
+    input_shape: object
     groups: dict[str, ChannelGroup]
     frozen: dict[str, str] = field(default_factory=dict)
 
@@ -120,7 +122,7 @@ def _out_count(m) -> int:
     return m.out_features if isinstance(m, nn.Linear) else m.out_channels
 
 
-def dependency_groups(model: nn.Module, input_shape: tuple[int, ...]):
+def dependency_groups(model: nn.Module, input_shape):
     """(dependency graph, [(ChannelGroup, its torch-pruning group)] for every group not feeding the
     network's output, in execution order of their names, {root name: why its channels cannot be
     followed})."""
@@ -144,9 +146,23 @@ def dependency_groups(model: nn.Module, input_shape: tuple[int, ...]):
     return dg, found, unmapped
 
 
-def analyze(model: nn.Module, input_shape: tuple[int, ...], validate: bool = True,
-            frozen: dict[str, str] | None = None) -> NetworkGraph:
-    """The channel groups of ``model`` at ``input_shape`` (N, C, H, W).
+def ignored_groups(groups, ignore: Sequence[str]) -> dict[str, str]:
+    """The groups that change the outputs of a module named in ``ignore`` (or of one inside it), with why
+    they are frozen."""
+    frozen = {}
+    for group in groups:
+        for member in group.members:
+            name, _, side = member.rpartition(":")
+            hit = next((i for i in ignore if side == "out" and (name == i or name.startswith(i + "."))), None)
+            if hit is not None:
+                frozen[group.name] = f"it changes the outputs of {hit}, which the task ignores"
+                break
+    return frozen
+
+
+def analyze(model: nn.Module, input_shape, validate: bool = True,
+            frozen: dict[str, str] | None = None, ignore: Sequence[str] = ()) -> NetworkGraph:
+    """The channel groups of ``model`` at ``input_shape``: (N, C, H, W), or ``netadapt.inputs.ExampleInputs``.
 
     Args:
         model: the network (left unchanged).
@@ -154,13 +170,16 @@ def analyze(model: nn.Module, input_shape: tuple[int, ...], validate: bool = Tru
         validate: check every group on a copy of the network and freeze the ones that fail; without it,
             the groups named in ``frozen`` are frozen (e.g. as found when a run started).
         frozen: groups already known to be unsafe, with their reasons.
+        ignore: modules whose output channels carry meaning (a detector's last head convolutions): every
+            group that changes their outputs is frozen.
 
     Raises:
         UserError: the model does not run on the shape, or has no group that can be pruned safely.
     """
-    _, found, unmapped = dependency_groups(model, tuple(input_shape))
+    input_shape = normalized(input_shape)
+    _, found, unmapped = dependency_groups(model, input_shape)
     groups = {g.name: g for g, _ in found}
-    frozen = {**unmapped, **dict(frozen or {})}
+    frozen = {**unmapped, **dict(frozen or {}), **ignored_groups(groups.values(), ignore)}
     if validate:
         import copy
 
@@ -168,7 +187,7 @@ def analyze(model: nn.Module, input_shape: tuple[int, ...], validate: bool = Tru
 
         reference = copy.deepcopy(model).eval()  # one copy for every group: each check puts it back
         checked = {name: g for name, g in groups.items() if name not in frozen and g.size > g.min_size}
-        frozen.update(check_groups(model, tuple(input_shape), checked, reference=reference))
+        frozen.update(check_groups(model, input_shape, checked, reference=reference))
     usable = {name: g for name, g in groups.items() if name not in frozen}
     if not groups and not unmapped:
         raise UserError("the model has no prunable channels (no convolution or linear layer whose "
@@ -177,5 +196,5 @@ def analyze(model: nn.Module, input_shape: tuple[int, ...], validate: bool = Tru
         first = next(iter(frozen.items()))
         raise UserError(f"none of the model's {len(groups) + len(unmapped)} channel groups can be pruned "
                         f"safely (e.g. {first[0]}: {first[1]})")
-    return NetworkGraph(input_shape=tuple(input_shape), groups=usable,
+    return NetworkGraph(input_shape=input_shape, groups=usable,
                         frozen={k: v for k, v in frozen.items() if k in groups or k in unmapped})

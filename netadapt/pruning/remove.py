@@ -140,7 +140,7 @@ def first_channels(group: ChannelGroup, count: int) -> list[int]:
     return expand_positions(group, range(count // group.multiple))
 
 
-def apply_channels(model: nn.Module, input_shape: tuple[int, ...], channels: dict[str, int],
+def apply_channels(model: nn.Module, input_shape, channels: dict[str, int],
                    frozen: dict[str, str] | None = None) -> NetworkGraph:
     """Shrink ``model`` to a stored channel configuration by keeping each group's first channels.
 

@@ -19,7 +19,8 @@ import copy
 import torch
 import torch.nn as nn
 
-from netadapt.pruning.dependency import buffers_kept, is_out, item_name, main_output
+from netadapt.inputs import normalized, random_args
+from netadapt.pruning.dependency import buffers_kept, is_out, item_name, main_output, output_tensors
 from netadapt.pruning.graph import ChannelGroup, NetworkGraph
 from netadapt.pruning.remove import expand_positions, remove_channels
 
@@ -86,7 +87,7 @@ def _silence(model: nn.Module, items, undo: list) -> bool:
     return True
 
 
-def check_group(model: nn.Module, input_shape: tuple[int, ...], group: ChannelGroup,
+def check_group(model: nn.Module, input_shape, group: ChannelGroup,
                 reference: nn.Module | None = None) -> str | None:
     """Why ``group`` cannot be pruned safely, or None when it can.
 
@@ -97,7 +98,7 @@ def check_group(model: nn.Module, input_shape: tuple[int, ...], group: ChannelGr
     return _check(model, input_shape, {group.name: group}, reference)
 
 
-def check_groups(model: nn.Module, input_shape: tuple[int, ...], groups: dict[str, ChannelGroup],
+def check_groups(model: nn.Module, input_shape, groups: dict[str, ChannelGroup],
                  reference: nn.Module | None = None) -> dict[str, str]:
     """Why each of ``groups`` cannot be pruned safely (a group absent from the result can).
 
@@ -119,7 +120,7 @@ def check_groups(model: nn.Module, input_shape: tuple[int, ...], groups: dict[st
     return reasons
 
 
-def _check(model: nn.Module, input_shape: tuple[int, ...], groups: dict[str, ChannelGroup],
+def _check(model: nn.Module, input_shape, groups: dict[str, ChannelGroup],
            reference: nn.Module | None, silence_all: bool = False) -> str | None:
     """``check_group`` for several groups at once (``silence_all``: a group that cannot be silenced fails)."""
     pruned = copy.deepcopy(model).eval()
@@ -137,12 +138,12 @@ def _check(model: nn.Module, input_shape: tuple[int, ...], groups: dict[str, Cha
             kind = nn.Parameter if isinstance(m, nn.Parameter) else type(m)
             items.append((item_name(dg, m), is_out(dg, dep), kind, list(idxs)))
 
-    graph = NetworkGraph(tuple(input_shape), dict(groups))
+    graph = NetworkGraph(normalized(input_shape), dict(groups))
     try:
         remove_channels(pruned, graph, keep, before=record)
     except Exception as exc:  # torch-pruning's own checks and the layers' raise many types
         return f"removing channels fails: {_first(exc)}"
-    x = torch.randn((2, *input_shape[1:]), generator=torch.Generator().manual_seed(0))
+    x = random_args(input_shape, seed=0, batch=2)
     if reference is None:
         reference = copy.deepcopy(model).eval()
     undo: list = []
@@ -152,9 +153,10 @@ def _check(model: nn.Module, input_shape: tuple[int, ...], groups: dict[str, Cha
         _restore(undo)
 
 
-def _compare(pruned: nn.Module, reference: nn.Module, items, x: torch.Tensor, undo: list,
+def _compare(pruned: nn.Module, reference: nn.Module, items, x: tuple, undo: list,
              silence_all: bool = False) -> str | None:
-    """``check_group``'s comparison of the pruned copy with the reference, its channels silenced."""
+    """``check_group``'s comparison of the pruned copy with the reference, its channels silenced: every
+    output of the network (``x``: its inputs)."""
     try:
         silenced = _silence(reference, items, undo)
     except (IndexError, RuntimeError) as exc:  # indices beyond a layer's width: the mapping went astray
@@ -163,22 +165,27 @@ def _compare(pruned: nn.Module, reference: nn.Module, items, x: torch.Tensor, un
         return "a group cannot be silenced"
     try:
         with torch.no_grad():
-            expected = main_output(reference(x))
-            got = main_output(pruned(x))
+            expected = output_tensors(reference(*x))
+            got = output_tensors(pruned(*x))
     except Exception as exc:  # the user's forward on a changed network
         return f"the pruned network does not run: {_first(exc)}"
-    if got.shape != expected.shape:
-        return f"the pruned network's output changes shape ({tuple(expected.shape)} -> {tuple(got.shape)})"
+    shapes = [tuple(t.shape) for t in expected]
+    if [tuple(t.shape) for t in got] != shapes:
+        shown = lambda ts: ", ".join(str(tuple(t.shape)) for t in ts)  # noqa: E731
+        return f"the pruned network's output changes shape ({shown(expected)} -> {shown(got)})"
     try:  # training mode too: some branches run only there (auxiliary classifiers)
         with torch.no_grad(), buffers_kept(pruned):
-            trained = main_output(pruned.train()(x))
+            trained = main_output(pruned.train()(*x))
     except Exception as exc:  # the user's forward on a changed network
         return f"the pruned network does not run in training mode: {_first(exc)}"
-    if trained.shape != expected.shape:
+    if trained.shape != expected[0].shape:
         return f"the pruned network's training-mode output changes shape to {tuple(trained.shape)}"
     if silenced:
-        scale = 1.0 + float(expected.abs().max())
-        if not torch.allclose(got, expected, rtol=1e-3, atol=1e-4 * scale):
-            return ("removing its channels changes what the rest of the network computes (an operation the "
-                    "dependency graph cannot follow, such as a channel shuffle)")
+        for e, g in zip(expected, got):
+            if not e.is_floating_point():
+                continue
+            scale = 1.0 + float(e.abs().max()) if e.numel() else 1.0
+            if not torch.allclose(g, e, rtol=1e-3, atol=1e-4 * scale):
+                return ("removing its channels changes what the rest of the network computes (an operation the "
+                        "dependency graph cannot follow, such as a channel shuffle)")
     return None

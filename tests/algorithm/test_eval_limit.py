@@ -18,13 +18,14 @@ def test_eval_limit_takes_a_mixed_subset_of_a_class_ordered_holdout(tmp_path, mo
             folder.mkdir(parents=True)
             for k in range(n):
                 Image.fromarray(rng.integers(0, 255, (8, 8, 3), dtype=np.uint8)).save(folder / f"{k}.png")
+    from netadapt.task.classification import run_data
+
     cfg = RunConfig(budget="50%", data=f"imagefolder:{root}", holdout=60, eval_limit=12, device="fake", batch=1)
-    run = NetAdaptRun(cfg, tmp_path / "run", lut=str(tmp_path / "t.db"), progress=False, log=lambda *_: None)
-    run._setup()
-    assert len(run.holdout) == 12
-    assert len(set(run.holdout.targets().tolist())) == 3
+    data, holdout = run_data(cfg)
+    assert len(holdout) == 12
+    assert len(set(holdout.targets().tolist())) == 3
     # the full holdout is stored in class order, which is what made "the first N" wrong
-    first = run.data.holdout.targets()[:12].tolist()
+    first = data.holdout.targets()[:12].tolist()
     assert first == sorted(first)
 
 
@@ -33,7 +34,7 @@ def test_the_holdout_split_follows_the_split_seed_not_the_run_seed():
     ranking on another split would score candidates on images the model learned."""
     import torch
 
-    from netadapt.algorithm.candidates import run_data
+    from netadapt.task.classification import run_data
 
     def holdout_images(**kw):
         data, _ = run_data(RunConfig(budget="50%", data="synthetic:classes=3,size=8,n=90,test=9", holdout=30,

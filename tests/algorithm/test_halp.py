@@ -113,13 +113,13 @@ def test_a_halp_run_cuts_several_groups_per_iteration_and_meets_the_budget(tmp_p
 
 
 def test_a_halp_run_resumes_after_a_crash_to_the_same_result(tmp_path, monkeypatch):
-    import netadapt.algorithm.candidates as candidates
+    from netadapt.task.classification import ClassificationTask as candidates
 
     cfg = _config()
     whole = NetAdaptRun(cfg, tmp_path / "whole", lut=str(tmp_path / "a.db"), progress=False,
                         log=lambda *_: None).run()
     calls = {"n": 0}
-    real = candidates.train_and_score
+    real = candidates.candidate
 
     def crash_second(*args, **kwargs):
         calls["n"] += 1
@@ -127,11 +127,11 @@ def test_a_halp_run_resumes_after_a_crash_to_the_same_result(tmp_path, monkeypat
             raise KeyboardInterrupt
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(candidates, "train_and_score", crash_second)
+    monkeypatch.setattr(candidates, "candidate", crash_second)
     with pytest.raises(KeyboardInterrupt):
         NetAdaptRun(cfg, tmp_path / "resumed", lut=str(tmp_path / "b.db"), progress=False,
                     log=lambda *_: None).run()
-    monkeypatch.setattr(candidates, "train_and_score", real)
+    monkeypatch.setattr(candidates, "candidate", real)
     resumed = NetAdaptRun(cfg, tmp_path / "resumed", lut=str(tmp_path / "b.db"), progress=False,
                           log=lambda *_: None).run()
     assert [it["channels"] for it in resumed.iterations] == [it["channels"] for it in whole.iterations]

@@ -215,7 +215,7 @@ def test_a_step_no_single_group_can_give_is_halved_until_one_can(tmp_path):
 
 
 def test_halving_stops_at_the_smallest_step(tmp_path, monkeypatch):
-    import netadapt.algorithm.loop as loop
+    import netadapt.algorithm.netadapt_step as loop
 
     # steps may not go below 20% of the start: 95% -> 47.5% -> 23.75% and no further, which no one
     # group of ResNet-20 gives, so the run stops with its reason instead of taking a smaller step

@@ -83,18 +83,16 @@ def test_met_is_said_only_of_models_truly_within_the_budget_and_a_resume_keeps_i
 
 
 def test_on_a_real_device_the_loop_stops_a_drift_margin_under_the_budget():
-    from types import SimpleNamespace
+    from netadapt.algorithm.stopping import DRIFT_MARGIN, floor, stop_line, stops
 
-    from netadapt.algorithm.loop import DRIFT_MARGIN, NetAdaptRun
-
-    run = NetAdaptRun.__new__(NetAdaptRun)
-    run.device = SimpleNamespace(profiler_kind="ort")
     near = {"verdict": "met", "measured_ms": 9.70, "measured_high_ms": 9.85}  # met, but 1.5% under
     clear = {"verdict": "met", "measured_ms": 9.60, "measured_high_ms": 9.79}
     assert DRIFT_MARGIN == 0.02
-    assert not run._stops(near, 10.0) and run._stops(clear, 10.0)
-    assert not run._stops({"verdict": "not met", "measured_ms": 9.0, "measured_high_ms": 10.2}, 10.0)
-    assert run._stops({"measured_ms": 9.7}, 10.0)  # the start, measured alone: its latency
-    assert run._floor({}, 10.0 * (1 - DRIFT_MARGIN)) < 9.8
-    run.device = SimpleNamespace(profiler_kind="fake")  # deterministic: no drift to leave room for
-    assert run._stops(near, 10.0)
+    assert not stops(near, 10.0, exact=False) and stops(clear, 10.0, exact=False)
+    assert not stops({"verdict": "not met", "measured_ms": 9.0, "measured_high_ms": 10.2}, 10.0, exact=False)
+    assert stops({"measured_ms": 9.7}, 10.0, exact=False)  # the start, measured alone: its latency
+    assert floor({}, stop_line(10.0, exact=False), exact=False) == pytest.approx(9.8 / 1.02)
+    assert stops(near, 10.0, exact=True)  # an exact (simulated) device: no drift to leave room for
+    # a paired measurement's interval sets the floor: twice its relative half-width under the line
+    measured = {"ratio": 0.5, "ratio_low": 0.49, "ratio_high": 0.51}
+    assert floor(measured, 9.8, exact=False) == pytest.approx(9.8 / 1.04)

@@ -1,0 +1,152 @@
+"""What the NetAdapt loop asks of a task, whatever the task is.
+
+The loop (``netadapt.algorithm.loop``) prunes, measures and selects; everything that depends on what the
+network is for goes through a :class:`LoopTask`: where the starting model comes from, how a pruned candidate
+is trained and scored, how the final model is fine-tuned, which score ranks candidates. Two implement it: the
+user's own :class:`~netadapt.task.Task` (``netadapt.task.user``), and image classification on netadapt's data
+sources and zoo (``netadapt.task.classification``), which is what ``netadapt run --model ... --data ...`` builds.
+
+A task object is sent once to every worker process that fine-tunes candidates, so it must pickle (with
+cloudpickle) and load its data lazily.
+"""
+
+from __future__ import annotations
+
+import copy
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from pathlib import Path
+
+from torch import nn
+
+from netadapt.pruning import apply_channels
+
+
+@dataclass(frozen=True)
+class CandidateJob:
+    """A pruned candidate, ready to fine-tune.
+
+    Attributes:
+        group: the pruned group.
+        channels: the group's channel count after pruning.
+        predicted_ms: the candidate's estimated latency.
+        origin: the kept channels' indices in the original network.
+        network: every group's channel count (what rebuilds the candidate).
+        overrides: the rewinder's fine-tune arguments (e.g. a learning rate).
+        seed: the fine-tune seed of this candidate.
+        bn_seed: the batch-norm re-estimation seed (the same for every candidate of an iteration).
+        steps: short-term fine-tune steps (None: the run's setting).
+    """
+
+    group: str
+    channels: int
+    predicted_ms: float
+    origin: list[int]
+    network: dict[str, int]
+    overrides: dict
+    seed: int
+    bn_seed: int
+    steps: int | None = None
+
+
+class LoopTask(ABC):
+    """A task as the loop sees it.
+
+    Attributes:
+        input_shape: what latency is measured at: a shape, or ``netadapt.inputs.ExampleInputs``.
+        deploy: ``deploy(model)``, the module exported and timed (None: the model itself).
+        ignore: module names whose output channels are never pruned.
+        score_label: how a score is named in messages (``holdout accuracy``, ``score``).
+        score_keys: the fields of a candidate's record that its iteration keeps.
+        summary_keys: the fields a run's summary lists per iteration.
+        needs_start: whether ``start`` wants the start model.
+    """
+
+    input_shape: object = None
+    deploy = None
+    ignore: tuple[str, ...] = ()
+    score_label = "score"
+    #: the fields of a candidate's record an iteration keeps, and those a run's summary lists
+    score_keys: tuple[str, ...] = ("score", "metrics")
+    summary_keys: tuple[str, ...] = ("score",)
+    #: whether ``start`` wants the start model (loaded again when a run resumes)
+    needs_start = False
+
+    # ---- before the run folder exists --------------------------------------------------------------------
+    def check(self, log) -> None:
+        """Refuse bad input before anything is written (data, model, callables)."""
+
+    @abstractmethod
+    def candidate_model(self) -> nn.Module:
+        """The network whose groups are analysed before the run starts (the starting model or its
+        untrained architecture)."""
+
+    # ---- the run folder ----------------------------------------------------------------------------------
+    def prepare_folder(self, out: Path, log) -> None:
+        """Record (or, resuming, check) what identifies the task in the run folder."""
+
+    @abstractmethod
+    def start_model(self, out: Path, log, progress: bool) -> nn.Module:
+        """The network the run starts from (trained here first where the task needs it)."""
+
+    @abstractmethod
+    def save(self, path: Path, state: dict, channels: dict[str, int], extra: dict | None = None) -> None:
+        """Write a network's checkpoint: its state dict and its groups' channel counts."""
+
+    @abstractmethod
+    def load(self, path: Path) -> nn.Module:
+        """Rebuild the network a checkpoint written by ``save`` holds (eval mode)."""
+
+    @abstractmethod
+    def build(self, channels: dict[str, int], state: dict) -> nn.Module:
+        """The network of these channel counts with ``state`` loaded (eval mode): how a worker rebuilds a
+        candidate."""
+
+    def start(self, model: nn.Module, channels: dict[str, int]) -> None:
+        """Told the start model (and its groups' channel counts) once the run has it, e.g. to distil from it."""
+
+    # ---- scoring and training ----------------------------------------------------------------------------
+    @abstractmethod
+    def scores(self, model: nn.Module) -> dict:
+        """The fields an iteration records about its network's quality (the start's, before pruning)."""
+
+    @abstractmethod
+    def value(self, info: dict) -> float:
+        """The score that ranks candidates, higher is better, from recorded fields."""
+
+    @abstractmethod
+    def candidate(self, model: nn.Module, job: CandidateJob) -> tuple[dict, dict]:
+        """Fine-tune a pruned candidate in place and score it: (its record, seconds by phase)."""
+
+    @abstractmethod
+    def final(self, model: nn.Module, out: Path, progress: bool, log) -> tuple[dict, dict]:
+        """Long-term fine-tune the chosen network in place and score it: (recorded fields, seconds)."""
+
+    def describe(self, info: dict) -> str:
+        """``holdout accuracy 0.9861``: a record's score for messages."""
+        return f"{self.score_label} {self.value(info):.4f}"
+
+    # ---- plug-ins that need the task's data --------------------------------------------------------------
+    def prepare_criterion(self, criterion, model: nn.Module, seed: int) -> None:
+        """Give a data-aware criterion (one with ``prepare``) batches of the current model."""
+
+    def importance(self, model: nn.Module, groups: dict, seed: int) -> dict:
+        """Taylor importance of every channel of ``groups`` (HALP's search)."""
+        raise NotImplementedError
+
+    def rewinder(self, name: str, out: Path):
+        """The rewinding plug-in ``name`` for this run."""
+        from netadapt.rewinding import create_rewinder
+
+        return create_rewinder(name)
+
+    # ---- shared by implementations -----------------------------------------------------------------------
+    def rebuild(self, start: nn.Module, channels: dict[str, int], state: dict) -> nn.Module:
+        """A copy of ``start`` shrunk to ``channels`` with ``state`` loaded, in eval mode."""
+        from netadapt.checkpoint import load_weights
+
+        model = copy.deepcopy(start)
+        if channels:
+            apply_channels(model, self.input_shape, channels)
+        load_weights(model, state)
+        return model.eval()

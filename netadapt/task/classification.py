@@ -1,0 +1,278 @@
+"""Image classification on netadapt's own data sources and model zoo: the task ``netadapt run`` builds.
+
+The model is a zoo name or ``package.module:factory`` with a checkpoint (or trained here first, in the run's
+``base/`` folder); candidates are fine-tuned with SGD on the data's training split (optionally distilling from
+the start model), ranked on a holdout carved from it by top-1 accuracy, cross-entropy or KL to the start model,
+and the final model is trained for whole epochs and scored on the test split.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from pathlib import Path
+
+from torch import nn
+
+from netadapt.algorithm.config import RunConfig
+from netadapt.errors import UserError
+from netadapt.models.spec import ModelSpec
+from netadapt.task.adapter import CandidateJob, LoopTask
+
+# A HALP step ranks channels on the Taylor scores of this many training batches.
+HALP_BATCHES = 8
+
+
+def run_data(config: RunConfig):
+    """The run's data bundle and the holdout that ranks candidates (a seeded subset with ``eval_limit``)."""
+    from netadapt.data import load_data
+    from netadapt.data.splits import limit
+
+    data = load_data(config.data, holdout=config.holdout, seed=config.split_seed)
+    holdout = data.holdout
+    if config.eval_limit is not None and config.eval_limit < len(holdout):
+        # a random subset: the holdout is in class order for image folders
+        holdout = limit(holdout, config.eval_limit, config.seed)
+    return data, holdout
+
+
+def needs_teacher(config: RunConfig) -> bool:
+    """Whether candidates need the start model: as distillation's teacher or the ``kl`` score's reference."""
+    return config.finetune.distill > 0 or config.score == "kl"
+
+
+class ClassificationTask(LoopTask):
+    """Classification of a data source's images by a zoo or factory model.
+
+    Args:
+        config: the run's settings (model, checkpoint, data, fine-tuning, score).
+        train_device: where candidates and the final model are trained and scored (a torch device name).
+    """
+
+    score_label = "holdout accuracy"
+    score_keys = ("holdout_accuracy", "holdout_loss", "holdout_kl")
+    summary_keys = ("holdout_accuracy",)
+
+    def __init__(self, config: RunConfig, train_device: str = "cpu"):
+        self.config = config
+        self.train_device = train_device
+        self.spec: ModelSpec | None = None
+        self._data = self._holdout = None
+        self._teacher = None
+        self._teacher_state = None  # (channels, state dict): how a worker rebuilds the teacher
+
+    # ---- data, loaded once per process ---------------------------------------------------------------------
+    @property
+    def data(self):
+        if self._data is None:
+            self._data, self._holdout = run_data(self.config)
+        return self._data
+
+    @property
+    def holdout(self):
+        self.data  # noqa: B018 - loads both
+        return self._holdout
+
+    def __getstate__(self):
+        state = dict(self.__dict__)
+        state["_data"] = state["_holdout"] = state["_teacher"] = None  # a worker loads its own
+        return state
+
+    # ---- before the run folder exists -----------------------------------------------------------------------
+    def check(self, log) -> None:
+        cfg = self.config
+        if cfg.rewinder != "none":
+            from netadapt.rewinding import list_rewinders
+
+            if cfg.rewinder not in list_rewinders():
+                raise UserError(f"unknown rewinder {cfg.rewinder!r}; valid: {', '.join(list_rewinders())}")
+        self.data  # noqa: B018 - a missing data set fails before the run folder exists
+        if cfg.checkpoint:
+            from netadapt.checkpoint import read_checkpoint
+
+            read_checkpoint(cfg.checkpoint)
+        elif ":" not in cfg.model:
+            from netadapt.models import model_info
+
+            model_info(cfg.model)
+        self.input_shape = (cfg.batch, *self.data.input_shape)
+
+    def candidate_model(self) -> nn.Module:
+        """The given checkpoint's model, or the untrained architecture the run would train."""
+        from netadapt.checkpoint import load_checkpoint
+
+        if self.config.checkpoint:
+            return load_checkpoint(self.config.checkpoint).model
+        return self._data_spec().build()
+
+    def _data_spec(self) -> ModelSpec:
+        from netadapt.models.spec import spec_for_data
+
+        return spec_for_data(self.config.model, dict(self.config.model_kwargs or {}), self.data.num_classes,
+                             self.data.input_shape[0])
+
+    # ---- the starting model -----------------------------------------------------------------------------------
+    def start_model(self, out: Path, log, progress: bool) -> nn.Module:
+        """The given checkpoint, or a base model trained once in ``base/``."""
+        import torch
+
+        from netadapt.checkpoint import load_checkpoint, save_checkpoint
+
+        cfg = self.config
+        spec = ModelSpec(cfg.model, dict(cfg.model_kwargs or {}))
+        if cfg.checkpoint:
+            loaded = load_checkpoint(cfg.checkpoint)
+            if loaded.spec.name != spec.name and cfg.model != RunConfig.model:
+                raise UserError(f"checkpoint {cfg.checkpoint} is for model {loaded.spec.name}, not {cfg.model}")
+            self.spec = loaded.spec
+            return loaded.model
+        path = Path(out) / "base" / "model.pt"
+        if path.exists():
+            loaded = load_checkpoint(path)
+            self.spec = loaded.spec
+            return loaded.model
+        from netadapt.training import TrainConfig, train
+
+        spec = self._data_spec()
+        torch.manual_seed(cfg.seed)  # the base model's initial weights follow the run's seed
+        model = spec.build()
+        log(f"No checkpoint given: training {spec.name} on {self.data.name} "
+            f"for {cfg.base_epochs} epochs first (kept in {path.parent}).")
+        base = TrainConfig(epochs=cfg.base_epochs, seed=cfg.seed, lr=0.05, batch_size=32)
+        total_steps = cfg.base_epochs * -(-len(self.data.train) // base.batch_size)
+        base = dataclasses.replace(base, rewind_iteration=min(cfg.rewind_iteration, total_steps))
+        result = train(model, self.data, base, out_dir=path.parent / "train", progress=progress, resume=True,
+                       device=self.train_device)
+        save_checkpoint(path, model, spec, (1, *self.data.input_shape), extra={"test_accuracy": result.test_accuracy})
+        self.spec = spec
+        return model
+
+    def save(self, path, state, channels, extra=None) -> None:
+        from netadapt.checkpoint import save_state
+
+        save_state(path, state, self.spec, self.input_shape, channels=channels, extra=extra)
+
+    def load(self, path) -> nn.Module:
+        from netadapt.checkpoint import load_checkpoint
+
+        loaded = load_checkpoint(path)
+        self.spec = loaded.spec
+        return loaded.model
+
+    def build(self, channels, state) -> nn.Module:
+        from netadapt.checkpoint import build_model
+
+        return build_model(self.spec, self.input_shape, channels, state)
+
+    @property
+    def needs_start(self) -> bool:
+        return needs_teacher(self.config)
+
+    def start(self, model: nn.Module, channels: dict[str, int]) -> None:
+        """The start model is distillation's teacher and the ``kl`` score's reference."""
+        if needs_teacher(self.config):
+            import copy
+
+            self._teacher = copy.deepcopy(model).eval()
+            self._teacher_state = (dict(channels), {k: v.clone() for k, v in model.state_dict().items()})
+
+    def teacher(self) -> nn.Module | None:
+        if self._teacher is None and self._teacher_state is not None:
+            from netadapt.checkpoint import build_model
+
+            channels, state = self._teacher_state
+            self._teacher = build_model(self.spec, self.input_shape, channels, state)
+        return self._teacher
+
+    # ---- scoring and training ---------------------------------------------------------------------------------
+    def scores(self, model: nn.Module) -> dict:
+        from netadapt.training import score
+
+        scores = score(model, self.holdout, reference=model if self.config.score == "kl" else None)
+        return {"holdout_accuracy": scores.accuracy, "holdout_loss": scores.loss, "holdout_kl": scores.kl}
+
+    def value(self, info: dict) -> float:
+        key = self.config.score
+        if key == "accuracy":
+            return info["holdout_accuracy"]
+        value = info.get(f"holdout_{key}")
+        return -value if value is not None and value == value else float("-inf")
+
+    def describe(self, info: dict) -> str:
+        return f"holdout accuracy {info['holdout_accuracy']:.4f}"
+
+    def candidate(self, model: nn.Module, job: CandidateJob) -> tuple[dict, dict]:
+        from netadapt.training.device import placed, training_device
+
+        with placed(training_device(self.train_device), model, self.teacher()):
+            return self._train_and_score(model, job)
+
+    def _train_and_score(self, model, job):
+        from netadapt.training import fine_tune, recalibrate_batchnorm, score
+
+        config, data = self.config, self.data
+        ft = config.finetune
+        teacher = self.teacher()
+        seconds = {}
+        t0 = time.perf_counter()
+        distill = {"teacher": teacher, "distill": ft.distill, "temperature": ft.temperature} if ft.distill > 0 else {}
+        kwargs = {"batch_size": ft.batch_size, "lr": ft.short_lr, "seed": job.seed, "augment": data.augment,
+                  **distill, **job.overrides}
+        steps = ft.short_steps if job.steps is None else job.steps
+        loss = fine_tune(model, data.train, steps, **kwargs)
+        t1 = time.perf_counter()
+        seconds["finetune"] = t1 - t0
+        if config.bn_batches:  # the same batches for every candidate of the iteration
+            recalibrate_batchnorm(model, data.train, config.bn_batches, ft.batch_size, seed=job.bn_seed)
+        scores = score(model, self.holdout, reference=teacher if config.score == "kl" else None)
+        seconds["evaluate"] = time.perf_counter() - t1
+        record = {"group": job.group, "feasible": True, "channels": job.channels, "predicted_ms": job.predicted_ms,
+                  "holdout_accuracy": scores.accuracy, "holdout_loss": scores.loss, "holdout_kl": scores.kl,
+                  "finetune_loss": loss, "origin": job.origin}
+        return record, seconds
+
+    def final(self, model: nn.Module, out: Path, progress: bool, log) -> tuple[dict, dict]:
+        from netadapt.training import TrainConfig, evaluate, train
+
+        ft = self.config.finetune
+        seconds = {}
+        if ft.long_epochs > 0:
+            log(f"Long-term fine-tune: {ft.long_epochs} epochs.")
+            t0 = time.perf_counter()
+            train(model, self.data,
+                  TrainConfig(epochs=ft.long_epochs, lr=ft.long_lr, batch_size=ft.batch_size, seed=self.config.seed,
+                              distill=ft.distill, distill_temperature=ft.temperature),
+                  out_dir=Path(out) / "final_train", progress=progress, resume=True,
+                  teacher=self.teacher() if ft.distill > 0 else None, device=self.train_device)
+            seconds["finetune"] = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        fields = {"test_accuracy": evaluate(model, self.data.test), "holdout_accuracy": evaluate(model, self.holdout)}
+        seconds["evaluate"] = time.perf_counter() - t0
+        return fields, seconds
+
+    # ---- plug-ins that need the data ----------------------------------------------------------------------------
+    def prepare_criterion(self, criterion, model: nn.Module, seed: int) -> None:
+        from netadapt.iterative.prune import prepare_criterion
+
+        prepare_criterion(criterion, model, self.data.train, seed=seed)
+
+    def importance(self, model: nn.Module, groups: dict, seed: int) -> dict:
+        from netadapt.criteria.taylor import taylor_scores
+        from netadapt.data.loader import first_batches
+
+        return taylor_scores(model, groups, first_batches(self.data.train, HALP_BATCHES,
+                                                          self.config.finetune.batch_size, seed))
+
+    def rewinder(self, name: str, out: Path):
+        from netadapt.rewinding import create_rewinder
+
+        return create_rewinder(name, spec=self.spec, input_shape=self.input_shape, run_dir=Path(out),
+                               config=self.config, rewind=self._rewind_file(out))
+
+    def _rewind_file(self, out: Path) -> Path | None:
+        """The rewind point saved when this run trained its own base model (else the rewinder searches
+        beside --checkpoint)."""
+        if self.config.checkpoint:
+            return None
+        found = sorted((Path(out) / "base" / "train").glob("rewind_*.pt"))
+        return found[0] if found else None
