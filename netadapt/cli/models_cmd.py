@@ -8,9 +8,11 @@ import click
 @click.command()
 @click.argument("pattern", default="*")
 def models(pattern):
-    """List zoo models matching PATTERN (a glob, default all): name, default input, description.
+    """List zoo models matching PATTERN (a glob, default all): name, task, default input, description.
 
-    Any other model can be given as package.module:factory wherever a model name is expected.
+    Classifiers run with `netadapt run --model NAME`; the detection and segmentation models are pruned through
+    their tasks (`netadapt run --task netadapt.tasks.detection:make_task`). Any other model can be given as
+    package.module:factory wherever a model name is expected.
     """
     from netadapt.cli.devices_cmd import format_columns
     from netadapt.models import list_models, model_info
@@ -18,8 +20,8 @@ def models(pattern):
     rows = []
     for name in list_models(pattern):
         info = model_info(name)
-        rows.append([name, "x".join(str(d) for d in info.default_input), info.description])
+        rows.append([name, info.task, "x".join(str(d) for d in info.default_input), info.description])
     if not rows:
         click.echo(f"No zoo model matches {pattern!r}.")
         return
-    click.echo(format_columns(["model", "input", "description"], rows))
+    click.echo(format_columns(["model", "task", "input", "description"], rows))

@@ -16,6 +16,10 @@ _R, _F, _X = RunConfig(), FineTuneConfig(), ExecutionConfig()
 @click.command()
 @config_option(translate=as_options)
 @click.option("--budget", required=True, help="Latency budget: 20ms, 1.5s, 800us, or 50% of the start.")
+@click.option("--task", "task_target", default=None, metavar="MODULE:FACTORY",
+              help="Your own task: a factory returning a netadapt.Task (or an object with model, example_inputs, "
+                   "train and evaluate); replaces --model, --data and netadapt's own training.")
+@click.option("--task-args", default=None, metavar="JSON", help="Arguments of the --task factory, as a JSON object.")
 @click.option("--model", default="digits_cnn", show_default=True, help="Zoo name or package.module:factory.")
 @click.option("--model-args", default=None, metavar="JSON",
               help='Constructor arguments as JSON, e.g. \'{"width_mult": 0.5}\'.')
@@ -38,6 +42,8 @@ _R, _F, _X = RunConfig(), FineTuneConfig(), ExecutionConfig()
 @click.option("--long-term-epochs", type=click.IntRange(0), default=_F.long_epochs, show_default=True,
               help="Fine-tune epochs of the final model.")
 @click.option("--long-term-lr", type=float, default=_F.long_lr, show_default=True)
+@click.option("--long-term-steps", type=click.IntRange(0), default=0, show_default=True,
+              help="With --task: steps of your train for the final model.")
 @click.option("--batch-size", type=click.IntRange(1), default=_F.batch_size, show_default=True,
               help="Fine-tune batch size.")
 @click.option("--base-epochs", type=click.IntRange(0), default=_R.base_epochs, show_default=True,
@@ -92,9 +98,9 @@ _R, _F, _X = RunConfig(), FineTuneConfig(), ExecutionConfig()
 @click.option("--no-progress", is_flag=True)
 @click.option("--json", "as_json", is_flag=True, help="Print the run's summary as JSON on stdout (messages go to stderr).")
 @lut_option
-def run(budget, model, model_args, checkpoint, data, device_name, threads, gpu_id, batch, initial_reduction,
-        reduction_decay, reduction_floor, short_term_steps, short_term_lr, long_term_epochs, long_term_lr,
-        batch_size, base_epochs, channel_step, holdout, eval_limit, criterion, rewinder, selection, score,
+def run(budget, task_target, task_args, model, model_args, checkpoint, data, device_name, threads, gpu_id, batch,
+        initial_reduction, reduction_decay, reduction_floor, short_term_steps, short_term_lr, long_term_epochs,
+        long_term_lr, long_term_steps, batch_size, base_epochs, channel_step, holdout, eval_limit, criterion, rewinder, selection, score,
         bn_batches, search, distill, distill_temperature, warmup,
         repeats, model_repeats, max_iterations, seed, split_seed, out, uniform_baseline, rewind_iteration, workers, executor,
         ray_address, train_device, no_progress, as_json, lut_url):
@@ -111,6 +117,11 @@ def run(budget, model, model_args, checkpoint, data, device_name, threads, gpu_i
     from netadapt.runs.folder import config_hash
 
     parse_budget(budget)  # bad budgets fail before anything is loaded
+    if task_target is not None:
+        return _run_task(click.get_current_context(), task_target, task_args, as_json, no_progress)
+    if long_term_steps:
+        raise UserError("--long-term-steps is for --task (your own train); netadapt's classification task takes "
+                        "--long-term-epochs")
     try:
         kwargs = json.loads(model_args) if model_args else {}
         schedule = ReductionSchedule(initial_reduction, reduction_decay, reduction_floor)
@@ -151,12 +162,77 @@ def run(budget, model, model_args, checkpoint, data, device_name, threads, gpu_i
                    f"see `netadapt report {out}`")
 
 
-def format_table(result) -> str:
-    lines = [f"{'iter':>4}  {'pruned group':<22} {'predicted ms':>12} {'measured ms':>11} {'holdout acc':>11}"]
+# `netadapt run` options of its own classification task, refused with --task.
+_CLASSIFICATION_ONLY = ("model", "model_args", "checkpoint", "data", "holdout", "eval_limit", "base_epochs",
+                        "rewind_iteration", "split_seed", "short_term_lr", "long_term_lr", "long_term_epochs",
+                        "batch_size", "distill_temperature", "uniform_baseline")
+# Options that are not settings of the run.
+_NOT_SETTINGS = ("budget", "task_target", "task_args", "out", "no_progress", "as_json", "lut_url", "device_name",
+                 "short_term_steps", "long_term_steps")
+
+
+def _run_task(ctx, target, task_args, as_json, no_progress):
+    """``netadapt run --task``: the factory's task through ``netadapt.prune``, with the options given."""
+    from pathlib import Path
+
+    from click.core import ParameterSource
+
+    from netadapt.api import prune
+    from netadapt.errors import UserError
+    from netadapt.runs.folder import config_hash
+    from netadapt.task.factory import load_task
+
+    given = {name for name in ctx.params
+             if ctx.get_parameter_source(name) not in (ParameterSource.DEFAULT, None)}
+    refused = sorted(given & set(_CLASSIFICATION_ONLY))
+    if refused:
+        flags = ", ".join("--" + n.replace("_", "-") for n in refused)
+        raise UserError(f"{flags}: netadapt's own classification task's option(s); with --task, your task's "
+                        "train and evaluate own them")
+    try:
+        kwargs = json.loads(task_args) if task_args else {}
+    except json.JSONDecodeError as exc:
+        raise UserError(f"--task-args is not JSON ({exc.msg})") from exc
+    if not isinstance(kwargs, dict):
+        raise UserError("--task-args must be a JSON object")
+    options = {name: ctx.params[name] for name in given if name not in _NOT_SETTINGS}
+    p = ctx.params
+    out = p["out"]
+    if out is None:
+        tag = p["budget"].strip().replace("%", "pct").replace(" ", "")
+        name = target.replace(":", "_").replace(".", "_")
+        out = Path("runs") / f"{name}-{tag}-{config_hash({'task': target, 'args': kwargs, **options})}"
+
+    def log(message):
+        click.echo(message, err=as_json)
+
+    log(f"Run folder: {out}")
+    task = load_task(target, kwargs)
+    result = prune(task, budget=p["budget"], out=out, device=p["device_name"],
+                   short_term_steps=p["short_term_steps"], long_term_steps=p["long_term_steps"], lut=p["lut_url"],
+                   progress=not no_progress, log=log, **options)
+    if as_json:
+        click.echo((Path(out) / "summary.json").read_text().strip())
+    else:
+        from netadapt.algorithm.loop import RunResult
+
+        click.echo(format_table(RunResult(result.run_dir, [_info(r) for r in result.iterations], result.final,
+                                          result.budget_ms, result.stopped), score="score"))
+
+
+def _info(record) -> dict:
+    return {"iteration": record.iteration, "pruned_group": record.pruned_group, "predicted_ms": record.predicted_ms,
+            "measured_ms": record.measured_ms, "score": record.score}
+
+
+def format_table(result, score: str = "holdout_accuracy") -> str:
+    """The run's iterations and its final model as a table (``score``: the field that ranked candidates)."""
+    head = "holdout acc" if score == "holdout_accuracy" else "score"
+    lines = [f"{'iter':>4}  {'pruned group':<22} {'predicted ms':>12} {'measured ms':>11} {head:>11}"]
     for it in result.iterations:
         pred = f"{it['predicted_ms']:.3f}" if it.get("predicted_ms") is not None else "-"
         lines.append(f"{it['iteration']:>4}  {(it.get('pruned_group') or '(start)')[:22]:<22} {pred:>12} "
-                     f"{it['measured_ms']:>11.3f} {it['holdout_accuracy']:>11.4f}")
+                     f"{it['measured_ms']:>11.3f} {it[score]:>11.4f}")
     f = result.final
     if f:
         verdict = "MET" if f["budget_met"] else ("WITHIN THE MEASUREMENT'S UNCERTAINTY"
@@ -165,7 +241,9 @@ def format_table(result) -> str:
         if "measured_low_ms" in f:
             measured += (f" (95% CI {f['measured_low_ms']:.3f}-{f['measured_high_ms']:.3f} ms, "
                          f"{f['pairs']} pairs against the start)")
+        quality = (f"test accuracy {f['test_accuracy']:.4f}" if "test_accuracy" in f
+                   else f"score {f['score']:.4f}")
         lines.append(f"final (iteration {f['from_iteration']} + long-term fine-tune): measured {measured} "
-                     f"vs budget {result.budget_ms:.3f} ms -> {verdict}; test accuracy {f['test_accuracy']:.4f}")
+                     f"vs budget {result.budget_ms:.3f} ms -> {verdict}; {quality}")
     lines.append(f"stopped: {result.stopped}; models in {result.run_dir}")
     return "\n".join(lines)

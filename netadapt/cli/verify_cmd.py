@@ -44,7 +44,7 @@ def verify(run_dir, which, max_pairs, lut_url):
     start = rf.read_json(rf.iteration_dir(run, 0) / "info.json")
     start_ms = start["measured_ms"]
     budget_ms = parse_budget(cfg.budget).resolve(start_ms)
-    input_shape = (cfg.batch, *_input_chw(folder / "model.onnx"))
+    input_shape = _inputs_of(folder / "model.onnx")
     result = compare_models(device, str(folder / "model.onnx"), str(rf.iteration_dir(run, 0) / "model.onnx"),
                             input_shape, threshold=budget_ms / start_ms,
                             config=PairedConfig(warmup=cfg.warmup, min_pairs=min(cfg.model_repeats, max_pairs),
@@ -54,10 +54,16 @@ def verify(run_dir, which, max_pairs, lut_url):
                f"95% CI {result.low:.4f}-{result.high:.4f})")
 
 
-def _input_chw(path) -> tuple[int, ...]:
+def _inputs_of(path):
+    """The inputs an exported model takes, from its graph: the shape of a lone float input, else each input's
+    shape and type (integer inputs are fed zeros)."""
     import onnx
+
+    from profilers.inputs import ModelInput, single_shape
 
     graph = onnx.load(str(path), load_external_data=False).graph
     inits = {i.name for i in graph.initializer}
-    dims = next(i for i in graph.input if i.name not in inits).type.tensor_type.shape.dim
-    return tuple(d.dim_value for d in dims[1:])
+    inputs = tuple(ModelInput(tuple(d.dim_value for d in i.type.tensor_type.shape.dim),
+                              str(onnx.helper.tensor_dtype_to_np_dtype(i.type.tensor_type.elem_type)), None, i.name)
+                   for i in graph.input if i.name not in inits)
+    return single_shape(inputs) or inputs

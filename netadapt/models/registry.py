@@ -22,6 +22,8 @@ _ZOO_MODULES = (
     "netadapt.models.mobilenet_v2",
     "netadapt.models.resnet_cifar",
     "netadapt.models.vgg",
+    "netadapt.tasks.detection.model",
+    "netadapt.tasks.segmentation.model",
 )
 
 _REGISTRY: dict[str, tuple["ModelInfo", Callable[..., nn.Module]]] = {}
@@ -36,20 +38,25 @@ class ModelInfo:
         name: the zoo name.
         description: one line for ``netadapt models``.
         default_input: the (C, H, W) input the model is meant for.
+        task: what it does: ``classification`` (what ``netadapt run --model`` trains and ranks), ``detection``
+            or ``segmentation`` (pruned through their tasks in ``netadapt.tasks``).
     """
 
     name: str
     description: str
     default_input: tuple[int, int, int]
+    task: str = "classification"
 
 
-def register_model(name: str, description: str, default_input: tuple[int, int, int] = (3, 32, 32)):
+def register_model(name: str, description: str, default_input: tuple[int, int, int] = (3, 32, 32),
+                   task: str = "classification"):
     """Decorator that adds a constructor to the zoo under ``name``.
 
     Args:
         name: the zoo name; must be unique and must not contain ``:``.
         description: one line shown by ``netadapt models``.
         default_input: the (C, H, W) input the model is meant for.
+        task: what the model does (``ModelInfo.task``).
     """
     if ":" in name:
         raise ValueError(f"model name {name!r} must not contain ':'")
@@ -57,7 +64,7 @@ def register_model(name: str, description: str, default_input: tuple[int, int, i
     def decorator(factory: Callable[..., nn.Module]) -> Callable[..., nn.Module]:
         if name in _REGISTRY and _REGISTRY[name][1] is not factory:
             raise ValueError(f"model {name!r} is already registered")
-        _REGISTRY[name] = (ModelInfo(name, description, tuple(default_input)), factory)
+        _REGISTRY[name] = (ModelInfo(name, description, tuple(default_input), task), factory)
         return factory
 
     return decorator
@@ -71,10 +78,11 @@ def _ensure_loaded() -> None:
         _loaded = True
 
 
-def list_models(pattern: str = "*") -> list[str]:
-    """Sorted zoo names matching a shell-style pattern (``fnmatch``)."""
+def list_models(pattern: str = "*", task: str | None = None) -> list[str]:
+    """Sorted zoo names matching a shell-style pattern (``fnmatch``), of one ``task`` only when given."""
     _ensure_loaded()
-    return sorted(name for name in _REGISTRY if fnmatch.fnmatchcase(name, pattern))
+    return sorted(name for name, (info, _) in _REGISTRY.items()
+                  if fnmatch.fnmatchcase(name, pattern) and (task is None or info.task == task))
 
 
 def _lookup(name: str):

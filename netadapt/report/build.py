@@ -43,23 +43,24 @@ def result_text(run: RunData) -> str:
     verdict = "MET" if f["budget_met"] else "NOT MET"
     stale = "" if f["from_iteration"] == run.iterations[-1]["iteration"] else \
         f" (the run went on to iteration {run.iterations[-1]['iteration']} after this final model was made)"
+    quality = (f"Score {f['score']:.4f}." if run.own_task else
+               f"Test accuracy {f['test_accuracy']:.4f}, holdout accuracy {f['holdout_accuracy']:.4f}.")
     return (f"Final model: iteration {f['from_iteration']} after long-term fine-tuning{stale}: measured "
-            f"{f['measured_ms']:.4g} ms against a budget of {f['budget_ms']:.4g} ms: budget {verdict}. "
-            f"Test accuracy {f['test_accuracy']:.4f}, holdout accuracy {f['holdout_accuracy']:.4f}.")
+            f"{f['measured_ms']:.4g} ms against a budget of {f['budget_ms']:.4g} ms: budget {verdict}. {quality}")
 
 
 def iteration_table(run: RunData) -> Table:
     seen = {p for it in run.iterations for p in (it.get("seconds") or {})}
     phases = [p for p in PHASES if p in seen] + sorted(seen - set(PHASES))
     headers = ["iteration", "pruned group", "channels", "target ms", "predicted ms", "measured ms",
-               "prediction error %", "table ms", "holdout accuracy"] + [f"{p} s" for p in phases]
+               "prediction error %", "table ms", run.score_label] + [f"{p} s" for p in phases]
     rows = []
     for it in run.iterations:
         secs = it.get("seconds") or {}
         rows.append([it["iteration"], it.get("pruned_group") or "(start)", sum(it["channels"].values()),
                      it.get("target_ms"), it.get("predicted_ms"), it["measured_ms"],
                      _error_pct(it.get("predicted_ms"), it["measured_ms"]), it.get("table_ms"),
-                     it["holdout_accuracy"]] + [secs.get(p) for p in phases])
+                     run.score(it)] + [secs.get(p) for p in phases])
     return Table(headers, rows)
 
 
@@ -76,20 +77,20 @@ def baseline_blocks(run: RunData) -> list:
                         "with the budget NetAdapt spent to reach the matching iteration (its short-term steps "
                         "plus the long-term epochs)."),
               Table(["width", "matches iteration", "target ms", "measured ms", "fine-tune steps",
-                     "long-term epochs", "test accuracy", "holdout accuracy"],
+                     "long-term epochs", run.final_label, run.score_label],
                     [[p["width"], p.get("iteration"), p.get("target_ms"), p["measured_ms"],
-                      p.get("finetune_steps"), p.get("long_epochs"), p["test_accuracy"], p["holdout_accuracy"]]
+                      p.get("finetune_steps"), p.get("long_epochs"), run.final_score(p), run.score(p)]
                      for p in pts])]
     if run.final:
-        curve = [(p["measured_ms"], p["test_accuracy"]) for p in pts]
+        curve = [(p["measured_ms"], run.final_score(p)) for p in pts]
         f = run.final
         acc = interpolate(curve, f["measured_ms"])
-        ratio = latency_ratio((f["measured_ms"], f["test_accuracy"]), curve)
+        ratio = latency_ratio((f["measured_ms"], run.final_score(f)), curve)
         text = [f"At the final model's latency ({f['measured_ms']:.4g} ms) the uniform baseline reaches "
-                + (f"{acc:.4f} test accuracy (NetAdapt: {f['test_accuracy']:.4f})." if not math.isnan(acc)
-                   else "an accuracy outside its measured range.")]
+                + (f"{acc:.4f} {run.final_label} (NetAdapt: {run.final_score(f):.4f})." if not math.isnan(acc)
+                   else "a score outside its measured range.")]
         if not math.isnan(ratio):
-            text.append(f"To match NetAdapt's test accuracy the baseline needs {ratio:.2f}x its latency.")
+            text.append(f"To match NetAdapt's {run.final_label} the baseline needs {ratio:.2f}x its latency.")
         blocks.append(Paragraph(" ".join(text)))
     return blocks
 

@@ -41,28 +41,28 @@ def latency_accuracy(run: RunData, path: Path) -> Path:
     fig, ax = plt.subplots(figsize=(7.5, 5))
     its = run.iterations
     xs = [it["measured_ms"] for it in its]
-    ax.plot(xs, [it["holdout_accuracy"] for it in its], "o-", color="tab:blue",
-            label="NetAdapt iterations (holdout accuracy, short-term fine-tuned)")
+    ax.plot(xs, [run.score(it) for it in its], "o-", color="tab:blue",
+            label=f"NetAdapt iterations ({run.score_label}, short-term fine-tuned)")
     every = max(1, -(-len(its) // 15))  # label at most ~15 points so long runs stay readable
     for it in its[::every] + ([its[-1]] if (len(its) - 1) % every else []):
-        ax.annotate(str(it["iteration"]), (it["measured_ms"], it["holdout_accuracy"]),
+        ax.annotate(str(it["iteration"]), (it["measured_ms"], run.score(it)),
                     textcoords="offset points", xytext=(4, 4), fontsize=7, color="tab:blue")
     if run.baseline:
         pts = sorted(run.baseline, key=lambda p: p["measured_ms"])
-        ax.plot([p["measured_ms"] for p in pts], [p["test_accuracy"] for p in pts], "s--", color="tab:orange",
-                label="uniform width multiplier (test accuracy, same fine-tune budget)")
+        ax.plot([p["measured_ms"] for p in pts], [run.final_score(p) for p in pts], "s--", color="tab:orange",
+                label=f"uniform width multiplier ({run.final_label}, same fine-tune budget)")
         for p in pts:
-            ax.annotate(f"w={p['width']:.2f}", (p["measured_ms"], p["test_accuracy"]),
+            ax.annotate(f"w={p['width']:.2f}", (p["measured_ms"], run.final_score(p)),
                         textcoords="offset points", xytext=(4, -10), fontsize=7, color="tab:orange")
     if run.final:
         f = run.final
-        ax.plot([f["measured_ms"]], [f["test_accuracy"]], "*", markersize=16, color="tab:green",
+        ax.plot([f["measured_ms"]], [run.final_score(f)], "*", markersize=16, color="tab:green",
                 markeredgecolor="black",
-                label=f"final: iteration {f['from_iteration']} + long-term fine-tune (test accuracy)")
+                label=f"final: iteration {f['from_iteration']} + long-term fine-tune ({run.final_label})")
     if run.budget_ms is not None:
         ax.axvline(run.budget_ms, color="tab:red", linestyle=":", label=f"budget {run.budget_ms:.3f} ms")
     ax.set_xlabel("measured latency (ms)")
-    ax.set_ylabel("top-1 accuracy")
+    ax.set_ylabel("score (the task's evaluate)" if run.own_task else "top-1 accuracy")
     ax.set_title(f"{run.config.get('model')} on {run.config.get('device')}: latency vs accuracy")
     ax.grid(True, alpha=0.3)
     ax.legend(fontsize=8, loc="best")

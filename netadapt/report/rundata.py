@@ -44,6 +44,32 @@ class RunData:
             return None
 
     @property
+    def own_task(self) -> bool:
+        """Whether the run scored models with a user's ``evaluate`` (netadapt.prune, ``--task``) rather than
+        netadapt's classification accuracy."""
+        return "holdout_accuracy" not in self.iterations[0]
+
+    @property
+    def score_label(self) -> str:
+        """What an iteration's score is: ``holdout accuracy``, or the task's ``score``."""
+        return "score" if self.own_task else "holdout accuracy"
+
+    @property
+    def final_label(self) -> str:
+        """What the final model's score is: ``test accuracy``, or the task's ``score``."""
+        return "score" if self.own_task else "test accuracy"
+
+    @staticmethod
+    def score(info: dict) -> float:
+        """An iteration's (or baseline point's holdout) score: its accuracy, or its task's ``score``."""
+        return info["holdout_accuracy"] if "holdout_accuracy" in info else info.get("score")
+
+    @staticmethod
+    def final_score(info: dict) -> float:
+        """A final model's (or baseline point's) score: its test accuracy, or its task's ``score``."""
+        return info["test_accuracy"] if "test_accuracy" in info else info.get("score")
+
+    @property
     def start_channels(self) -> dict[str, int]:
         first = self.iterations[0]
         return dict(first.get("original_channels") or first["channels"])

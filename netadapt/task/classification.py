@@ -94,7 +94,10 @@ class ClassificationTask(LoopTask):
         elif ":" not in cfg.model:
             from netadapt.models import model_info
 
-            model_info(cfg.model)
+            kind = model_info(cfg.model).task
+            if kind != "classification":
+                raise UserError(f"{cfg.model} is a {kind} model: prune it through its task, e.g. netadapt run "
+                                f"--task netadapt.tasks.{kind}:make_task")
         self.input_shape = (cfg.batch, *self.data.input_shape)
 
     def candidate_model(self) -> nn.Module:

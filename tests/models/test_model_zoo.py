@@ -1,4 +1,5 @@
-"""Every zoo model: output shapes, ONNX parity, and the structure the pruning code relies on."""
+"""Every zoo classifier: output shapes, ONNX parity, and the structure the pruning code relies on (the detection
+and segmentation models are tested with their tasks, tests/tasks)."""
 
 import pytest
 import torch
@@ -7,11 +8,13 @@ from torch import fx, nn
 from netadapt.export import export_onnx
 from netadapt.models import create_model, list_models, model_info
 
-ZOO = list_models()
+ZOO = list_models(task="classification")
 
 
 def test_zoo_holds_the_documented_models():
     assert ZOO == ["digits_cnn", "mobilenet_v1", "mobilenet_v2", "resnet20", "resnet29b", "resnet56", "vgg11"]
+    assert list_models(task="detection") == ["yolo_tiny"] and list_models(task="segmentation") == ["lraspp_tiny"]
+    assert set(list_models()) == set(ZOO) | {"yolo_tiny", "lraspp_tiny"}
 
 
 @pytest.mark.parametrize("name", ZOO)

@@ -8,10 +8,11 @@ def test_models_lists_every_zoo_entry_with_its_input():
     result = CliRunner().invoke(cli, ["models"])
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
-    assert lines[0].split() == ["model", "input", "description"]
-    rows = {line.split()[0]: line.split()[1] for line in lines[2:]}
+    assert lines[0].split() == ["model", "task", "input", "description"]
+    rows = {line.split()[0]: line.split()[1:3] for line in lines[2:]}
     assert sorted(rows) == list_models()
-    assert rows["digits_cnn"] == "1x32x32" and rows["resnet56"] == "3x32x32"
+    assert rows["digits_cnn"] == ["classification", "1x32x32"] and rows["resnet56"] == ["classification", "3x32x32"]
+    assert rows["yolo_tiny"] == ["detection", "3x96x96"] and rows["lraspp_tiny"] == ["segmentation", "3x64x64"]
 
 
 def test_models_filters_by_pattern():

@@ -1,0 +1,1 @@
+"""Built-in tasks beyond classification: each a factory returning a netadapt.Task."""
