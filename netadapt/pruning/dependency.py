@@ -9,59 +9,17 @@ channels one to one, which ``netadapt.pruning.validate`` checks for each group.
 from __future__ import annotations
 
 import contextlib
-import functools
 import math
 import warnings
 
 import torch
 import torch.nn as nn
 import torch_pruning as tp
-from torch_pruning.dependency import graph as _graph_module
-from torch_pruning.dependency import index_mapping as _index_mapping
 
 from netadapt.errors import UserError
 from netadapt.inputs import shape_text, trace_args
+from netadapt.pruning.tracing import BoundedGroup, Graph
 
-
-
-def _tolerant(update):
-    """torch-pruning's index mapping for a reshape divides by a channel count it infers, which is zero
-    for a channel shuffle's view to (N, groups, C / groups, H, W): such a reshape is left unmapped (the
-    validation of each group then finds what it breaks) instead of failing the whole analysis."""
-    if getattr(update, "netadapt_tolerant", False):
-        return update
-
-    @functools.wraps(update)
-    def wrapper(graph, node):
-        try:
-            return update(graph, node)
-        except ZeroDivisionError:
-            return None
-
-    wrapper.netadapt_tolerant = True
-    return wrapper
-
-
-_index_mapping.update_reshape_index_mapping = _tolerant(_index_mapping.update_reshape_index_mapping)
-
-
-class _BoundedGroup(tp.dependency.group.Group):
-    """A pruning group that refuses to grow without end: torch-pruning follows index mappings until they
-    settle, and some graphs (a flattened map concatenated with a mean of the same tensor, say) make them
-    cycle forever. Past the bound the group raises, and its root is reported as not followable."""
-
-    LIMIT = 20_000
-    # Twice the largest dimension of any parameter of the last graph built (set by ``build_graph``): an
-    # index list longer than any layer's width has been multiplied in a cycle.
-    MAX_INDICES = 1_000_000
-
-    def add_dep(self, dep, idxs):
-        if len(self._group) >= self.LIMIT or len(idxs) > self.MAX_INDICES:
-            raise RuntimeError("the channel index mappings do not settle (a cycle through a reshape)")
-        super().add_dep(dep, idxs)
-
-
-_graph_module.Group = _BoundedGroup
 
 
 def main_output(out):
@@ -115,7 +73,7 @@ def build_graph(model: nn.Module, input_shape) -> tp.DependencyGraph:
     grads = {n: p.requires_grad for n, p in model.named_parameters()}
     for p in model.parameters():
         p.requires_grad_(True)
-    _BoundedGroup.MAX_INDICES = max([4096] + [2 * d for p in model.parameters() for d in p.shape])
+    BoundedGroup.MAX_INDICES = max([4096] + [2 * d for p in model.parameters() for d in p.shape])
 
     def forward(net, args):
         net.train()
@@ -124,8 +82,8 @@ def build_graph(model: nn.Module, input_shape) -> tp.DependencyGraph:
     try:
         with torch.enable_grad(), warnings.catch_warnings(), buffers_kept(model):
             warnings.simplefilter("ignore")
-            return tp.DependencyGraph().build_dependency(model, example_inputs=trace_args(input_shape),
-                                                         forward_fn=forward, verbose=False)
+            return Graph().build_dependency(model, example_inputs=trace_args(input_shape), forward_fn=forward,
+                                            verbose=False)
     except UserError:
         raise
     except Exception as exc:  # tracing runs the user's forward: any error means it does not run here
@@ -198,9 +156,14 @@ def touches_output(dg: tp.DependencyGraph, group, output_modules: set) -> bool:
 
 def channel_multiple(dg: tp.DependencyGraph, group) -> int:
     """Channels must leave a group in equal numbers from this many blocks: the group count of a grouped
-    (not depthwise) convolution on either side, the heads of an attention layer."""
+    (not depthwise) convolution on either side, the heads of an attention layer, the parts of a ``chunk``
+    (``netadapt.pruning.tracing``)."""
     multiple = 1
+    chunked = getattr(dg, "chunked", {})
     for dep, _ in group:
+        parts = chunked.get(dep.target.grad_fn)
+        if parts:
+            multiple = math.lcm(multiple, parts)
         m = dep.target.module
         if isinstance(m, nn.modules.conv._ConvNd) and m.groups > 1:
             depthwise = m.groups == m.in_channels and m.out_channels % m.in_channels == 0
@@ -211,16 +174,39 @@ def channel_multiple(dg: tp.DependencyGraph, group) -> int:
     return multiple
 
 
+def chunk_producers(dg: tp.DependencyGraph) -> list:
+    """The convolution and linear layers whose outputs are cut by a ``chunk`` (through normalisation and
+    activations), in the graph's order."""
+    found = []
+    for node in dg.module2node.values():
+        if node.grad_fn not in getattr(dg, "chunked", {}):
+            continue
+        stack, seen = list(node.inputs), set()
+        while stack:
+            n = stack.pop()
+            if n in seen:
+                continue
+            seen.add(n)
+            if isinstance(n.module, (nn.modules.conv._ConvNd, nn.Linear)):
+                found.append(n.module)
+            elif len(n.inputs) == 1:  # one path back: normalisation, an activation
+                stack.extend(n.inputs)
+    return list(dict.fromkeys(found))
+
+
 def all_groups(dg: tp.DependencyGraph):
     """Every coupled group, rooted at the outputs of a convolution or linear layer, as torch-pruning's
     ``get_all_groups`` finds them, except that a root whose indices the graph cannot map (through a
-    channel shuffle, say) is reported instead of ending the analysis.
+    channel shuffle, say) is reported instead of ending the analysis. Layers whose outputs a ``chunk`` cuts
+    root their groups first: the parts must lose the same channels, so their group starts where the whole is
+    made (otherwise a layer added to one part, a residual on one half, would start a group holding only it).
 
     Yields:
         (root module, group or None, the error's first line or None).
     """
     visited = set()
-    for module in list(dg.module2node):
+    first = set(chunk_producers(dg))
+    for module in sorted(dg.module2node, key=lambda m: m not in first):
         if not isinstance(module, (nn.modules.conv._ConvNd, nn.Linear)) or module in visited:
             continue
         pruner = dg.get_pruner_of_module(module)

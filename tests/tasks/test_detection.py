@@ -11,7 +11,7 @@ import torch
 
 import netadapt
 from netadapt.models import create_model
-from netadapt.pruning import analyze, apply_channels
+from netadapt.pruning import analyze, keep_channels, apply_channels
 from netadapt.tasks.detection import YoloTiny, decode, detection_loss, make_task, mean_average_precision, nms
 from netadapt.tasks.detection.data import INK, DigitCanvases, collate, make_splits, split_digits
 from netadapt.tasks.detection.decode import batched_nms
@@ -192,12 +192,31 @@ def test_channel_groups_include_c2f_blocks_and_halve_to_a_working_model():
     assert [tuple(o.shape) for o in pruned.eval()(x)] == expected
 
 
-@pytest.mark.xfail(strict=False, reason=(
-    "torch-pruning 1.6 cannot map chunk(2, 1) into a concatenation: torch 2.13's SplitBackward0 saves "
-    "_saved_self_sym_sizes, so it infers split offsets from the consumers, and it keeps one split output per "
-    "consumer (the concat twice); the validation freezes the C2f input convolutions' groups"))
 def test_groups_through_the_c2f_split_are_prunable():
-    graph = analyze(small_model().eval(), (1, 1, SIZE, SIZE))
-    assert "stage2.1.cv1.conv" in graph.groups or any("stage2.1.cv1.conv" in g.producers
-                                                       for g in graph.groups.values())
+    """A C2f's first convolution is chunked in two halves, the second one added to its bottlenecks' outputs:
+    one group (rooted where its channels are made), whose halves lose the same positions."""
+    model = small_model().eval()
+    graph = analyze(model, (1, 1, SIZE, SIZE))
     assert not graph.frozen
+    group = graph.groups["stage2.1.cv1.conv"]
+    assert group.size == 16 and group.multiple == 2
+    assert {"stage2.1.m.0.cv2.conv:out", "stage2.1.m.1.cv2.conv:out", "stage2.1.cv2.conv:in"} <= set(group.members)
+    x = torch.randn(1, 1, SIZE, SIZE)
+    reference = model(x)
+    keep = [0, 2, 3, 5, 8, 10, 11, 13]  # the same positions of both halves (0, 2, 3, 5)
+    with torch.no_grad():  # silencing what is removed must leave what the network computes unchanged
+        silenced = copy.deepcopy(model)
+        drop = [i for i in range(16) if i not in keep]
+        silenced.stage2[1].cv1.bn.bias[drop] = 0
+        silenced.stage2[1].cv1.bn.running_mean[drop] = 0
+        silenced.stage2[1].cv1.bn.weight[drop] = 0
+        for block in silenced.stage2[1].m:
+            block.cv2.bn.weight[[1, 4, 6, 7]] = 0
+            block.cv2.bn.bias[[1, 4, 6, 7]] = 0
+            block.cv2.bn.running_mean[[1, 4, 6, 7]] = 0
+        expected = silenced(x)
+    keep_channels(model, graph, {"stage2.1.cv1.conv": keep})
+    assert model.stage2[1].cv1.conv.out_channels == 8 and model.stage2[1].m[0].cv1.conv.in_channels == 4
+    for got, want in zip(model(x), expected):
+        assert torch.allclose(got, want, atol=1e-5)
+    assert [o.shape for o in model(x)] == [o.shape for o in reference]
