@@ -5,12 +5,13 @@ from __future__ import annotations
 import click
 
 from netadapt.amc.config import AmcConfig
-from netadapt.cli.options import config_option, device_options, lut_option
+from netadapt.cli.options import config_option, device_options, lut_option, task_refused
 
 _A = AmcConfig()
 
 
 @click.command()
+@task_refused("amc")
 @config_option()
 @click.option("--budget", required=True, help="Latency budget: 20ms, 1.5s, 800us, or 50% of the start.")
 @click.option("--checkpoint", required=True, type=click.Path(dir_okay=False, exists=True),

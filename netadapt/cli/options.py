@@ -116,3 +116,16 @@ def config_option(translate=None):
                                  "win.")(f)
 
     return decorator
+
+
+def task_refused(command: str):
+    """``--task``, refused in one line: ``command`` works on netadapt's own classification data only."""
+
+    def refuse(ctx, param, value):
+        if value:
+            raise UserError(f"netadapt {command} works on netadapt's own classification models and data; prune "
+                            "your own task with netadapt run --task or netadapt.prune")
+        return value
+
+    return click.option("--task", default=None, metavar="MODULE:FACTORY", is_eager=True, expose_value=False,
+                        callback=refuse, help="Not taken by this command (see netadapt run --task).")

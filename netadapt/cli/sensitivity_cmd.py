@@ -6,7 +6,7 @@ import json
 
 import click
 
-from netadapt.cli.options import config_option, device_options, lut_option
+from netadapt.cli.options import config_option, device_options, lut_option, task_refused
 from netadapt.cli.prune_cmd import load_inputs, model_data_options
 
 
@@ -23,6 +23,7 @@ def parse_ratios(text: str) -> list[float]:
 
 
 @click.command()
+@task_refused("sensitivity")
 @config_option()
 @model_data_options
 @click.option("--ratios", default="0,0.1,0.2,0.3,0.4,0.5,0.6,0.7,0.8,0.9", show_default=True,

@@ -52,3 +52,11 @@ def test_run_task_refuses_the_classification_options_and_a_missing_factory(tmp_p
     code, _, err = _main([*base, "--long-term-steps", "3"], capsys)
     assert code == 2 and "--long-term-steps is for --task" in err
     assert not (tmp_path / "run").exists()
+
+
+@pytest.mark.parametrize("command", ["amc", "sensitivity"])
+def test_amc_and_sensitivity_refuse_a_task_in_one_line(command, capsys):
+    code, _, err = _main([command, "--task", "usertasks:make_task", "--budget", "50%"], capsys)
+    assert code == 2 and err.strip().splitlines() == [
+        f"Error: netadapt {command} works on netadapt's own classification models and data; prune your own task "
+        "with netadapt run --task or netadapt.prune"]
