@@ -64,3 +64,26 @@ def test_the_quick_start_meets_its_budget(tmp_path):
     assert verdict in ("met", "uncertain"), again.stdout
     final_ms, budget_ms = re.search(r"final: ([\d.]+) ms .* vs budget ([\d.]+) ms", again.stdout).groups()
     assert float(final_ms) <= float(budget_ms), again.stdout
+
+
+def own_task_example() -> str:
+    section = README.split("## Your own model, training loop and metric (Python)", 1)[1]
+    return section.split("```python\n", 1)[1].split("```", 1)[0]
+
+
+def test_the_own_task_example_is_python_that_calls_prune():
+    import ast
+
+    tree = ast.parse(own_task_example())
+    calls = {n.func.attr for n in ast.walk(tree) if isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute)}
+    assert "prune" in calls
+
+
+@pytest.mark.slow
+def test_the_own_task_example_runs_and_meets_its_budget(tmp_path):
+    env = {**os.environ, "NETADAPT_LUT": str(tmp_path / "lut.db")}
+    run = subprocess.run([sys.executable, "-c", own_task_example()], cwd=tmp_path, env=env, capture_output=True,
+                         text=True, timeout=3600)
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert "met: True" in run.stdout, run.stdout[-2000:]
+    assert (tmp_path / "runs" / "mine" / "final" / "model.onnx").is_file()
