@@ -340,6 +340,12 @@ def _count_search(estimates: CandidateEstimates, group: str, original_size: int,
     return grid[i], (yield from probe(i))[1]
 
 
+def smallest_counts(graph: NetworkGraph, original: dict[str, int], step: int) -> dict[str, int]:
+    """Every group at the smallest count of its grid: the smallest network a run can reach."""
+    smallest = {g: group_grid(graph.groups[g], original[g], step)[0] for g in graph.groups}
+    return {g: min(n, graph.groups[g].size) for g, n in smallest.items()}
+
+
 def smallest_network_ms(estimates: CandidateEstimates, original: dict[str, int], step: int) -> float:
     """Estimate of the network with every group at its smallest grid count.
 
@@ -347,10 +353,7 @@ def smallest_network_ms(estimates: CandidateEstimates, original: dict[str, int],
     the table's difference: a whole-model measurement taken while the machine is busy is inflated
     by a factor, and a difference would carry all of that error into this bound.
     """
-    graph = estimates.graph
-    smallest = {g: group_grid(graph.groups[g], original[g], step)[0] for g in graph.groups}
-    smallest = {g: min(n, graph.groups[g].size) for g, n in smallest.items()}
-    ratio = estimates.table_ms(smallest) / estimates.current_ms
+    ratio = estimates.table_ms(smallest_counts(estimates.graph, original, step)) / estimates.current_ms
     return estimates.anchor_ms * (ratio if math.isfinite(ratio) else 1.0)
 
 

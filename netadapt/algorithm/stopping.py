@@ -16,6 +16,8 @@ DEFAULT_MARGIN = 0.01
 # device the run stops only when its iteration's interval lies this far (relative) under the budget, so the
 # final model, measured again after its long-term fine-tune, still meets it.
 DRIFT_MARGIN = 0.02
+# The paired measurement's verdict that a model misses a budget.
+NOT_MET = "not met"
 
 
 def met(info: dict, budget_ms: float) -> bool:

@@ -20,14 +20,18 @@ from netadapt.tasks.detection.train import evaluate_detector, recalibrate_batchn
 
 class FineTune:
     """``train(model, steps, teacher=None)``: ``train_detector`` at a constant learning rate on the training
-    canvases; with ``distill`` > 0 and a teacher, its raw-map distillation term is added."""
+    canvases; with ``distill`` > 0 and a teacher, its raw-map distillation term is added. Each call draws its
+    batch order from torch's global generator (which netadapt seeds before every call from the run's seed,
+    the iteration and the group), so candidates and iterations fine-tune on different canvases, and the same
+    seed gives the same call."""
 
     def __init__(self, data, batch_size: int, lr: float, seed: int, distill: float = 0.0, optimizer: str = "sgd"):
         self.data, self.batch_size, self.lr, self.seed = data, batch_size, lr, seed
         self.distill, self.optimizer = distill, optimizer
 
     def __call__(self, model: nn.Module, steps: int, teacher: nn.Module | None = None) -> float:
-        return train_detector(model, self.data, steps, batch_size=self.batch_size, lr=self.lr, seed=self.seed,
+        seed = self.seed + int(torch.randint(0, 2**30, ()))
+        return train_detector(model, self.data, steps, batch_size=self.batch_size, lr=self.lr, seed=seed,
                               optimizer=self.optimizer, teacher=teacher, distill=self.distill)
 
 

@@ -27,13 +27,16 @@ BATCH_SIZE = 32
 
 class TrainSegmenter:
     """``train(model, steps, teacher=None)``: constant-rate AdamW steps on the training canvases, distilling
-    from ``teacher`` when given (see :func:`~netadapt.tasks.segmentation.train.train_segmenter`)."""
+    from ``teacher`` when given (see :func:`~netadapt.tasks.segmentation.train.train_segmenter`). Each call
+    draws its data order from torch's global generator (which netadapt seeds before every call), so candidates
+    and iterations fine-tune on different canvases, and the same seed gives the same call."""
 
     def __init__(self, data: DigitCanvases, batch_size: int = BATCH_SIZE, lr: float = FINE_TUNE_LR, seed: int = 0):
         self.data, self.batch_size, self.lr, self.seed = data, batch_size, lr, seed
 
     def __call__(self, model: nn.Module, steps: int, teacher: nn.Module | None = None) -> float:
-        return train_segmenter(model, self.data, steps, batch_size=self.batch_size, lr=self.lr, seed=self.seed,
+        seed = self.seed + int(torch.randint(0, 2**30, ()))
+        return train_segmenter(model, self.data, steps, batch_size=self.batch_size, lr=self.lr, seed=seed,
                                teacher=teacher)
 
 
