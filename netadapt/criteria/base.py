@@ -21,13 +21,18 @@ class Criterion(ABC):
         """One score per channel of ``group`` (higher is more important)."""
 
     def select(self, model: nn.Module, group: ChannelGroup, n: int) -> list[int]:
-        """The ``n`` channels to keep. In a group whose blocks shrink alike (grouped convolutions,
-        attention heads) the same positions are kept in every block, ranked by their mean score."""
+        """The ``n`` channels to keep. In a group whose blocks shrink alike (grouped convolutions, the parts
+        of a chunk, a model width split into attention heads) the same positions are kept in every block,
+        ranked by their mean score; the heads of an attention layer stay or leave whole, ranked by theirs."""
         s = self.scores(model, group).detach().double().cpu()
         if s.shape != (group.size,):
             raise RuntimeError(f"criterion {self.name} gave {tuple(s.shape)} scores for {group.size} channels")
-        if n % group.multiple:
-            raise ValueError(f"group {group.name} keeps multiples of {group.multiple} channels, not {n}")
+        if n % group.unit:
+            raise ValueError(f"group {group.name} keeps multiples of {group.unit} channels, not {n}")
+        if group.head_size > 1:
+            per_head = s.view(-1, group.head_size).mean(dim=1)
+            heads = sorted(range(len(per_head)), key=lambda h: (-float(per_head[h]), h))[:n // group.head_size]
+            return [h * group.head_size + j for h in sorted(heads) for j in range(group.head_size)]
         per_position = s.view(group.multiple, -1).mean(dim=0)
         order = sorted(range(len(per_position)), key=lambda i: (-float(per_position[i]), i))
         return expand_positions(group, sorted(order[:n // group.multiple]))

@@ -30,7 +30,7 @@ def channel_grid(size: int, step: int, multiple: int = 1, minimum: int = 1) -> l
 
 def group_grid(group: ChannelGroup, original_size: int, step: int) -> list[int]:
     """The grid of one group, from its size at the start of the run."""
-    return channel_grid(original_size, step, group.multiple, group.min_size)
+    return channel_grid(original_size, step, group.unit, group.min_size)
 
 
 def visitable_configs(graph: NetworkGraph, step: int) -> list[dict[str, int]]:

@@ -11,6 +11,7 @@ refused only when nothing at all can be pruned.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Sequence
 
@@ -18,6 +19,7 @@ import torch.nn as nn
 
 from netadapt.errors import UserError
 from netadapt.inputs import normalized
+from netadapt.pruning.heads import attention_layer
 from netadapt.pruning.dependency import (all_groups, build_graph, channel_multiple, execution_order, is_out,
                                          item_name, touches_output)
 
@@ -37,6 +39,9 @@ class ChannelGroup:
         norms: normalisation layers on these channels.
         members: every layer or parameter that changes with the group, as ``name:out`` or ``name:in``.
         grouped: the channels are the outputs of a grouped (not depthwise) convolution.
+        head_size: the channels are the heads of an attention layer (``attention``) and leave in whole heads
+            of this many (1: any channel may leave alone); see ``netadapt.pruning.heads``.
+        attention: that attention layer's qualified name.
     """
 
     name: str
@@ -48,6 +53,13 @@ class ChannelGroup:
     norms: list[str] = field(default_factory=list)
     members: list[str] = field(default_factory=list)
     grouped: bool = False
+    head_size: int = 1
+    attention: str | None = None
+
+    @property
+    def unit(self) -> int:
+        """Counts the group may keep are multiples of this: its blocks, whole heads."""
+        return math.lcm(self.multiple, self.head_size)
 
     @property
     def min_size(self) -> int:
@@ -58,7 +70,7 @@ class ChannelGroup:
         outputs: the group would merge with the one feeding the convolution)."""
         if self.grouped:
             return 2 * self.multiple
-        return self.multiple * (2 if self.depthwise and self.multiple == 1 else 1)
+        return max(self.head_size, self.multiple * (2 if self.depthwise and self.multiple == 1 else 1))
 
 
 @dataclass
@@ -112,10 +124,13 @@ def _describe(dg, group, order, size: int) -> ChannelGroup:
     producers = sorted(dict.fromkeys(producers), key=lambda n: order.get(n, 1 << 30))
     if not producers:
         return None
+    members = list(dict.fromkeys(members))
+    attention = attention_layer(dg.model, members, size)
     return ChannelGroup(name=producers[0], size=size, multiple=channel_multiple(dg, group),
                         producers=producers, consumers=list(dict.fromkeys(consumers)),
                         depthwise=list(dict.fromkeys(depthwise)), norms=list(dict.fromkeys(norms)),
-                        members=list(dict.fromkeys(members)), grouped=grouped)
+                        members=members, grouped=grouped, head_size=attention[1] if attention else 1,
+                        attention=attention[0] if attention else None)
 
 
 def _out_count(m) -> int:

@@ -15,6 +15,7 @@ import torch.nn as nn
 from netadapt.errors import UserError
 from netadapt.pruning.dependency import build_graph
 from netadapt.pruning.graph import ChannelGroup, NetworkGraph, analyze
+from netadapt.pruning.heads import update_heads, whole_heads
 
 # Width attributes a model may keep beside its layers (e.g. torchvision's VisionTransformer.hidden_dim).
 _WIDTH_ATTRS = ("hidden_dim", "embed_dim", "dim", "num_features", "width", "channels")
@@ -91,6 +92,11 @@ def remove_channels(model: nn.Module, graph: NetworkGraph, keep: dict[str, Seque
             continue
         if group.multiple > 1:
             block_positions(group, kept)
+        if group.head_size > 1:
+            try:
+                whole_heads(kept, group.head_size)
+            except ValueError as exc:
+                raise UserError(f"group {name}: {exc}") from exc
         keep_set = set(kept)
         drop = [i for i in range(group.size) if i not in keep_set]
         root = modules[group.name]
@@ -102,6 +108,8 @@ def remove_channels(model: nn.Module, graph: NetworkGraph, keep: dict[str, Seque
             before(dg, pg)
         pg.prune()
         _update_width_attrs(model, group.members, group.size, len(kept))
+        if group.attention is not None:
+            update_heads(model, group.attention, group.size, len(kept), group.head_size)
 
 
 def keep_channels(model: nn.Module, graph: NetworkGraph, keep: dict[str, Sequence[int]]) -> NetworkGraph:
@@ -134,9 +142,9 @@ def keep_channels(model: nn.Module, graph: NetworkGraph, keep: dict[str, Sequenc
 
 
 def first_channels(group: ChannelGroup, count: int) -> list[int]:
-    """Indices that keep ``count`` channels of a group: the first ones of each block."""
-    if count % group.multiple:
-        raise UserError(f"group {group.name} keeps multiples of {group.multiple} channels, not {count}")
+    """Indices that keep ``count`` channels of a group: the first ones of each block (the first heads)."""
+    if count % group.unit:
+        raise UserError(f"group {group.name} keeps multiples of {group.unit} channels, not {count}")
     return expand_positions(group, range(count // group.multiple))
 
 

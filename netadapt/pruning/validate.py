@@ -34,7 +34,10 @@ def _first(exc: Exception) -> str:
 
 def _dropped_positions(group: ChannelGroup) -> list[int]:
     """Positions (inside one block) to remove: away from the ends, so a mapping that is off by a
-    slice or reversed shows."""
+    slice or reversed shows; for attention heads, a whole head away from the ends."""
+    if group.head_size > 1:
+        heads = group.size // group.head_size
+        return list(range((heads // 2) * group.head_size, (heads // 2 + 1) * group.head_size)) if heads > 1 else []
     block = group.size // group.multiple
     removable = block - group.min_size // group.multiple
     picks = sorted({block // 3, (2 * block) // 3})[:max(1, min(2, removable))]
