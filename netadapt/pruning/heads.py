@@ -32,9 +32,10 @@ def attention_layer(model: nn.Module, members: list[str], size: int) -> tuple[st
     """(the qualified name of the attention layer whose heads a group of ``size`` channels is, its head size),
     or None when the group is not the inner width of such a layer.
 
-    The layer records a head count and a head size whose product is ``size``, and inside it at least two linear
-    layers produce the group's channels (the query and key projections, with the value one) while another reads
-    them (the output projection); the model width that enters and leaves the layer is the other way round.
+    The layer records a head count and a head size whose product is ``size``, at least two linear layers inside
+    it produce the group's channels (the query and key projections, with the value one), and a linear layer
+    reads them (the output projection, inside the layer or beside it, as in Hugging Face's encoders). The model
+    width that enters and leaves an attention layer is produced there by one projection only.
     """
     modules = dict(model.named_modules())
     sides = [(m.rsplit(":", 1)[0], m.rsplit(":", 1)[1]) for m in members]
@@ -47,8 +48,10 @@ def attention_layer(model: nn.Module, members: list[str], size: int) -> tuple[st
                  if count > 1 and head > 1 and count * head == size]
         if not heads:
             continue
-        inside = [(n, side) for n, side in sides if n.startswith(name + ".") and isinstance(modules.get(n), nn.Linear)]
-        if sum(side == "out" for _, side in inside) >= 2 and any(side == "in" for _, side in inside):
+        produced = [n for n, side in sides if side == "out" and n.startswith(name + ".")
+                    and isinstance(modules.get(n), nn.Linear)]
+        read = [n for n, side in sides if side == "in" and isinstance(modules.get(n), nn.Linear)]
+        if len(produced) >= 2 and read:
             return name, heads[0][1]
     return None
 
