@@ -244,3 +244,31 @@ def test_a_task_that_cannot_reach_worker_processes_is_refused_naming_the_part(tm
     with pytest.raises(UserError, match="cannot be sent to worker processes .*batches"):
         _prune(task, tmp_path / "run", workers=2)
     assert not (tmp_path / "run").exists()
+
+
+@pytest.mark.slow
+def test_a_task_defined_in_main_runs_on_two_workers_to_the_same_result(tmp_path):
+    """Functions defined in a script's __main__ reach spawned workers by value (cloudpickle)."""
+    script = tmp_path / "mine.py"
+    script.write_text(
+        "import json, sys, torch, netadapt, usertasks\n"
+        "task = usertasks.tagger_task()\n"
+        "def train(model, steps):\n"
+        "    usertasks.train_tagger(model, steps)\n"
+        "def evaluate(model):\n"
+        "    return usertasks.evaluate_tagger(model)['score']\n"
+        "result = netadapt.prune(task.model, task.example_inputs, budget='85%', train=train, evaluate=evaluate,\n"
+        "                        out=sys.argv[1], device='fake', short_term_steps=2, long_term_steps=2,\n"
+        "                        lut=sys.argv[1] + '.db', warmup=0, repeats=1, model_repeats=1,\n"
+        "                        workers=int(sys.argv[2]), progress=False, log=lambda *_: None)\n"
+        "print(json.dumps([[r.channels, r.score] for r in result.iterations] + [result.score]))\n")
+    import shutil
+
+    shutil.copy(TESTS / "usertasks.py", tmp_path)  # beside the script: tests/ on the path would shadow packages
+    outputs = []
+    for workers in (1, 2):
+        done = subprocess.run([sys.executable, str(script), str(tmp_path / f"run{workers}"), str(workers)],
+                              capture_output=True, text=True, timeout=1800)
+        assert done.returncode == 0, done.stderr[-2000:]
+        outputs.append(json.loads(done.stdout.strip().splitlines()[-1]))
+    assert outputs[0] == outputs[1] and len(outputs[0]) >= 3

@@ -20,7 +20,7 @@ import torch
 import torch.nn as nn
 
 from netadapt.inputs import normalized, random_args
-from netadapt.pruning.dependency import buffers_kept, is_out, item_name, main_output, output_tensors
+from netadapt.pruning.dependency import buffers_kept, is_out, item_name, output_tensors
 from netadapt.pruning.graph import ChannelGroup, NetworkGraph
 from netadapt.pruning.remove import expand_positions, remove_channels
 
@@ -176,13 +176,15 @@ def _compare(pruned: nn.Module, reference: nn.Module, items, x: tuple, undo: lis
     if [tuple(t.shape) for t in got] != shapes:
         shown = lambda ts: ", ".join(str(tuple(t.shape)) for t in ts)  # noqa: E731
         return f"the pruned network's output changes shape ({shown(expected)} -> {shown(got)})"
-    try:  # training mode too: some branches run only there (auxiliary classifiers)
-        with torch.no_grad(), buffers_kept(pruned):
-            trained = main_output(pruned.train()(*x))
+    try:  # training mode too: some branches run only there (auxiliary classifiers), some outputs differ there
+        with torch.no_grad(), buffers_kept(pruned), buffers_kept(reference):
+            trained = output_tensors(pruned.train()(*x))
+            wanted = output_tensors(reference.train()(*x))
     except Exception as exc:  # the user's forward on a changed network
         return f"the pruned network does not run in training mode: {_first(exc)}"
-    if trained.shape != expected[0].shape:
-        return f"the pruned network's training-mode output changes shape to {tuple(trained.shape)}"
+    if [tuple(t.shape) for t in trained] != [tuple(t.shape) for t in wanted]:
+        shown = ", ".join(str(tuple(t.shape)) for t in trained)
+        return f"the pruned network's training-mode outputs change shape to {shown}"
     if silenced:
         for e, g in zip(expected, got):
             if not e.is_floating_point():

@@ -215,3 +215,24 @@ def test_a_scrambled_group_is_found_beside_groups_that_are_fine():
     reasons = check_groups(net, shape, graph.groups)
     assert set(reasons) == {"left", "right"}
     assert reasons == {n: check_group(net, shape, graph.groups[n]) for n in ("left", "right")}
+
+
+class TrainsOtherwise(nn.Module):
+    """Raw maps while training, decoded outputs of another shape in eval mode (as ultralytics' detectors do)."""
+
+    def __init__(self):
+        super().__init__()
+        self.a = nn.Conv2d(3, 16, 3, padding=1)
+        self.b = nn.Conv2d(16, 8, 1)
+
+    def forward(self, x):
+        raw = self.b(F.relu(self.a(x)))
+        if self.training:
+            return {"raw": raw, "feats": [raw.mean(1)]}
+        return raw.flatten(2).softmax(1)[:, :4]
+
+
+def test_a_model_whose_training_outputs_differ_from_its_eval_outputs_is_checked_mode_by_mode():
+    torch.manual_seed(0)
+    graph = analyze(TrainsOtherwise().eval(), (1, 3, 8, 8))
+    assert list(graph.groups) == ["a"] and graph.frozen == {}
