@@ -88,8 +88,8 @@ def run_seed(args, seed: int, log) -> dict:
     from netadapt.tasks.detection import make_task
     from profilers import ProfileConfig, get_profiler
 
-    task = make_task(checkpoint=args.base, seed=0)
-    run_dir = args.out / f"netadapt-s{seed}"
+    task = make_task(checkpoint=args.base, seed=0, batch=args.batch, width=args.width)
+    run_dir = args.out / f"netadapt-b{args.batch}-s{seed}"
     t0 = time.perf_counter()
     result = netadapt.prune(task, budget=args.budget, out=run_dir, device=args.device, seed=seed,
                             short_term_steps=args.short_steps, long_term_steps=args.long_steps,
@@ -105,13 +105,13 @@ def run_seed(args, seed: int, log) -> dict:
     estimator = LatencyEstimator(table, device, get_profiler(device, ProfileConfig()))
     measurer = Measurer(device, table, estimator, get_profiler(device, ProfileConfig(repeats=40)), inputs,
                         log=log, record_models=False)
-    uniform = args.out / f"uniform-s{seed}"
+    uniform = args.out / f"uniform-b{args.batch}-s{seed}"
     with torch.no_grad():
         points = [{**uniform_point(task, inputs, run_dir, w, args.channel_step, uniform, measurer, log),
                    "step": args.channel_step} for w in args.widths]
     curve = [(p["measured_ms"], p) for p in points]
     pair = bracket([(ms, i) for i, (ms, _) in enumerate(curve)], result.measured_ms)
-    row = {"seed": seed, "start_ms": start.measured_ms, "start_map": start.score, "budget_ms": result.budget_ms,
+    row = {"seed": seed, "batch": args.batch, "start_ms": start.measured_ms, "start_map": start.score, "budget_ms": result.budget_ms,
            "netadapt_ms": result.measured_ms, "netadapt_map": result.score,
            "netadapt_map50": final.get("metrics", {}).get("map50"), "met": result.met, "iterations": iterations,
            "netadapt_wall_s": wall}
@@ -133,8 +133,10 @@ def main(argv=None):
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
     p.add_argument("--budget", default="50%")
     p.add_argument("--base", type=Path, default=HERE / "out" / "detector" / "yolo_tiny.pt")
+    p.add_argument("--width", type=float, default=0.125, help="the base detector's width (as it was trained)")
     p.add_argument("--out", type=Path, default=HERE / "out" / "detection")
     p.add_argument("--device", default="cpu")
+    p.add_argument("--batch", type=int, default=1, help="the batch latency is measured at")
     p.add_argument("--short-steps", type=int, default=10)
     p.add_argument("--long-steps", type=int, default=300)
     p.add_argument("--channel-step", type=int, default=8)
@@ -158,7 +160,7 @@ def main(argv=None):
         print(f"seed {seed}:", flush=True)
         row = run_seed(args, seed, lambda m: print(m, flush=True))
         rows.append(row)
-        (args.out / "results.json").write_text(json.dumps(rows, indent=2))
+        (args.out / f"results-b{args.batch}.json").write_text(json.dumps(rows, indent=2))
     print(f"\n{'seed':>4} {'start ms':>9} {'budget':>8} {'NetAdapt ms':>11} {'mAP':>6} {'uniform mAP at that ms':>22} "
           f"{'gain':>7} {'latency ratio':>13}")
     for r in rows:

@@ -130,7 +130,7 @@ def run_config(budget, short_term_steps: int, long_term_steps: int, device: str,
 
 def prune(model=None, example_inputs=None, *, budget, train=None, evaluate=None, out, device: str = "cpu",
           calibrate=None, loss=None, batches=None, deploy=None, ignore=(), short_term_steps: int = 20,
-          long_term_steps: int = 0, lut: str | None = None, progress: bool = True, log=print,
+          long_term_steps: int = 0, lut: str | None = None, progress: bool = True, log=print, verbose: bool = False,
           **options) -> PruneResult:
     """Shrink ``model`` until its latency measured on ``device`` meets ``budget``, keeping what ``evaluate``
     scores as high as it can; one smaller model per iteration, each exported to ONNX in ``out``.
@@ -153,6 +153,7 @@ def prune(model=None, example_inputs=None, *, budget, train=None, evaluate=None,
         lut: the lookup table (path or SQLAlchemy URL; default ``$NETADAPT_LUT`` or the user's cache).
         progress: show progress bars.
         log: where one-line messages go.
+        verbose: say where each iteration's time went (search, fine-tune, score, measure).
         **options: any other ``netadapt run`` option by its flag's name with underscores (``channel_step``,
             ``criterion``, ``selection``, ``max_iterations``, ``seed``, ``workers``, ``train_device`` ...).
 
@@ -187,7 +188,8 @@ def prune(model=None, example_inputs=None, *, budget, train=None, evaluate=None,
     config, execution, lut = run_config(budget, int(short_term_steps), int(long_term_steps), device, lut,
                                         options, batch)
     loop_task = UserTask(task, config, execution.train_device)
-    run = NetAdaptRun(config, out, lut=lut, progress=progress, log=log, execution=execution, task=loop_task)
+    run = NetAdaptRun(config, out, lut=lut, progress=progress, log=log, execution=execution, task=loop_task,
+                      verbose=verbose)
     try:
         result = run.run()
     except Exception as exc:

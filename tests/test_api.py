@@ -272,3 +272,14 @@ def test_a_task_defined_in_main_runs_on_two_workers_to_the_same_result(tmp_path)
         assert done.returncode == 0, done.stderr[-2000:]
         outputs.append(json.loads(done.stdout.strip().splitlines()[-1]))
     assert outputs[0] == outputs[1] and len(outputs[0]) >= 3
+
+
+def test_verbose_says_where_each_iterations_time_went_and_the_summary_keeps_it(tmp_path):
+    said = []
+    _prune(usertasks.tagger_task(), tmp_path / "run", budget="85%", verbose=True, log=said.append)
+    lines = [s for s in said if " took " in s]
+    assert lines and all("search" in s and "fine-tune" in s and "score" in s and "measure" in s for s in lines)
+    summary = json.loads((tmp_path / "run" / "summary.json").read_text())
+    for row in summary["seconds"]:
+        parts = row["search"] + row["finetune"] + row["score"] + row["measure"]
+        assert row["wall"] > 0 and parts == pytest.approx(row["wall"], rel=1e-6)

@@ -81,7 +81,7 @@ def iterate(run, i: int, state: dict, model, start_ms: float, budget_ms: float, 
             "lost_importance": found["lost_importance"], "finetune_steps": cand["finetune_steps"],
             "nodes_measured_on_the_spot": run.estimator.measured_on_the_spot,
             "search_probes": search["probes"], "seconds": timer.seconds}
-    info = run.write_iteration(i + 1, best_model, info)
+    info = run.write_iteration(i + 1, best_model, info, began=timer.began)
     run.log(f"iteration {i + 1}: cut {groups} ({', '.join(changed)}); predicted "
             f"{found['predicted_ms']:.3f} ms, measured {info['measured_ms']:.3f} ms, {task.describe(cand)}")
     return info, best_model

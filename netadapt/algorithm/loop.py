@@ -11,6 +11,7 @@ from __future__ import annotations
 import copy
 import csv
 import shutil
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,6 +23,7 @@ from netadapt.algorithm.measure import Measurer
 from netadapt.algorithm.search import smallest_network_ms
 from netadapt.algorithm.selection import SELECTIONS
 from netadapt.algorithm.timer import Timer
+from netadapt.algorithm.timer import split as timer_split
 from netadapt.criteria import create_criterion
 from netadapt.errors import UserError
 from netadapt.latency import calibration
@@ -57,10 +59,11 @@ class NetAdaptRun:
         execution: where candidates are fine-tuned (default: one after another in this process); it does
             not change the result.
         task: what the network is for (default: classification on ``config``'s model and data).
+        verbose: say where each iteration's time went (search, fine-tune, score, measure).
     """
 
     def __init__(self, config: RunConfig, out, lut: str | None = None, progress: bool = True, log=print,
-                 execution: ExecutionConfig | None = None, task=None):
+                 execution: ExecutionConfig | None = None, task=None, verbose: bool = False):
         from netadapt.task.classification import ClassificationTask
 
         self.config = config
@@ -69,6 +72,7 @@ class NetAdaptRun:
         self.lut = lut
         self.progress = progress
         self.log = log
+        self.verbose = verbose
         self.task = task if task is not None else ClassificationTask(config, self.execution.train_device)
         self.score_keys = self.task.score_keys
 
@@ -194,8 +198,6 @@ class NetAdaptRun:
 
     def _start(self) -> None:
         """Iteration 0: the starting model, scored and measured alone."""
-        import time
-
         model = self.task.start_model(self.out, self.log, self.progress)
         graph = analyze(model, self.input_shape, validate=False, frozen=self.frozen)
         t0 = time.perf_counter()
@@ -233,8 +235,9 @@ class NetAdaptRun:
                  f"budget, but it measures {measured['measured_ms']:.3f} ms: the run goes on.")
 
     # ---- writing what an iteration made -----------------------------------------------------------------
-    def write_iteration(self, i: int, model, info: dict) -> dict:
-        """Export, measure and publish iteration ``i``'s network with its record ``info``."""
+    def write_iteration(self, i: int, model, info: dict, began: float | None = None) -> dict:
+        """Export, measure and publish iteration ``i``'s network with its record ``info`` (``began``: when the
+        iteration started, for its wall time)."""
         tmp = rf.fresh_tmp_dir(self.out, f"iter_{i:03d}")
         timer = Timer(info.get("seconds", {}))
         with timer.phase("export_measure"):
@@ -245,7 +248,13 @@ class NetAdaptRun:
             else:
                 info.update(self.measurer.against_start(onnx_path, start, self.budget_ms))
         self.measurer.note_table_estimates(onnx_path, info)
+        if began is not None:
+            timer.seconds["wall"] = time.perf_counter() - began
         info["seconds"] = timer.seconds
+        if self.verbose and i > 0:
+            parts = timer_split(timer.seconds)
+            self.log(f"iteration {i} took {parts['wall']:.1f} s: search {parts['search']:.1f} s, fine-tune "
+                     f"{parts['finetune']:.1f} s, score {parts['score']:.1f} s, measure {parts['measure']:.1f} s")
         self.task.save(tmp / "model.pt", model.state_dict(), info["channels"], extra={"iteration": i})
         rf.write_json(tmp / "info.json", info)
         rf.publish(tmp, rf.iteration_dir(self.out, i))
@@ -299,9 +308,10 @@ class NetAdaptRun:
                  "table_ms": h.get("table_ms"), "calibrated_ms": h.get("calibrated_ms"),
                  **{k: h.get(k) for k in self.task.summary_keys},
                  "total_channels": sum(h["channels"].values())} for h in history]
+        seconds = [{"iteration": h["iteration"], **timer_split(h.get("seconds") or {})} for h in history[1:]]
         rf.write_json(self.out / "summary.json", {"budget_ms": budget_ms, "stopped": stopped,
                                                   "score": self.task.score_label, "iterations": rows,
-                                                  "final": final})
+                                                  "seconds": seconds, "final": final})
         tmp = self.out / ".summary.csv.tmp"
         with open(tmp, "w", newline="") as f:
             writer = csv.DictWriter(f, fieldnames=list(rows[0]))

@@ -184,7 +184,7 @@ def iterate(run, i: int, state: dict, model, start_ms: float, budget_ms: float, 
             "nodes_measured_on_the_spot": run.estimator.measured_on_the_spot,
             "search_probes": found["probes"],
             "seconds": timer.seconds}
-    info = run.write_iteration(i + 1, best_model, info)
+    info = run.write_iteration(i + 1, best_model, info, began=timer.began)
     run.log(f"iteration {i + 1}: pruned {best['group']} to {best['channels']} channels; "
             f"predicted {best['predicted_ms']:.3f} ms, measured {info['measured_ms']:.3f} ms, "
             f"{task.describe(best)}")

@@ -96,6 +96,8 @@ _R, _F, _X = RunConfig(), FineTuneConfig(), ExecutionConfig()
               help="Where fine-tuning runs (PyTorch: cpu, cuda, cuda:1); latency is still measured on --device. "
                    "A run may resume with another.")
 @click.option("--no-progress", is_flag=True)
+@click.option("--verbose", is_flag=True, help="Say where each iteration's time went: search, fine-tune, score, measure "
+                                            "(also kept in summary.json).")
 @click.option("--json", "as_json", is_flag=True, help="Print the run's summary as JSON on stdout (messages go to stderr).")
 @lut_option
 def run(budget, task_target, task_args, model, model_args, checkpoint, data, device_name, threads, gpu_id, batch,
@@ -103,7 +105,7 @@ def run(budget, task_target, task_args, model, model_args, checkpoint, data, dev
         long_term_lr, long_term_steps, batch_size, base_epochs, channel_step, holdout, eval_limit, criterion, rewinder, selection, score,
         bn_batches, search, distill, distill_temperature, warmup,
         repeats, model_repeats, max_iterations, seed, split_seed, out, uniform_baseline, rewind_iteration, workers, executor,
-        ray_address, train_device, no_progress, as_json, lut_url):
+        ray_address, train_device, no_progress, verbose, as_json, lut_url):
     """Run NetAdapt until the measured latency meets --budget.
 
     Example: netadapt run --budget 70%   (built-in digits data and model, CPU; or a time: --budget 8ms)
@@ -149,7 +151,8 @@ def run(budget, task_target, task_args, model, model_args, checkpoint, data, dev
     log(f"Run folder: {out}")
     execution = ExecutionConfig(workers=workers, executor=executor, ray_address=ray_address,
                                 train_device=train_device)
-    result = NetAdaptRun(config, out, lut=lut_url, progress=not no_progress, log=log, execution=execution).run()
+    result = NetAdaptRun(config, out, lut=lut_url, progress=not no_progress, log=log, execution=execution,
+                         verbose=verbose).run()
     if as_json:
         click.echo((Path(out) / "summary.json").read_text().strip())
     else:
@@ -168,7 +171,7 @@ _CLASSIFICATION_ONLY = ("model", "model_args", "checkpoint", "data", "holdout", 
                         "batch_size", "distill_temperature", "uniform_baseline")
 # Options that are not settings of the run.
 _NOT_SETTINGS = ("budget", "task_target", "task_args", "out", "no_progress", "as_json", "lut_url", "device_name",
-                 "short_term_steps", "long_term_steps")
+                 "short_term_steps", "long_term_steps", "verbose")
 
 
 def _run_task(ctx, target, task_args, as_json, no_progress):
@@ -210,7 +213,7 @@ def _run_task(ctx, target, task_args, as_json, no_progress):
     task = load_task(target, kwargs)
     result = prune(task, budget=p["budget"], out=out, device=p["device_name"],
                    short_term_steps=p["short_term_steps"], long_term_steps=p["long_term_steps"], lut=p["lut_url"],
-                   progress=not no_progress, log=log, **options)
+                   progress=not no_progress, log=log, verbose=p["verbose"], **options)
     if as_json:
         click.echo((Path(out) / "summary.json").read_text().strip())
     else:
