@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 from dataclasses import dataclass, field
 
 from netadapt.errors import UserError
@@ -63,16 +62,9 @@ def spec_for_data(name: str, kwargs: dict, num_classes: int, in_channels: int) -
 
 def build_from_factory(target: str, **kwargs):
     """Import ``package.module:factory`` and call it."""
-    module_name, _, attr = target.partition(":")
-    if not module_name or not attr:
-        raise UserError(f"model {target!r}: expected a zoo name or package.module:factory")
-    try:
-        module = importlib.import_module(module_name)
-    except ImportError as exc:
-        raise UserError(f"model {target!r}: cannot import module {module_name!r} ({exc})") from exc
-    factory = getattr(module, attr, None)
-    if factory is None or not callable(factory):
-        raise UserError(f"model {target!r}: module {module_name!r} has no callable {attr!r}")
+    from netadapt.importing import import_target
+
+    factory = import_target(target, "model", expected="a zoo name or package.module:factory")
     try:
         return factory(**kwargs)
     except TypeError as exc:

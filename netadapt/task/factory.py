@@ -6,41 +6,11 @@ The factory returns a :class:`~netadapt.Task`, or any object with ``model``, ``e
 
 from __future__ import annotations
 
-import importlib
-import os
-import sys
-
 from netadapt.errors import UserError
+from netadapt.importing import import_target
 from netadapt.task.base import Task
 
 _OPTIONAL = ("calibrate", "loss", "batches", "deploy", "ignore")
-
-
-def import_target(target: str, what: str = "task"):
-    """The callable ``package.module:attr`` names. The current folder is searched too, as ``python -m`` does.
-
-    Raises:
-        UserError: a malformed name, a module that does not import, or no such callable.
-    """
-    module_name, _, attr = target.partition(":")
-    if not module_name or not attr:
-        raise UserError(f"{what} {target!r}: expected package.module:factory")
-    try:
-        module = importlib.import_module(module_name)
-    except ModuleNotFoundError as exc:
-        if exc.name != module_name.split(".")[0] or os.getcwd() in sys.path:
-            raise UserError(f"{what} {target!r}: cannot import module {module_name!r} ({exc})") from exc
-        sys.path.insert(0, os.getcwd())
-        try:
-            module = importlib.import_module(module_name)
-        except ImportError as again:
-            raise UserError(f"{what} {target!r}: cannot import module {module_name!r} ({again})") from again
-    except ImportError as exc:
-        raise UserError(f"{what} {target!r}: cannot import module {module_name!r} ({exc})") from exc
-    factory = getattr(module, attr, None)
-    if factory is None or not callable(factory):
-        raise UserError(f"{what} {target!r}: module {module_name!r} has no callable {attr!r}")
-    return factory
 
 
 def as_task(made, target: str = "the factory") -> Task:
@@ -63,7 +33,7 @@ def load_task(target: str, kwargs: dict | None = None) -> Task:
     """
     from netadapt.task.calls import TaskError, invoke
 
-    factory = import_target(target)
+    factory = import_target(target, "task")
     try:
         made = invoke(f"task factory {target}", factory, **(kwargs or {}))
     except TaskError as exc:

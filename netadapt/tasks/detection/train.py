@@ -14,6 +14,7 @@ from netadapt.tasks.detection.data import batches
 from netadapt.tasks.detection.decode import decode
 from netadapt.tasks.detection.loss import detection_loss
 from netadapt.tasks.detection.metrics import mean_average_precision
+from netadapt.training.batchnorm import reestimate_batchnorm
 
 SCHEDULES = ("constant", "cosine")
 OPTIMIZERS = ("adamw", "sgd")
@@ -167,29 +168,15 @@ def evaluate_detector(model: nn.Module, data: Dataset, batch_size: int = 64, **d
 
 def recalibrate_batchnorm(model: nn.Module, data: Dataset, count: int = 4, batch_size: int = 32,
                           seed: int = 0) -> int:
-    """Replace every batch-norm layer's running statistics by their average over ``count`` training batches
-    (no gradient, no weight change; mode and momenta restored), in an order fixed by ``seed``.
+    """Batch-norm statistics re-estimated on ``count`` training batches in an order fixed by ``seed``
+    (``netadapt.training.batchnorm.reestimate_batchnorm``: no gradient, no weight change, mode and momenta
+    restored).
 
     Returns:
         The number of batch-norm layers re-estimated.
     """
-    norms = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm) and m.track_running_stats]
-    if not norms or count <= 0 or len(data) == 0:
+    if count <= 0 or len(data) == 0:
         return 0
-    momenta = [m.momentum for m in norms]
-    for m in norms:
-        m.reset_running_stats()
-        m.momentum = None  # a cumulative average over the batches
-    was_training = model.training
-    model.train()
-    try:
-        with torch.no_grad():
-            for i, (images, _) in enumerate(batches(data, min(batch_size, len(data)), shuffle=True, seed=seed)):
-                if i == count:
-                    break
-                model(images.to(_device(model)))
-    finally:
-        for m, momentum in zip(norms, momenta):
-            m.momentum = momentum
-        model.train(was_training)
-    return len(norms)
+    images = (b for _, (b, _) in zip(range(count), batches(data, min(batch_size, len(data)), shuffle=True,
+                                                           seed=seed)))
+    return reestimate_batchnorm(model, images)
