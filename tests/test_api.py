@@ -248,30 +248,35 @@ def test_a_task_that_cannot_reach_worker_processes_is_refused_naming_the_part(tm
 
 @pytest.mark.slow
 def test_a_task_defined_in_main_runs_on_two_workers_to_the_same_result(tmp_path):
-    """Functions defined in a script's __main__ reach spawned workers by value (cloudpickle)."""
-    script = tmp_path / "mine.py"
-    script.write_text(
-        "import json, sys, torch, netadapt, usertasks\n"
-        "task = usertasks.tagger_task()\n"
-        "def train(model, steps):\n"
-        "    usertasks.train_tagger(model, steps)\n"
-        "def evaluate(model):\n"
-        "    return usertasks.evaluate_tagger(model)['score']\n"
-        "result = netadapt.prune(task.model, task.example_inputs, budget='85%', train=train, evaluate=evaluate,\n"
-        "                        out=sys.argv[1], device='fake', short_term_steps=2, long_term_steps=2,\n"
-        "                        lut=sys.argv[1] + '.db', warmup=0, repeats=1, model_repeats=1,\n"
-        "                        workers=int(sys.argv[2]), progress=False, log=lambda *_: None)\n"
-        "print(json.dumps([[r.channels, r.score] for r in result.iterations] + [result.score]))\n")
+    """Functions defined in a script's __main__ reach spawned workers by value (cloudpickle); a script that does
+    its work outside ``if __name__ == "__main__":`` is stopped with one line instead of hanging."""
     import shutil
 
     shutil.copy(TESTS / "usertasks.py", tmp_path)  # beside the script: tests/ on the path would shadow packages
+    body = ("import json, sys, torch, netadapt, usertasks\n"
+            "def train(model, steps):\n"
+            "    usertasks.train_tagger(model, steps)\n"
+            "def evaluate(model):\n"
+            "    return usertasks.evaluate_tagger(model)['score']\n"
+            "def main():\n"
+            "    task = usertasks.tagger_task()\n"
+            "    result = netadapt.prune(task.model, task.example_inputs, budget='85%', train=train, evaluate=evaluate,\n"
+            "                            out=sys.argv[1], device='fake', short_term_steps=2, long_term_steps=2,\n"
+            "                            lut=sys.argv[1] + '.db', warmup=0, repeats=1, model_repeats=1,\n"
+            "                            workers=int(sys.argv[2]), progress=False, log=lambda *_: None)\n"
+            "    print(json.dumps([[r.channels, r.score] for r in result.iterations] + [result.score]))\n")
+    (tmp_path / "mine.py").write_text(body + "if __name__ == '__main__':\n    main()\n")
     outputs = []
     for workers in (1, 2):
-        done = subprocess.run([sys.executable, str(script), str(tmp_path / f"run{workers}"), str(workers)],
-                              capture_output=True, text=True, timeout=1800)
+        done = subprocess.run([sys.executable, str(tmp_path / "mine.py"), str(tmp_path / f"run{workers}"),
+                               str(workers)], capture_output=True, text=True, timeout=1800)
         assert done.returncode == 0, done.stderr[-2000:]
         outputs.append(json.loads(done.stdout.strip().splitlines()[-1]))
     assert outputs[0] == outputs[1] and len(outputs[0]) >= 3
+    (tmp_path / "unguarded.py").write_text(body + "main()\n")
+    done = subprocess.run([sys.executable, str(tmp_path / "unguarded.py"), str(tmp_path / "run3"), "2"],
+                          capture_output=True, text=True, timeout=600)
+    assert done.returncode != 0 and "if __name__ == '__main__':" in done.stderr.strip().splitlines()[-1]
 
 
 def test_verbose_says_where_each_iterations_time_went_and_the_summary_keeps_it(tmp_path):

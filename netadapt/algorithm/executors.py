@@ -89,11 +89,14 @@ class InProcess(Executor):
 _worker: dict = {}
 
 
-def init_worker(payload: bytes, threads: int) -> None:
-    """Set a worker's threads and unpickle its task (once per process)."""
+def init_worker(payload: bytes | str, threads: int) -> None:
+    """Set a worker's threads and unpickle its task (once per process): the payload, or the file holding it."""
     import cloudpickle
 
     torch.set_num_threads(threads)
+    if isinstance(payload, str):
+        with open(payload, "rb") as f:
+            payload = f.read()
     _worker["task"] = cloudpickle.loads(payload)
 
 
@@ -115,17 +118,24 @@ class ProcessPool(Executor):
         super().__init__(workers, address)
         self._pool = None
         self._task = None
+        self._payload = None
 
     def _start(self, task):
         import multiprocessing
+        import tempfile
         from concurrent.futures import ProcessPoolExecutor
 
         if self._pool is not None and self._task is not task:
             self.close()
         if self._pool is None:
+            # the task goes through a file: a start-up message larger than a pipe's buffer would block this
+            # process for good if a worker died while starting
+            with tempfile.NamedTemporaryFile(prefix="netadapt-task-", suffix=".pkl", delete=False) as f:
+                f.write(task_payload(task))
+            self._payload = f.name
             self._pool = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("spawn"),
                                              initializer=init_worker,
-                                             initargs=(task_payload(task), worker_threads(self.workers)))
+                                             initargs=(self._payload, worker_threads(self.workers)))
             self._task = task
         return self._pool
 
@@ -153,15 +163,30 @@ class ProcessPool(Executor):
         except BrokenProcessPool as exc:
             self.close()
             raise UserError(f"a candidate worker process failed ({exc}); finished candidates are kept: run the "
-                            "same command again to resume (with fewer --workers if memory ran out)") from exc
+                            f"same command again to resume (with fewer --workers if memory ran out){_main_hint()}"
+                            ) from exc
         finally:
             for future in pending:
                 future.cancel()
 
     def close(self) -> None:
+        import os
+
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None
+        if self._payload is not None:
+            os.unlink(self._payload)
+            self._payload = None
+
+
+def _main_hint() -> str:
+    """A reminder for scripts: spawned workers import the main script, which must not start a run again."""
+    import __main__
+
+    if getattr(__main__, "__file__", None):
+        return "; a script that starts workers must do its work under if __name__ == '__main__': (workers import it)"
+    return ""
 
 
 def _local(workers: int = 1, address: str | None = None) -> Executor:
