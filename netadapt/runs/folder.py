@@ -62,6 +62,9 @@ def prepare_run_dir(run: Path, config: dict, ignore: tuple[str, ...] = ()) -> Pa
     except OSError as exc:
         raise UserError(f"cannot write to output folder {run}: {exc.strerror or exc}") from exc
     stored_path = run / CONFIG_FILE
+    if not stored_path.exists() and any(p.name.startswith(("iter_", "final")) for p in run.iterdir()):
+        raise UserError(f"{run} holds a run's iterations but no {CONFIG_FILE}, so what made them is unknown; "
+                        "use another output folder")
     # A folder holding only its config (and temporaries) did no work yet, e.g. a run refused on bad input:
     # new settings may take it over.
     if stored_path.exists() and any(p.name not in (CONFIG_FILE, "run.toml") and not p.name.startswith(".")
