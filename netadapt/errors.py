@@ -1,6 +1,12 @@
 """Errors that mean "the user gave bad input": the CLI prints them as one line and exits 2."""
 
 
+def first_line(exc: BaseException, limit: int | None = None) -> str:
+    """The first line of an exception's message (at most ``limit`` characters), or its type's name when the
+    message is empty: what a one-line report of it says."""
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0][:limit]
+
+
 class UserError(Exception):
     """Bad input or an impossible request, explained in one line for the user."""
 

@@ -16,7 +16,7 @@ from typing import Iterable, Iterator
 
 import torch
 
-from netadapt.errors import UserError
+from netadapt.errors import UserError, first_line
 from netadapt.task.adapter import CandidateJob
 
 
@@ -55,7 +55,7 @@ def task_payload(task) -> bytes:
         return cloudpickle.dumps(task)
     except Exception as exc:  # pickling raises TypeError, PicklingError, AttributeError ...
         culprit = next((name for name, value in vars(task).items() if not _pickles(value)), None)
-        what = f" ({culprit}: {_first(exc)})" if culprit else f" ({_first(exc)})"
+        what = f" ({culprit}: {first_line(exc, 200)})" if culprit else f" ({first_line(exc, 200)})"
         raise UserError(f"the task cannot be sent to worker processes{what}; define it at module level or in "
                         "__main__ with picklable state, or use one worker") from exc
 
@@ -68,10 +68,6 @@ def _pickles(value) -> bool:
         return True
     except Exception:  # noqa: BLE001 - any failure means this part does not pickle
         return False
-
-
-def _first(exc: Exception) -> str:
-    return (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
 
 
 class InProcess(Executor):
@@ -229,5 +225,5 @@ def create_executor(name: str, workers: int = 1, address: str | None = None, tas
         try:
             cloudpickle.loads(payload)  # the round trip a worker makes
         except Exception as exc:  # unpickling runs the objects' own code
-            raise UserError(f"the task does not unpickle as a worker would ({_first(exc)}); use one worker") from exc
+            raise UserError(f"the task does not unpickle as a worker would ({first_line(exc, 200)}); use one worker") from exc
     return executor

@@ -15,6 +15,7 @@ from netadapt.algorithm.executors import InProcess
 from netadapt.algorithm.search import CandidateEstimates, largest_counts_meeting
 from netadapt.algorithm.selection import select_candidate
 from netadapt.algorithm.timer import Timer
+from netadapt.errors import first_line
 from netadapt.pruning import analyze, keep_channels
 from netadapt.runs import folder as rf
 from netadapt.seeding import derive_seed
@@ -27,10 +28,6 @@ SMALLEST_STEP = 0.001
 
 class AllDropped(Exception):
     """Every candidate of an iteration was dropped (none could be built or scored); the message says why."""
-
-
-def first_line(exc: BaseException, limit: int = 300) -> str:
-    return (str(exc).strip().splitlines() or [type(exc).__name__])[0][:limit]
 
 
 def estimates(run, i: int, state: dict, model, graph, original: dict) -> CandidateEstimates:
@@ -77,7 +74,7 @@ def search(run, i: int, state: dict, model, graph, start_ms: float, original: di
             bar.close()
             for g in groups:
                 if isinstance(found[g], Exception):  # e.g. a pruned copy that cannot be exported: this group only
-                    error = first_line(found[g])
+                    error = first_line(found[g], 300)
                     results[g] = {"error": error}
                     run.log(f"iteration {i + 1}: group {g} cannot be estimated and is skipped: {error}")
                 else:
@@ -107,7 +104,7 @@ def prune_candidates(run, i: int, groups: list[str], found: dict, state: dict, m
                 origin = [state["origin"][g][k] for k in keep]
                 overrides = rewinder.apply(cand_model, {**state["origin"], g: origin})
             except Exception as exc:  # noqa: BLE001 - this candidate only; the others go on
-                why = f"cannot be built: {first_line(exc)}"
+                why = f"cannot be built: {first_line(exc, 300)}"
                 run.log(f"iteration {i + 1}: the candidate of group {g} at {count} channels {why}")
                 dropped.append({"group": g, "feasible": False, "channels": count, "predicted_ms": predicted,
                                 "dropped": why})

@@ -8,7 +8,7 @@ model's code and the data source at the same path; the results come back to this
 from __future__ import annotations
 
 from netadapt.algorithm.executors import Executor, task_payload, worker_threads
-from netadapt.errors import UserError
+from netadapt.errors import UserError, first_line
 
 _loaded: dict = {}  # in a Ray worker process: the token of the task it has loaded
 
@@ -43,7 +43,7 @@ class RayExecutor(Executor):
                 ray.init(address=self.address, include_dashboard=False, log_to_driver=False)
             except Exception as exc:  # Ray raises ConnectionError and others for a wrong address
                 raise UserError(f"cannot reach the Ray cluster at {self.address or 'a new local instance'}: "
-                                f"{(str(exc).strip().splitlines() or [type(exc).__name__])[0]}") from exc
+                                f"{first_line(exc)}") from exc
         if self._task is not task:
             import uuid
 

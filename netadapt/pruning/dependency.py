@@ -16,7 +16,7 @@ import torch
 import torch.nn as nn
 import torch_pruning as tp
 
-from netadapt.errors import UserError
+from netadapt.errors import UserError, first_line
 from netadapt.inputs import shape_text, trace_args
 from netadapt.pruning.tracing import BoundedGroup, Graph
 
@@ -54,11 +54,6 @@ def buffers_kept(model: nn.Module):
                     b.copy_(saved[name])
 
 
-def _first_line(exc: Exception) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
-
-
 def build_graph(model: nn.Module, input_shape) -> tp.DependencyGraph:
     """Trace ``model`` at ``input_shape`` (a shape, or ``netadapt.inputs.ExampleInputs``) into a dependency
     graph.
@@ -87,7 +82,7 @@ def build_graph(model: nn.Module, input_shape) -> tp.DependencyGraph:
     except UserError:
         raise
     except Exception as exc:  # tracing runs the user's forward: any error means it does not run here
-        raise UserError(f"model does not run on input shape {shape_text(input_shape)}: {_first_line(exc)}") from exc
+        raise UserError(f"model does not run on input shape {shape_text(input_shape)}: {first_line(exc)}") from exc
     finally:
         for n, p in model.named_parameters():
             p.requires_grad_(grads.get(n, True))
@@ -128,7 +123,7 @@ def execution_order(model: nn.Module, input_shape) -> tuple[dict[nn.Module, int]
                 model.train(training)
                 results.extend(_tensors(model(*trace_args(input_shape))))
     except Exception as exc:  # the user's forward: the reason matters, not its type
-        raise UserError(f"model does not run on input shape {shape_text(input_shape)}: {_first_line(exc)}") from exc
+        raise UserError(f"model does not run on input shape {shape_text(input_shape)}: {first_line(exc)}") from exc
     finally:
         for h in hooks:
             h.remove()

@@ -19,17 +19,13 @@ import copy
 import torch
 import torch.nn as nn
 
+from netadapt.errors import first_line
 from netadapt.inputs import normalized, random_args
 from netadapt.pruning.dependency import buffers_kept, is_out, item_name, output_tensors
 from netadapt.pruning.graph import ChannelGroup, NetworkGraph
 from netadapt.pruning.remove import expand_positions, remove_channels
 
 _ZEROABLE = (nn.modules.conv._ConvNd, nn.Linear, nn.modules.batchnorm._BatchNorm, nn.PReLU)
-
-
-def _first(exc: Exception) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0][:200] if text else type(exc).__name__
 
 
 def _dropped_positions(group: ChannelGroup) -> list[int]:
@@ -145,7 +141,7 @@ def _check(model: nn.Module, input_shape, groups: dict[str, ChannelGroup],
     try:
         remove_channels(pruned, graph, keep, before=record)
     except Exception as exc:  # torch-pruning's own checks and the layers' raise many types
-        return f"removing channels fails: {_first(exc)}"
+        return f"removing channels fails: {first_line(exc, 200)}"
     x = random_args(input_shape, seed=0, batch=2)
     if reference is None:
         reference = copy.deepcopy(model).eval()
@@ -163,7 +159,7 @@ def _compare(pruned: nn.Module, reference: nn.Module, items, x: tuple, undo: lis
     try:
         silenced = _silence(reference, items, undo)
     except (IndexError, RuntimeError) as exc:  # indices beyond a layer's width: the mapping went astray
-        return f"the dependency graph maps its channels outside a layer ({_first(exc)})"
+        return f"the dependency graph maps its channels outside a layer ({first_line(exc, 200)})"
     if silence_all and not silenced:
         return "a group cannot be silenced"
     try:
@@ -171,7 +167,7 @@ def _compare(pruned: nn.Module, reference: nn.Module, items, x: tuple, undo: lis
             expected = output_tensors(reference(*x))
             got = output_tensors(pruned(*x))
     except Exception as exc:  # the user's forward on a changed network
-        return f"the pruned network does not run: {_first(exc)}"
+        return f"the pruned network does not run: {first_line(exc, 200)}"
     shapes = [tuple(t.shape) for t in expected]
     if [tuple(t.shape) for t in got] != shapes:
         shown = lambda ts: ", ".join(str(tuple(t.shape)) for t in ts)  # noqa: E731
@@ -181,7 +177,7 @@ def _compare(pruned: nn.Module, reference: nn.Module, items, x: tuple, undo: lis
             trained = output_tensors(pruned.train()(*x))
             wanted = output_tensors(reference.train()(*x))
     except Exception as exc:  # the user's forward on a changed network
-        return f"the pruned network does not run in training mode: {_first(exc)}"
+        return f"the pruned network does not run in training mode: {first_line(exc, 200)}"
     if [tuple(t.shape) for t in trained] != [tuple(t.shape) for t in wanted]:
         shown = ", ".join(str(tuple(t.shape)) for t in trained)
         return f"the pruned network's training-mode outputs change shape to {shown}"

@@ -16,7 +16,7 @@ import torch
 from torch import nn
 
 from netadapt.algorithm.config import RunConfig
-from netadapt.errors import UserError
+from netadapt.errors import UserError, first_line
 from netadapt.inputs import ExampleInputs
 from netadapt.models.spec import ModelSpec
 from netadapt.runs import folder as rf
@@ -68,7 +68,7 @@ class UserTask(LoopTask):
             with torch.no_grad():
                 out = self.model(*args)
         except Exception as exc:  # the user's forward: the reason matters, not its type
-            first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:300]
+            first = first_line(exc, 300)
             raise UserError(f"example_inputs ({self._shapes()}) do not run through the model: "
                             f"{type(exc).__name__}: {first}") from exc
         from netadapt.pruning.dependency import output_tensors
@@ -84,7 +84,7 @@ class UserTask(LoopTask):
                 with torch.no_grad():
                     deployed(*args)
             except Exception as exc:  # the user's module
-                first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:300]
+                first = first_line(exc, 300)
                 raise UserError(f"the module deploy returns does not run on example_inputs: {first}") from exc
 
     def _refuse_options(self) -> None:
