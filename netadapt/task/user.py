@@ -213,11 +213,11 @@ class UserTask(LoopTask):
         with placed(training_device(self.train_device), model, teacher):
             if steps > 0:
                 log(f"Long-term fine-tune: {steps} steps.")
-            else:
-                log("No long-term fine-tune (long_term_steps 0): the final network is the last iteration's.")
                 t0 = time.perf_counter()
                 self._train(model, steps, derive_seed(self.config.seed, "final"))
                 seconds["finetune"] = time.perf_counter() - t0
+            else:
+                log("No long-term fine-tune (long_term_steps 0): the final network is the last iteration's.")
             t0 = time.perf_counter()
             fields = self._evaluate(model, derive_seed(self.config.seed, "final", "evaluate"))
             seconds["evaluate"] = time.perf_counter() - t0
