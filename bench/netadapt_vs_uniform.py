@@ -62,7 +62,7 @@ BASES = {"resnet20": SHARED / "models" / "resnet20-cifar10" / "model.pt",
          "mobilenet_v1": SHARED / "models" / "mobilenet_v1-x0.5-cifar10" / "model.pt"}
 sys.path.insert(0, str(HERE))
 
-from netadapt.algorithm.config import SCORES, RunConfig  # noqa: E402
+from netadapt.config.run import SCORES, RunConfig  # noqa: E402
 from netadapt.algorithm.selection import SELECTIONS  # noqa: E402
 
 RUN = RunConfig()  # the judging options default to the run's
@@ -115,8 +115,8 @@ def subset(root: Path, out: Path, train_limit: int | None, test_limit: int | Non
 
 
 def run_config(s: dict, source: str, checkpoint: Path, seed: int):
-    from netadapt.algorithm.config import FineTuneConfig, RunConfig
-    from netadapt.algorithm.schedule import ReductionSchedule
+    from netadapt.config.run import FineTuneConfig, RunConfig
+    from netadapt.config.schedule import ReductionSchedule
     from netadapt.checkpoint import read_checkpoint
 
     return RunConfig(

@@ -40,9 +40,9 @@ def parse_args(argv=None):
 def main(argv=None):
     import torch
 
-    from netadapt.algorithm.config import ExecutionConfig, FineTuneConfig, RunConfig
     from netadapt.algorithm.loop import NetAdaptRun
-    from netadapt.algorithm.schedule import ReductionSchedule
+    from netadapt.config.run import ExecutionConfig, FineTuneConfig, RunConfig
+    from netadapt.config.schedule import ReductionSchedule
     from netadapt.runs import folder as rf
 
     args = parse_args(argv)

@@ -3,14 +3,8 @@
 from __future__ import annotations
 
 import abc
-import hashlib
-import json
 
-
-def fingerprint_id_of(fingerprint: dict) -> str:
-    """A short, stable id for a fingerprint: the first 16 hex digits of sha256 over its sorted JSON."""
-    text = json.dumps(fingerprint, sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+from lut.fingerprint import fingerprint_id_of
 
 
 class Device(abc.ABC):
@@ -29,7 +23,7 @@ class Device(abc.ABC):
     # latency itself, with no margin for measurement noise.
     exact: bool = False
 
-    # Whether ``optimize`` takes graphs whose large weights are zero references (profilers.zero_weights);
+    # Whether ``optimize`` takes graphs whose large weights are zero references (devices.zero_weights);
     # other devices are handed the zeros written out.
     fills_zero_weights: bool = False
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from devices.base import Device
-from netadapt.errors import DeviceUnavailable
+from devices.errors import DeviceUnavailable
 
 
 class FakeDevice(Device):

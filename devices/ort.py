@@ -10,8 +10,9 @@ import os
 import threading
 
 from devices.base import Device
+from devices.errors import DeviceUnavailable
 from devices.host import os_arch, processor_model
-from netadapt.errors import DeviceUnavailable, UserError
+from lut.errors import UserError
 
 _OPT_LEVELS = ("disable", "basic", "extended", "all")
 
@@ -135,7 +136,7 @@ WEIGHTLESS_MIN_BYTES = 65536
 
 def optimize_with(model: bytes, options, providers, weights: bool = True):
     """Let ONNX Runtime optimise ``model`` with these session options and providers, and read back the
-    graph it would run (``optimized_model_filepath``). Zero references (``profilers.zero_weights``) are
+    graph it would run (``optimized_model_filepath``). Zero references (``devices.zero_weights``) are
     given zeros without copying them.
 
     Args:
@@ -149,7 +150,7 @@ def optimize_with(model: bytes, options, providers, weights: bool = True):
     import onnx
     import onnxruntime as ort
 
-    from profilers import zero_weights
+    from devices import zero_weights
 
     scratch = _scratch()
     options.optimized_model_filepath = scratch.graph

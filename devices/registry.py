@@ -9,7 +9,7 @@ import inspect
 from importlib.metadata import entry_points
 
 from devices.base import Device
-from netadapt.errors import UserError
+from lut.errors import UserError
 
 _BUILTIN = {
     "cpu": "devices.cpu:CpuDevice",
@@ -94,7 +94,7 @@ def usable_device(name: str, **options) -> Device:
         DeviceUnavailable: the device exists but cannot run here (no GPU, no provider, an agent that
             does not answer), with the device's own reason.
     """
-    from netadapt.errors import DeviceUnavailable
+    from devices.errors import DeviceUnavailable
 
     device = get_device(name, **options)
     ok, why = device.available()

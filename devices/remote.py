@@ -21,7 +21,8 @@ import urllib.parse
 import urllib.request
 
 from devices.base import Device
-from netadapt.errors import DeviceUnavailable, UserError
+from devices.errors import DeviceUnavailable
+from lut.errors import UserError
 
 TOKEN_ENV = "NETADAPT_AGENT_TOKEN"
 PREFIX = "remote:"

@@ -13,15 +13,15 @@ from typing import Iterable
 from sqlalchemy import func, inspect, select
 from sqlalchemy.exc import DatabaseError, OperationalError
 
-from devices.base import fingerprint_id_of
 from lut.engine import default_lut_path, open_engine
+from lut.errors import UserError
+from lut.fingerprint import fingerprint_id_of
 from lut.nodekey import NodeKey
 from lut.schema import (SIGNATURE_COLUMNS, Base, CalibrationRow, DeviceRow, MeasurementRow,
                         ModelMeasurementRow, NodeMeasurementRow)
 from lut.signature import LayerSignature
+from lut.stats import Stats
 from lut.upsert import upsert
-from netadapt.errors import UserError
-from profilers.stats import Stats
 
 __all__ = ["LatencyTable", "LegacyRow", "StoredRow", "default_lut_path"]
 

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from torch import nn
 
-from netadapt.algorithm.config import OPTION_NAMES, ExecutionConfig, FineTuneConfig, RunConfig
+from netadapt.config.run import OPTION_NAMES, ExecutionConfig, FineTuneConfig, RunConfig
 from netadapt.errors import UserError
 from netadapt.task.base import Task
 
@@ -91,8 +91,8 @@ def run_config(budget, short_term_steps: int, long_term_steps: int, device: str,
     Raises:
         UserError: an unknown option, or one that belongs to netadapt's own classification task.
     """
-    from netadapt.algorithm.budget import parse_budget
-    from netadapt.algorithm.schedule import ReductionSchedule
+    from netadapt.config.budget import parse_budget
+    from netadapt.config.schedule import ReductionSchedule
 
     if isinstance(budget, (int, float)) and not isinstance(budget, bool):
         budget = f"{budget}ms"

@@ -1,18 +1,13 @@
-"""Errors that mean "the user gave bad input": the CLI prints them as one line and exits 2."""
+"""Errors that mean "the user gave bad input": the CLI prints them as one line and exits 2.
 
+``UserError`` and ``first_line`` come from the bottom layer (``lut.errors``), ``DeviceUnavailable`` from the
+devices; they are re-exported here so the library has one place to import them from.
+"""
 
-def first_line(exc: BaseException, limit: int | None = None) -> str:
-    """The first line of an exception's message (at most ``limit`` characters), or its type's name when the
-    message is empty: what a one-line report of it says."""
-    return (str(exc).strip().splitlines() or [type(exc).__name__])[0][:limit]
+from devices.errors import DeviceUnavailable
+from lut.errors import UserError, first_line
 
-
-class UserError(Exception):
-    """Bad input or an impossible request, explained in one line for the user."""
-
-
-class DeviceUnavailable(UserError):
-    """The requested device cannot run on this machine (the message says why)."""
+__all__ = ["DeviceUnavailable", "MissingData", "UserError", "first_line"]
 
 
 class MissingData(UserError):

@@ -5,10 +5,9 @@ from __future__ import annotations
 import abc
 from dataclasses import dataclass, field
 
+from lut.errors import UserError
 from lut.nodekey import NodeKey
-from netadapt.errors import UserError
-from profilers.stats import Stats
-
+from lut.stats import Stats
 
 #: Untimed runs before a node's timed runs where only nodes are timed (`netadapt profile`, `lut retake`):
 #: two give the same medians as ten (`bench/node_warmup.py`); whole models keep ``ProfileConfig.warmup``.
@@ -65,6 +64,11 @@ class Profiler(abc.ABC):
         self.timed_seconds = 0.0
         self.retaken = 0
 
+    @classmethod
+    def for_device(cls, device, config: ProfileConfig | None = None) -> "Profiler":
+        """The profiler of ``device`` with ``config`` (what ``profilers.get_profiler`` makes)."""
+        return cls(device, config)
+
     @abc.abstractmethod
     def measure_node(self, key: NodeKey) -> Stats:
         """Latency of one node (timed alone, as the device's optimiser left it), in milliseconds."""
@@ -81,6 +85,12 @@ class Profiler(abc.ABC):
     @abc.abstractmethod
     def measure_model(self, model, input_shape) -> Stats:
         """Latency of a whole ONNX model (path, serialized bytes or ModelProto) at one input shape."""
+
+    @abc.abstractmethod
+    def model_timer(self, model, input_shape, seed: int = 0):
+        """A no-argument callable that runs ``model`` once on the device and returns its time in ms: what a
+        paired comparison of two models calls in turn (``netadapt.latency.paired``). The input is drawn once
+        from a generator seeded with ``seed``."""
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(device={self.device!r})"

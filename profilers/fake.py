@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from devices.base import Device
 from lut.nodekey import NodeKey
+from lut.stats import Stats
 from profilers.base import Profiler
-from profilers.stats import Stats
 
 
 class FakeProfiler(Profiler):
@@ -29,6 +29,10 @@ class FakeProfiler(Profiler):
         self.per_node_ms = float(per_node_ms)
         self.ms_per_mmac = float(ms_per_mmac)
 
+    @classmethod
+    def for_device(cls, device, config=None) -> "FakeProfiler":
+        return cls(device)  # its latencies are a formula: no repeats or warm-up to configure
+
     def latency_ms(self, key: NodeKey) -> float:
         """The fake latency of one node."""
         return self.per_node_ms + self.ms_per_mmac * key.macs / 1e6
@@ -46,3 +50,7 @@ class FakeProfiler(Profiler):
 
         units = model_units(load_model_bytes(model), self.device, input_shape)
         return self._charge(sum(self.latency_ms(u.key) for u in units))
+
+    def model_timer(self, model, input_shape, seed: int = 0):
+        ms = float(self.measure_model(model, input_shape).median)  # the fake device has no noise
+        return lambda: ms

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from netadapt.errors import UserError
+from lut.errors import UserError
 
 #: ONNX Runtime's element type names -> NumPy dtype names.
 ORT_TYPES = {"tensor(float)": "float32", "tensor(float16)": "float16", "tensor(double)": "float64",

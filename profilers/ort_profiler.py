@@ -8,9 +8,9 @@ import time
 import numpy as np
 
 from lut.nodekey import NodeKey
+from lut.stats import Stats
 from profilers.base import ProfileConfig, Profiler
 from profilers.sessions import model_session
-from profilers.stats import Stats
 
 _MAX_SAMPLES = 1_000_000
 
@@ -89,3 +89,15 @@ class OrtProfiler(Profiler):
         samples = self.time_runs(session, feeds)
         self.wall_seconds += time.perf_counter() - start
         return Stats.from_samples(samples)
+
+    def model_timer(self, model, input_shape, seed: int = 0):
+        session, feeds = model_session(self.device, model, input_shape, seed)
+        run = session.run
+        clock = time.perf_counter_ns
+
+        def timer() -> float:
+            t0 = clock()
+            run(None, feeds)
+            return (clock() - t0) / 1e6
+
+        return timer

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import importlib
 
-from netadapt.errors import UserError
+from lut.errors import UserError
 from profilers.base import ProfileConfig, Profiler
 
 _PROFILERS = {
@@ -30,7 +30,4 @@ def get_profiler(device, config: ProfileConfig | None = None) -> Profiler:
         raise UserError(f"unknown profiler kind {kind!r} for device {device.name!r}; "
                         f"valid: {', '.join(list_profilers())}")
     module, attr = _PROFILERS[kind].split(":")
-    cls = getattr(importlib.import_module(module), attr)
-    if kind == "fake":
-        return cls(device)
-    return cls(device, config)
+    return getattr(importlib.import_module(module), attr).for_device(device, config)

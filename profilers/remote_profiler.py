@@ -11,11 +11,11 @@ from __future__ import annotations
 import time
 from collections import deque
 
+from lut.errors import UserError
 from lut.nodekey import NodeKey
-from netadapt.errors import UserError
+from lut.stats import Stats
 from profilers.base import ProfileConfig, Profiler
 from profilers.inputs import describe, single_shape
-from profilers.stats import Stats
 
 # Pairs of alternated runs fetched per request: the first look of a paired comparison (30 pairs by
 # default) costs one request after its warm-up.
@@ -71,6 +71,9 @@ class RemoteProfiler(Profiler):
         samples = self._samples("model", load_model_bytes(model), input_shape=_shape_text(input_shape))
         self.wall_seconds += time.perf_counter() - start
         return Stats.from_samples(samples)
+
+    def model_timer(self, model, input_shape, seed: int = 0):
+        return remote_timer(self.device, model, input_shape, seed=seed)
 
 
 def _shape_text(input_shape) -> str:

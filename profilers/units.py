@@ -19,9 +19,9 @@ import onnx
 from google.protobuf.message import DecodeError
 from onnx import helper, numpy_helper
 
+from devices import zero_weights
+from lut.errors import UserError
 from lut.nodekey import CONTROL_FLOAT_INPUTS, MAX_STORED_VALUES, NodeKey, TensorSpec
-from netadapt.errors import UserError
-from profilers import zero_weights
 from profilers.sessions import input_feeds
 
 

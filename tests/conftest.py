@@ -22,9 +22,9 @@ def user_net():
 
 
 def build_tiny_run(folder: Path) -> Path:
-    from netadapt.algorithm.config import FineTuneConfig, RunConfig
     from netadapt.algorithm.loop import NetAdaptRun
-    from netadapt.algorithm.schedule import ReductionSchedule
+    from netadapt.config.run import FineTuneConfig, RunConfig
+    from netadapt.config.schedule import ReductionSchedule
 
     if (folder / "run" / "summary.json").is_file():
         return folder / "run"

@@ -1,6 +1,1 @@
-"""The NetAdapt algorithm: budgets, reduction schedules and the iteration loop."""
-
-from netadapt.algorithm.budget import Budget, parse_budget
-from netadapt.algorithm.schedule import ReductionSchedule
-
-__all__ = ["Budget", "ReductionSchedule", "parse_budget"]
+"""The NetAdapt loop: per-iteration steps (NetAdapt's, HALP's), the search, selection, stopping and measuring."""

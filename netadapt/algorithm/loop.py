@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from netadapt.algorithm import halp_step, netadapt_step, stopping
-from netadapt.algorithm.budget import parse_budget
-from netadapt.algorithm.config import RESUMABLE_KEYS, SCORES, ExecutionConfig, RunConfig
+from netadapt.config.budget import parse_budget
+from netadapt.config.run import RESUMABLE_KEYS, SCORES, ExecutionConfig, RunConfig
 from netadapt.algorithm.executors import create_executor
 from netadapt.algorithm.measure import Measurer
 from netadapt.algorithm.search import smallest_network_ms
@@ -103,7 +103,7 @@ class NetAdaptRun:
             self.frozen = self._check_prunable()
         rf.prepare_run_dir(self.out, cfg.to_dict(), ignore=RESUMABLE_KEYS)
         self.task.prepare_folder(self.out, self.log)
-        from netadapt.algorithm.config import to_toml
+        from netadapt.config.run import to_toml
 
         (self.out / "run.toml").write_text(to_toml(cfg))  # `netadapt run --config <it>` runs the same again
         layer_profiler = get_profiler(self.device, ProfileConfig(warmup=cfg.warmup, repeats=cfg.repeats))

@@ -368,7 +368,7 @@ def first_iteration_search(estimator: LatencyEstimator, model: nn.Module, graph:
         progress: wraps the list of groups (a progress bar).
         joint: learn the groups' rules from cuts of all of them at once first (``CandidateEstimates``).
     """
-    from netadapt.algorithm.config import RunConfig
+    from netadapt.config.run import RunConfig
     from netadapt.latency.grid import probe_grids
 
     estimates = CandidateEstimates(estimator, model, graph, float("nan"), synthesis=synthesis,

@@ -58,8 +58,8 @@ class AmcSearch:
     def _setup(self):
         from devices import usable_device
         from lut.table import LatencyTable
-        from netadapt.algorithm.budget import parse_budget
         from netadapt.checkpoint import load_checkpoint
+        from netadapt.config.budget import parse_budget
         from netadapt.criteria import create_criterion
         from netadapt.data import load_data
         from netadapt.data.splits import limit

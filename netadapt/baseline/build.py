@@ -16,7 +16,6 @@ import time
 from pathlib import Path
 from typing import Sequence
 
-
 from netadapt.data.splits import limit
 from netadapt.errors import UserError
 from netadapt.runs import folder as rf
@@ -80,9 +79,9 @@ class _Builder:
 
     def __init__(self, run: Path, progress: bool, log, rtol: float, step: int | None):
         from devices import usable_device
-        from netadapt.algorithm.config import RunConfig
         from netadapt.baseline.search import WidthSearch
         from netadapt.checkpoint import load_checkpoint
+        from netadapt.config.run import RunConfig
         from netadapt.criteria import create_criterion
         from profilers import ProfileConfig, get_profiler
 
@@ -246,7 +245,7 @@ def build_uniform_baseline(run_dir, points: int | Sequence[int] | None = None, p
     """
     from tqdm.auto import tqdm
 
-    from netadapt.report.rundata import load_run
+    from netadapt.runs.rundata import load_run
 
     data = load_run(run_dir)
     run = data.run_dir

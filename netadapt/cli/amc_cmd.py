@@ -65,9 +65,9 @@ def amc(budget, checkpoint, data, device_name, threads, gpu_id, batch, episodes,
     """
     from pathlib import Path
 
-    from netadapt.algorithm import parse_budget
     from netadapt.amc import AmcSearch
     from netadapt.checkpoint import read_checkpoint
+    from netadapt.config.budget import parse_budget
     from netadapt.runs.folder import config_hash
 
     parse_budget(budget)

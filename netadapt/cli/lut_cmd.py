@@ -28,7 +28,7 @@ def lut():
 @click.pass_context
 def stats(ctx, lut_url, as_json):
     """Per device: fingerprint, hardware, provider, threads and rows per op."""
-    from devices.base import fingerprint_id_of
+    from lut.fingerprint import fingerprint_id_of
     from netadapt.cli.devices_cmd import format_columns
 
     table = _open(ctx, lut_url)

@@ -67,7 +67,7 @@ def profile(device_name, threads, gpu_id, model, checkpoint, input_shape, channe
         net, default_shape = loaded.model, loaded.input_shape
     else:
         net = ModelSpec(model).build()
-        from netadapt.algorithm.config import RunConfig
+        from netadapt.config.run import RunConfig
 
         batch = RunConfig().batch
         default_shape = (batch, *model_info(model).default_input) if ":" not in model else None

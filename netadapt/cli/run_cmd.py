@@ -6,9 +6,9 @@ import json
 
 import click
 
-from netadapt.algorithm.config import SCORES, ExecutionConfig, FineTuneConfig, RunConfig, as_options
 from netadapt.algorithm.selection import SELECTIONS
 from netadapt.cli.options import config_option, device_options, lut_option
+from netadapt.config.run import SCORES, ExecutionConfig, FineTuneConfig, RunConfig, as_options
 
 _R, _F, _X = RunConfig(), FineTuneConfig(), ExecutionConfig()
 
@@ -112,9 +112,9 @@ def run(budget, task_target, task_args, model, model_args, checkpoint, data, dev
     """
     from pathlib import Path
 
-    from netadapt.algorithm import parse_budget
     from netadapt.algorithm.loop import NetAdaptRun
-    from netadapt.algorithm.schedule import ReductionSchedule
+    from netadapt.config.budget import parse_budget
+    from netadapt.config.schedule import ReductionSchedule
     from netadapt.errors import UserError
     from netadapt.runs.folder import config_hash
 

@@ -67,7 +67,7 @@ def sensitivity(model, checkpoint, data, holdout, seed, ratios, criterion, finet
     scanned = parse_ratios(ratios)
     if target_latency is not None:  # a bad budget or a device that cannot run here fails before the scan
         from devices import usable_device
-        from netadapt.algorithm.budget import parse_budget
+        from netadapt.config.budget import parse_budget
 
         budget = parse_budget(target_latency)
         dev = usable_device(device_name, threads=threads, gpu_id=gpu_id)

@@ -26,8 +26,8 @@ def verify(run_dir, which, max_pairs, lut_url):
     from pathlib import Path
 
     from devices import usable_device
-    from netadapt.algorithm.budget import parse_budget
-    from netadapt.algorithm.config import RunConfig
+    from netadapt.config.budget import parse_budget
+    from netadapt.config.run import RunConfig
     from netadapt.errors import UserError
     from netadapt.latency.paired import MAX_PAIRS_NEAR_LINE, PairedConfig, compare_models, report_latency
     from netadapt.runs import folder as rf

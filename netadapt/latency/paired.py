@@ -361,9 +361,8 @@ def block_ratio(timer_a: Timer, timer_b: Timer, config: BlockConfig | None = Non
 # ---- timers ------------------------------------------------------------------------------------
 
 
-
 def model_timer(device, model, input_shape, *, seed: int = 0) -> Timer:
-    """A timer for one ONNX model on a device.
+    """A timer for one ONNX model on a device, made by the device's profiler (``Profiler.model_timer``).
 
     On an ONNX Runtime device it builds the session once and times each ``session.run`` with
     ``time.perf_counter_ns``, on one random input of ``input_shape`` from a generator seeded with
@@ -382,27 +381,9 @@ def model_timer(device, model, input_shape, *, seed: int = 0) -> Timer:
     Raises:
         UserError: the model has more than one input, another input shape or an unsupported type.
     """
-    if getattr(device, "profiler_kind", "ort") == "remote":  # times come from the agent, in batches of pairs
-        from profilers.remote_profiler import remote_timer
+    from profilers import get_profiler
 
-        return remote_timer(device, model, device_inputs(input_shape), seed=seed)
-    if getattr(device, "profiler_kind", "ort") == "fake":
-        from profilers import get_profiler
-
-        ms = float(get_profiler(device).measure_model(model, device_inputs(input_shape)).median)
-        return lambda: ms
-    from profilers.sessions import model_session
-
-    session, feeds = model_session(device, model, device_inputs(input_shape), seed)
-    run = session.run
-    clock = time.perf_counter_ns
-
-    def timer() -> float:
-        t0 = clock()
-        run(None, feeds)
-        return (clock() - t0) / 1e6
-
-    return timer
+    return get_profiler(device).model_timer(model, device_inputs(input_shape), seed=seed)
 
 
 def compare_models(device, model_a, model_b, input_shape, *,

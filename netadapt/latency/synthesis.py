@@ -8,7 +8,7 @@ dimensions, attributes such as a depthwise convolution's ``group``, and small in
 group's integers are seen to follow one affine rule of the count (through the current network's
 export and a first cut) and a second cut confirms the rule exactly, writes further counts of that
 group itself: the current network's graph with the integers the rule gives and zero weights (large ones
-carried by reference, ``profilers.zero_weights``).
+carried by reference, ``devices.zero_weights``).
 
 Weights' values do not matter here: the graph is only optimised for the device and inspected for the
 nodes it runs (the nodes themselves are timed on random inputs). The confirmation also compares the
@@ -32,7 +32,7 @@ import numpy as np
 import onnx
 from onnx import numpy_helper
 
-from profilers import zero_weights
+from devices import zero_weights
 from profilers.units import FLOAT_TENSOR_TYPES
 
 #: Integer tensors up to this many values are read as numbers a count may decide; larger ones must
@@ -358,7 +358,7 @@ class CandidateGraphs:
 
     def _write(self, slots: list) -> onnx.ModelProto:
         """The base graph with ``slots`` written in (changed float tensors zero-filled; large stored ones, and
-        the base's own, are zero references, ``profilers.zero_weights``)."""
+        the base's own, are zero references, ``devices.zero_weights``)."""
         m = onnx.ModelProto()
         m.CopyFrom(self.base)
         it = iter(zip(self._base.slots, slots))

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from netadapt.report import plots
 from netadapt.report.document import Figure, Heading, Paragraph, Table, to_html, to_markdown
-from netadapt.report.rundata import RunData, load_run
+from netadapt.runs.rundata import RunData, load_run
 
 # Phases in the order a NetAdapt iteration runs them; others follow alphabetically.
 PHASES = ("search", "prune", "finetune", "evaluate", "export_measure")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from netadapt.report.rundata import RunData
+from netadapt.runs.rundata import RunData
 
 DPI = 110
 

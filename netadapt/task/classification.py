@@ -14,7 +14,7 @@ from pathlib import Path
 
 from torch import nn
 
-from netadapt.algorithm.config import RunConfig
+from netadapt.config.run import RunConfig
 from netadapt.errors import UserError
 from netadapt.models.spec import ModelSpec
 from netadapt.task.adapter import CandidateJob, LoopTask

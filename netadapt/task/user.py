@@ -15,7 +15,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from netadapt.algorithm.config import RunConfig
+from netadapt.config.run import RunConfig
 from netadapt.errors import UserError, first_line
 from netadapt.inputs import ExampleInputs
 from netadapt.models.spec import ModelSpec

@@ -4,8 +4,8 @@ folder is read in class order, so the first images would all be one class."""
 import numpy as np
 from PIL import Image
 
-from netadapt.algorithm.config import RunConfig
 from netadapt.algorithm.loop import NetAdaptRun
+from netadapt.config.run import RunConfig
 
 
 def test_eval_limit_takes_a_mixed_subset_of_a_class_ordered_holdout(tmp_path, monkeypatch):

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from netadapt.algorithm.config import FineTuneConfig, RunConfig
 from netadapt.algorithm.loop import NetAdaptRun
+from netadapt.config.run import FineTuneConfig, RunConfig
 
 GOLDEN = Path(__file__).resolve().parents[1] / "golden"
 KEYS = ("group", "channels", "feasible", "holdout_accuracy", "holdout_loss", "predicted_ms")

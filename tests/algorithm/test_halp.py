@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 import torch
 
-from netadapt.algorithm.config import FineTuneConfig, RunConfig
 from netadapt.algorithm.halp import Option, choose_counts, keep_most_important
 from netadapt.algorithm.loop import NetAdaptRun
-from netadapt.algorithm.schedule import ReductionSchedule
 from netadapt.checkpoint import load_checkpoint
+from netadapt.config.run import FineTuneConfig, RunConfig
+from netadapt.config.schedule import ReductionSchedule
 
 TESTS = Path(__file__).resolve().parents[1]
 

@@ -9,10 +9,10 @@ import pytest
 import torch
 
 import netadapt.training
-from netadapt.algorithm.config import FineTuneConfig, RunConfig
-from netadapt.algorithm.schedule import ReductionSchedule
 from netadapt.algorithm.loop import NetAdaptRun
 from netadapt.checkpoint import load_checkpoint
+from netadapt.config.run import FineTuneConfig, RunConfig
+from netadapt.config.schedule import ReductionSchedule
 
 TESTS = Path(__file__).resolve().parents[1]
 
@@ -231,7 +231,7 @@ def test_halving_stops_at_the_smallest_step(tmp_path, monkeypatch):
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU visible to PyTorch")
 def test_candidates_fine_tune_on_cuda_while_latency_is_measured_elsewhere(tmp_path):
-    from netadapt.algorithm.config import ExecutionConfig
+    from netadapt.config.run import ExecutionConfig
 
     cfg = _config(max_iterations=2, finetune=FineTuneConfig(short_steps=4, short_lr=0.01, long_epochs=1,
                                                              batch_size=32, distill=0.5))

@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 
 import netadapt.latency.paired as paired
-from netadapt.algorithm.config import FineTuneConfig, RunConfig
 from netadapt.algorithm.loop import NetAdaptRun
-from netadapt.algorithm.schedule import ReductionSchedule
+from netadapt.config.run import FineTuneConfig, RunConfig
+from netadapt.config.schedule import ReductionSchedule
 from profilers.fake import FakeProfiler
 
 TESTS = Path(__file__).resolve().parents[1]

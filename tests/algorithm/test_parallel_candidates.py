@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from netadapt.algorithm.config import ExecutionConfig, FineTuneConfig, RunConfig
 from netadapt.algorithm.executors import create_executor, list_executors
 from netadapt.algorithm.loop import NetAdaptRun
-from netadapt.algorithm.schedule import ReductionSchedule
 from netadapt.cli import main
+from netadapt.config.run import ExecutionConfig, FineTuneConfig, RunConfig
+from netadapt.config.schedule import ReductionSchedule
 from netadapt.errors import UserError
 from netadapt.runs import folder as rf
 

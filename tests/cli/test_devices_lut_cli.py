@@ -3,13 +3,12 @@ import os
 
 import pytest
 from click.testing import CliRunner
+from nodekeys import conv_key, relu_key
 
 from devices.fake import FakeDevice
+from lut.stats import Stats
 from lut.table import LatencyTable
 from netadapt.cli import cli, main
-from profilers.stats import Stats
-
-from nodekeys import conv_key, relu_key
 
 SIGS = [conv_key(8, 16, hw=16, activation="Relu", domain="com.microsoft.nchwc"), relu_key((1, 16, 16, 16))]
 

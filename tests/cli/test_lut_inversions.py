@@ -1,12 +1,11 @@
 import re
 
 from click.testing import CliRunner
+from nodekeys import conv_key
 
+from lut.stats import Stats
 from lut.table import LatencyTable
 from netadapt.cli import cli, main
-from profilers.stats import Stats
-
-from nodekeys import conv_key
 
 
 def _conv(cout):

@@ -1,11 +1,10 @@
 from click.testing import CliRunner
+from nodekeys import conv_key, relu_key
 
 from devices.cpu import CpuDevice
+from lut.stats import Stats
 from lut.table import LatencyTable
 from netadapt.cli import cli
-from profilers.stats import Stats
-
-from nodekeys import conv_key, relu_key
 
 
 def test_lut_retake_times_unsteady_rows_again_and_keeps_the_faster_take(tmp_path):

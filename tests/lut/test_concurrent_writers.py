@@ -6,10 +6,10 @@ from lut.table import LatencyTable
 
 
 def _writer(path: str, worker: int, n: int, barrier) -> None:
-    from devices.fake import FakeDevice
-    from profilers.stats import Stats
-
     from nodekeys import conv_key
+
+    from devices.fake import FakeDevice
+    from lut.stats import Stats
 
     fp = FakeDevice().fingerprint()
     barrier.wait(timeout=60)  # both create the schema and write at the same moment

@@ -1,6 +1,7 @@
 import os
 
 import pytest
+from nodekeys import conv_key, gemm_key, relu_key
 from sqlalchemy import text
 
 from devices.cpu import CpuDevice
@@ -8,11 +9,9 @@ from devices.fake import FakeDevice
 from lut.engine import default_lut_path
 from lut.nodekey import NodeKey
 from lut.signature import LayerSignature
+from lut.stats import Stats
 from lut.table import LatencyTable
 from netadapt.errors import UserError
-from profilers.stats import Stats
-
-from nodekeys import conv_key, gemm_key, relu_key
 
 FP = FakeDevice().fingerprint()
 OTHER = FakeDevice(threads=2).fingerprint()

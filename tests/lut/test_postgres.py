@@ -7,8 +7,8 @@ from click.testing import CliRunner
 
 import pg_server
 from devices.fake import FakeDevice
+from lut.stats import Stats
 from lut.table import LatencyTable
-from profilers.stats import Stats
 
 from nodekeys import conv_key
 
@@ -36,7 +36,7 @@ def test_rows_round_trip_and_fingerprints_stay_apart(pg_url):
 def _writer(url, worker, barrier):
     from devices.fake import FakeDevice
     from lut.table import LatencyTable
-    from profilers.stats import Stats
+    from lut.stats import Stats
 
     from nodekeys import conv_key
 

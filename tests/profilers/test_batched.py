@@ -7,13 +7,12 @@ import onnx
 import pytest
 import torch
 
-from devices import get_device
+from devices import get_device, zero_weights
 from netadapt.export import export_bytes
 from netadapt.latency.grid import probe_grids
 from netadapt.latency.synthesis import CandidateGraphs, joint_cuts
 from netadapt.models import create_model
 from netadapt.pruning import analyze, shrunk_copy
-from profilers import zero_weights
 from profilers.batched import batched_units, merged
 from profilers.units import model_units
 

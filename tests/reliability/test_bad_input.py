@@ -11,10 +11,10 @@ import pytest
 import torch
 
 from devices.fake import FakeDevice
+from lut.stats import Stats
 from lut.table import LatencyTable
 from netadapt.checkpoint import save_checkpoint
 from netadapt.models.spec import ModelSpec
-from profilers.stats import Stats
 from nodekeys import conv_key
 from reliability_helpers import (MODEL, assert_one_error_line, file_digest, folder_digest, invoke,
                                  python_path, table_rows)

@@ -5,7 +5,7 @@ import math
 import pytest
 from hypothesis import HealthCheck, example, given, settings, strategies as st
 
-from netadapt.algorithm.budget import parse_budget
+from netadapt.config.budget import parse_budget
 from netadapt.cli.options import parse_input_shape
 from netadapt.errors import UserError
 

@@ -1,6 +1,6 @@
 """RunConfig: defaults, and settings read back from run folders made before a setting existed."""
 
-from netadapt.algorithm.config import RunConfig
+from netadapt.config.run import RunConfig
 
 
 def test_distillation_is_on_by_default_and_named_in_the_run_settings():

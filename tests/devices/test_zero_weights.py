@@ -7,9 +7,8 @@ import numpy as np
 import onnx
 import torch
 
-from devices import get_device
+from devices import get_device, zero_weights
 from netadapt.models import create_model
-from profilers import zero_weights
 from profilers.units import model_units
 
 

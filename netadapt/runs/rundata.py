@@ -37,7 +37,7 @@ class RunData:
             if source and source.get("budget_ms") is not None:
                 return float(source["budget_ms"])
         try:  # a run still in progress: resolve the budget against the measured start
-            from netadapt.algorithm.budget import parse_budget
+            from netadapt.config.budget import parse_budget
 
             return parse_budget(self.config.get("budget")).resolve(self.iterations[0]["measured_ms"])
         except (UserError, KeyError, TypeError):

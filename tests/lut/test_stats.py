@@ -2,7 +2,7 @@ import math
 
 import pytest
 
-from profilers.stats import Stats
+from lut.stats import Stats
 
 
 def test_quantiles_on_known_samples():

@@ -1,7 +1,7 @@
 import pytest
 from hypothesis import given, strategies as st
 
-from netadapt.algorithm import ReductionSchedule, parse_budget
+from netadapt.config import ReductionSchedule, parse_budget
 from netadapt.errors import UserError
 
 

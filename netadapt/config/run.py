@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
-from netadapt.algorithm.schedule import ReductionSchedule
-
+from netadapt.config.schedule import ReductionSchedule
 
 #: What ranks candidates on the holdout (``RunConfig.score``).
 SCORES = ("accuracy", "loss", "kl")
