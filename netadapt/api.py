@@ -20,7 +20,7 @@ from pathlib import Path
 
 from torch import nn
 
-from netadapt.config.run import OPTION_NAMES, ExecutionConfig, FineTuneConfig, RunConfig
+from netadapt.config.run import SETTINGS, ExecutionConfig, RunConfig
 from netadapt.errors import UserError
 from netadapt.task.base import Task
 
@@ -92,14 +92,13 @@ def run_config(budget, short_term_steps: int, long_term_steps: int, device: str,
         UserError: an unknown option, or one that belongs to netadapt's own classification task.
     """
     from netadapt.config.budget import parse_budget
-    from netadapt.config.schedule import ReductionSchedule
 
     if isinstance(budget, (int, float)) and not isinstance(budget, bool):
         budget = f"{budget}ms"
     if not isinstance(budget, str):
         raise UserError(f"budget must be a string such as '80%' or '20ms' (or milliseconds), not {budget!r}")
     parse_budget(budget)
-    fields = {option.replace("-", "_"): path for path, option in OPTION_NAMES.items()}
+    fields = {s.name for s in SETTINGS}
     for name in options:
         if name in CLASSIFICATION_ONLY:
             raise UserError(f"{name} belongs to netadapt's own classification task; with your own train and "
@@ -113,16 +112,11 @@ def run_config(budget, short_term_steps: int, long_term_steps: int, device: str,
             valid = sorted(set(fields) - set(CLASSIFICATION_ONLY) - {"model", "budget", "device"} | set(EXECUTION))
             raise UserError(f"unknown option {name!r}; valid: {', '.join(valid)}")
     execution = ExecutionConfig(**{k: options[k] for k in EXECUTION if k in options})
-    top, schedule, finetune = {}, {}, {"short_steps": short_term_steps, "long_steps": long_term_steps, "distill": 0.0}
-    for name, value in options.items():
-        path = fields.get(name)
-        if path is None or name == "batch":
-            continue
-        group, _, key = path.rpartition(".")
-        {"": top, "schedule": schedule, "finetune": finetune}[group][key] = value
+    settings = {"distill": 0.0, **{k: v for k, v in options.items() if k in fields and k != "batch"},
+                "budget": budget, "model": "task", "data": "task", "device": device, "batch": batch,
+                "short_term_steps": short_term_steps, "long_term_steps": long_term_steps}
     try:
-        config = RunConfig(budget=budget, model="task", data="task", device=device, batch=batch,
-                           schedule=ReductionSchedule(**schedule), finetune=FineTuneConfig(**finetune), **top)
+        config = RunConfig.from_options(settings)
     except (TypeError, ValueError) as exc:
         raise UserError(f"bad option: {exc}") from exc
     return config, execution, lut

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 from typing import Callable, Sequence
 
-SELECTIONS = ("accuracy", "efficiency")
+from netadapt.config.run import SELECTIONS
+
+__all__ = ["SELECTIONS", "select_candidate"]
 
 
 def select_candidate(feasible: Sequence[dict], current: dict, selection: str,

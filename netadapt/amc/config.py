@@ -1,46 +1,55 @@
-"""Settings of one AMC search."""
+"""Settings of one AMC search: ``netadapt amc``'s options, declared once (``netadapt.config.fields``)."""
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 
+from netadapt.config.fields import check, setting
 
-def _f(default, help_text):
-    return field(default=default, metadata={"help": help_text})
+REWARDS = ("accuracy", "loss")
 
 
 @dataclass(frozen=True)
 class AmcConfig:
     """Everything that decides the result of a search (and so names and guards its folder)."""
 
-    budget: str = _f("50%", "Latency budget: 20ms, 1.5s, 800us, or 50% of the starting latency.")
-    model: str = _f("resnet20", "Zoo name or package.module:factory (the checkpoint's when given).")
-    checkpoint: str | None = _f(None, "Trained checkpoint (required).")
-    data: str = _f("digits", "Data source.")
-    holdout: float = _f(0.1, "Holdout carved from the training split (fraction or count).")
-    eval_limit: int = _f(1000, "Holdout images the reward is computed on (a fixed subset).")
-    device: str = _f("cpu", "Device name.")
-    threads: int = _f(1, "ONNX Runtime intra-op threads.")
-    gpu_id: int = _f(0, "GPU index.")
-    batch: int = _f(32, "Batch size the latency is measured and budgeted at.")
-    warmup: int = _f(10, "Warm-up runs before timing.")
-    repeats: int = _f(50, "Timed runs per node.")
-    model_repeats: int = _f(40, "Least pairs per whole-model measurement.")
-    channel_step: int = _f(8, "Channel counts move on multiples of this step.")
-    episodes: int = _f(300, "Search episodes, warm-up included.")
-    warmup_episodes: int = _f(100, "Episodes of random actions before the agent acts.")
-    noise: float = _f(0.5, "Sigma of the truncated-normal exploration noise after warm-up.")
-    noise_decay: float = _f(0.95, "The noise is multiplied by this after every episode past warm-up.")
-    lowest_ratio: float = _f(0.2, "The smallest keep ratio an action may choose.")
-    bn_batches: int = _f(10, "Batch-norm statistics re-estimated on this many training batches before the reward.")
-    reward: str = _f("accuracy", "What the reward is: holdout 'accuracy' or negative cross-entropy 'loss'.")
-    criterion: str = _f("l2", "Which channels stay in each group.")
-    finetune_epochs: int = _f(3, "Fine-tune epochs of the best policy's network.")
-    finetune_lr: float = _f(0.01, "Peak learning rate of that fine-tune (cosine).")
-    batch_size: int = _f(64, "Fine-tune batch size.")
-    seed: int = _f(0, "Seed of the agent, the noise and the fine-tune.")
-    split_seed: int = _f(0, "Seed of the holdout carved from the training data: keep the one the checkpoint "
-                            "was trained with.")
+    budget: str = setting("50%", "Latency budget: 20ms, 1.5s, 800us, or 50% of the starting latency.",
+                          required=True)
+    model: str = setting("resnet20", "Zoo name or package.module:factory (the checkpoint's when given).")
+    checkpoint: str | None = setting(None, "Trained checkpoint (netadapt train).", required=True, file=True)
+    data: str = setting("digits", "Data source: digits, synthetic, cifar10:<dir> or imagefolder:<dir>.")
+    holdout: float = setting(0.1, "Holdout carved from the training split (fraction or count).", low=0,
+                             low_open=True)
+    eval_limit: int = setting(1000, "Holdout images each episode's reward is computed on (a fixed subset).", low=1)
+    device: str = setting("cpu", "Device to measure on (see `netadapt devices`).")
+    threads: int = setting(1, "Intra-op threads of the ONNX Runtime session (CPU devices).", low=1, high=256)
+    gpu_id: int = setting(0, "GPU index (CUDA devices).", low=0, high=64)
+    batch: int = setting(32, "Batch size the latency is measured and budgeted at.", low=1, high=4096)
+    warmup: int = setting(10, "Warm-up runs before timing.", low=0)
+    repeats: int = setting(50, "Timed runs per node.", low=1)
+    model_repeats: int = setting(40, "Least pairs per whole-model measurement.", low=1)
+    channel_step: int = setting(8, "Channel counts move on multiples of this step.", low=1, high=4096)
+    episodes: int = setting(300, "Search episodes, warm-up included.", low=1)
+    warmup_episodes: int = setting(100, "Episodes of random actions before the agent acts.", low=0)
+    noise: float = setting(0.5, "Sigma of the truncated-normal exploration noise after warm-up.", low=0)
+    noise_decay: float = setting(0.95, "The noise is multiplied by this after every episode past warm-up.",
+                                 low=0, high=1)
+    lowest_ratio: float = setting(0.2, "The smallest keep ratio an action may choose.", low=0, low_open=True,
+                                  high=1, high_open=True)
+    bn_batches: int = setting(10, "Batch-norm statistics re-estimated on this many training batches before "
+                                  "the reward.", low=0)
+    reward: str = setting("accuracy", "What the reward is: holdout 'accuracy' or negative cross-entropy 'loss'.",
+                          choices=REWARDS)
+    criterion: str = setting("l2", "Which channels stay in each group (a pruning-criterion plug-in).")
+    finetune_epochs: int = setting(3, "Fine-tune epochs of the best policy's network.", low=0)
+    finetune_lr: float = setting(0.01, "Peak learning rate of that fine-tune (cosine).", low=0)
+    batch_size: int = setting(64, "Fine-tune batch size.", low=1)
+    seed: int = setting(0, "Seed of the agent, the noise and the fine-tune.")
+    split_seed: int = setting(0, "Seed of the holdout split: the one the checkpoint was trained with "
+                                 "(netadapt train --seed).")
+
+    def __post_init__(self):
+        check(self)
 
     def to_dict(self) -> dict:
         d = asdict(self)

@@ -36,13 +36,11 @@ def lut_option(f):
 
 
 def device_options(f):
-    f = click.option("--threads", type=click.IntRange(1, 256), default=1, show_default=True,
-                     help="Intra-op threads of the ONNX Runtime session (CPU devices).")(f)
-    f = click.option("--gpu-id", type=click.IntRange(0, 64), default=0, show_default=True,
-                     help="GPU index (CUDA devices).")(f)
-    f = click.option("--device", "device_name", default="cpu", show_default=True,
-                     help="Device to measure on (see `netadapt devices`).")(f)
-    return f
+    """``--device``, ``--threads`` and ``--gpu-id`` as a run's settings declare them (``device_name``)."""
+    from netadapt.cli.settings import options_of
+    from netadapt.config.run import RunConfig
+
+    return options_of(RunConfig, only=("device", "threads", "gpu_id"), names={"device": "device_name"})(f)
 
 
 def _read_settings(path: str) -> dict:

@@ -2,31 +2,13 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
-import typing
 
 import click
 
 from netadapt.cli.options import config_option
+from netadapt.cli.settings import options_of
 from netadapt.training.config import TrainConfig
-
-
-def config_options(f):
-    """One option per :class:`TrainConfig` field, with the field's help text and default."""
-    hints = typing.get_type_hints(TrainConfig)
-    for spec in reversed(dataclasses.fields(TrainConfig)):
-        flag = spec.name.replace("_", "-")
-        help_text = spec.metadata.get("help")
-        if hints[spec.name] is bool:
-            option = click.option(f"--{flag}/--no-{flag}", spec.name, default=spec.default, show_default=True,
-                                  help=help_text)
-        else:
-            kind = int if spec.name == "rewind_iteration" else hints[spec.name]
-            option = click.option(f"--{flag}", spec.name, type=kind, default=spec.default,
-                                  show_default=spec.default is not None, help=help_text)
-        f = option(f)
-    return f
 
 
 @click.command()
@@ -41,7 +23,7 @@ def config_options(f):
               help="Images kept out of training for validation (fraction below 1, or a count).")
 @click.option("--train-limit", type=click.IntRange(1), default=None, help="Use at most this many training images.")
 @click.option("--test-limit", type=click.IntRange(1), default=None, help="Use at most this many test images.")
-@config_options
+@options_of(TrainConfig)
 @click.option("--out", required=True, type=click.Path(file_okay=False),
               help="Output folder: last.pt (resume), rewind_<k>.pt, model.pt, train.json.")
 @click.option("--resume/--no-resume", default=True, show_default=True,

@@ -1,76 +1,92 @@
-"""Settings of one NetAdapt run, grouped by concern. The CLI maps its flags onto these in one place."""
+"""Settings of one NetAdapt run, grouped by concern: each declared once (``netadapt.config.fields``), and from
+that declaration come ``netadapt run``'s options, ``netadapt.prune``'s keywords, run.toml and the checks."""
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
+from netadapt.config.fields import check, nest, setting, settings_of
 from netadapt.config.schedule import ReductionSchedule
 
 #: What ranks candidates on the holdout (``RunConfig.score``).
 SCORES = ("accuracy", "loss", "kl")
-
-
-def _f(default, help_text):
-    return field(default=default, metadata={"help": help_text})
+#: How the candidate of an iteration is picked (``RunConfig.selection``).
+SELECTIONS = ("accuracy", "efficiency")
+#: How an iteration shrinks the network (``RunConfig.search``).
+SEARCHES = ("netadapt", "halp")
+#: Where workers run (``ExecutionConfig.executor``).
+EXECUTORS = ("local", "ray")
 
 
 @dataclass(frozen=True)
 class FineTuneConfig:
-    short_steps: int = _f(20, "Short-term fine-tune iterations per candidate.")
-    short_lr: float = _f(0.01, "Short-term fine-tune learning rate.")
-    long_epochs: int = _f(3, "Long-term fine-tune epochs of the final model.")
-    long_lr: float = _f(0.01, "Long-term fine-tune peak learning rate (cosine schedule).")
-    batch_size: int = _f(64, "Fine-tune batch size.")
-    distill: float = _f(0.5, "Weight of distillation from the starting model in short- and long-term "
-                             "fine-tuning (0: plain cross-entropy).")
-    temperature: float = _f(4.0, "Distillation temperature.")
-    long_steps: int | None = _f(None, "Long-term fine-tune steps of the final model when the task's own train "
-                                      "runs it (netadapt.prune's long_term_steps; --long-term-epochs otherwise).")
+    short_steps: int = setting(20, "Fine-tune iterations per candidate.", flag="short-term-steps", low=0)
+    short_lr: float = setting(0.01, "Short-term fine-tune learning rate.", flag="short-term-lr", low=0)
+    long_epochs: int = setting(3, "Fine-tune epochs of the final model.", flag="long-term-epochs", low=0)
+    long_lr: float = setting(0.01, "Long-term fine-tune peak learning rate (cosine schedule).",
+                             flag="long-term-lr", low=0)
+    batch_size: int = setting(64, "Fine-tune batch size.", low=1)
+    distill: float = setting(0.5, "Weight of distillation from the start model in short- and long-term "
+                                  "fine-tuning (0: plain cross-entropy).", low=0, high=1)
+    temperature: float = setting(4.0, "Distillation temperature.", flag="distill-temperature", low=0,
+                                 low_open=True)
+    long_steps: int | None = setting(None, "With --task: steps of your train for the final model "
+                                           "(netadapt.prune's long_term_steps).", flag="long-term-steps", low=0)
+
+    def __post_init__(self):
+        check(self)
 
 
 @dataclass(frozen=True)
 class RunConfig:
     """Everything that decides the result of a run (and so names and guards its folder)."""
 
-    budget: str = _f("20ms", "Latency budget: 20ms, 1.5s, 800us, or 50% of the starting latency.")
-    model: str = _f("digits_cnn", "Zoo name or package.module:factory.")
-    model_kwargs: dict = _f(None, "Arguments for the model constructor.")
-    checkpoint: str | None = _f(None, "Trained checkpoint; without one, the base model is trained first.")
-    data: str = _f("digits", "Data source: digits, synthetic, cifar10:<dir>, imagefolder:<dir>.")
-    holdout: float = _f(0.1, "Holdout carved from the training split to rank candidates (fraction or count).")
-    eval_limit: int | None = _f(None, "Evaluate candidates on at most this many holdout images.")
-    device: str = _f("cpu", "Device name (see `netadapt devices`).")
-    threads: int = _f(1, "ONNX Runtime intra-op threads.")
-    gpu_id: int = _f(0, "GPU index for CUDA devices.")
-    batch: int = _f(32, "Batch size the latency is measured and budgeted at (use 1 for single-image latency).")
-    warmup: int = _f(10, "Warm-up runs before timing.")
-    repeats: int = _f(50, "Timed runs per layer measurement.")
-    model_repeats: int = _f(40, "Timed runs per whole-model measurement round (3 rounds, interleaved "
-                                     "with the starting model).")
-    channel_step: int = _f(8, "Channel counts move on multiples of this step.")
+    budget: str = setting("20ms", "Latency budget: 20ms, 1.5s, 800us, or 50% of the starting latency.",
+                          required=True)
+    model: str = setting("digits_cnn", "Zoo name or package.module:factory.")
+    model_kwargs: dict = setting(None, 'Constructor arguments as a JSON object, e.g. \'{"width_mult": 0.5}\'.',
+                                 flag="model-args")
+    checkpoint: str | None = setting(None, "Trained checkpoint (netadapt train). Without one, the base model "
+                                           "is trained first.", file=True)
+    data: str = setting("digits", "Data source: digits, synthetic, cifar10:<dir> or imagefolder:<dir>.")
+    holdout: float = setting(0.1, "Holdout carved from the training data to rank candidates (fraction or "
+                                  "count).", low=0, low_open=True)
+    eval_limit: int | None = setting(None, "Rank candidates on at most this many holdout images.", low=1)
+    device: str = setting("cpu", "Device to measure on (see `netadapt devices`).")
+    threads: int = setting(1, "Intra-op threads of the ONNX Runtime session (CPU devices).", low=1, high=256)
+    gpu_id: int = setting(0, "GPU index (CUDA devices).", low=0, high=64)
+    batch: int = setting(32, "Batch size the latency is measured and budgeted at (1: single-image latency).",
+                         low=1, high=4096)
+    warmup: int = setting(10, "Warm-up runs before timing.", low=0)
+    repeats: int = setting(50, "Timed runs per layer.", low=1)
+    model_repeats: int = setting(40, "Timed runs per whole-model measurement round (3 rounds, interleaved "
+                                     "with the start).", low=1)
+    channel_step: int = setting(8, "Channel counts move on multiples of this step.", low=1, high=4096)
     schedule: ReductionSchedule = field(default_factory=ReductionSchedule)
     finetune: FineTuneConfig = field(default_factory=FineTuneConfig)
-    base_epochs: int = _f(6, "Epochs to train the base model when no checkpoint is given.")
-    rewind_iteration: int = _f(20, "When netadapt trains the base model: the training iteration whose "
-                                   "weights (and learning rate) the lottery/lr_rewind rewinders go back to.")
-    criterion: str = _f("l2", "Pruning criterion plug-in (which filters stay).")
-    rewinder: str = _f("none", "Rewinding plug-in (which weights candidates fine-tune from).")
-    selection: str = _f("efficiency", "Pick the candidate with the smallest loss of holdout score per ms saved "
-                                      "('efficiency') or the best holdout score ('accuracy', the paper's rule).")
-    score: str = _f("accuracy", "What ranks candidates on the holdout: top-1 'accuracy', cross-entropy 'loss', "
-                                "or 'kl' (divergence from the starting model's outputs).")
-    bn_batches: int = _f(0, "Re-estimate batch-norm statistics on this many training batches before a "
-                            "candidate is scored (0: keep them).")
-    search: str = _f("netadapt", "How an iteration shrinks the network: 'netadapt' (one group per iteration, "
-                                 "the best of one fine-tuned candidate per group) or 'halp' (every group at once: the "
-                                 "channels with the most Taylor importance that fit the iteration's target, a "
-                                 "knapsack over the table; then one fine-tune as long as NetAdapt's candidates "
-                                 "take together).")
-    max_iterations: int = _f(100, "Stop after this many iterations even if the budget is not met.")
-    seed: int = _f(0, "Seed for fine-tuning, random criteria and the holdout subset of --eval-limit.")
-    split_seed: int = _f(0, "Seed of the holdout carved from the training data: keep the one the checkpoint "
-                            "was trained with (netadapt train's --seed), or candidates are ranked on images "
-                            "the model learned.")
+    base_epochs: int = setting(6, "Epochs to train the base model when no checkpoint is given.", low=0)
+    rewind_iteration: int = setting(20, "When the base model is trained here: the training iteration whose "
+                                        "weights (and learning rate) lottery/lr_rewind rewind to.", low=0)
+    criterion: str = setting("l2", "Which filters stay: a pruning-criterion plug-in (l2, l1, bn_scale, "
+                                   "random, taylor, ...).")
+    rewinder: str = setting("none", "Which weights candidates fine-tune from: a rewinding plug-in.")
+    selection: str = setting("efficiency", "accuracy: the best holdout score (the paper's rule); efficiency: "
+                                           "the least score lost per ms saved.", choices=SELECTIONS)
+    score: str = setting("accuracy", "What ranks candidates on the holdout: top-1 accuracy, cross-entropy "
+                                     "loss, or KL to the start model's outputs.", choices=SCORES)
+    bn_batches: int = setting(0, "Re-estimate batch-norm statistics on this many training batches before "
+                                 "scoring a candidate (0: keep them).", low=0)
+    search: str = setting("netadapt", "netadapt: cut one group per iteration (the best of one fine-tuned "
+                                      "candidate per group); halp: cut every group at once, keeping the channels "
+                                      "with the most Taylor importance that fit the iteration's target "
+                                      "(--criterion is not used).", choices=SEARCHES)
+    max_iterations: int = setting(100, "Stop after this many iterations even if the budget is not met.", low=0)
+    seed: int = setting(0, "Seed of fine-tuning, random criteria and the --eval-limit subset.")
+    split_seed: int = setting(0, "Seed of the holdout split: the one the checkpoint was trained with "
+                                 "(netadapt train --seed), or candidates are ranked on images the model learned.")
+
+    def __post_init__(self):
+        check(self)
 
     def to_dict(self) -> dict:
         d = asdict(self)
@@ -91,17 +107,29 @@ class RunConfig:
         d["finetune"] = FineTuneConfig(**{**_LATER_FINETUNE_DEFAULTS, **d.get("finetune", {})})
         return cls(**d)
 
+    @classmethod
+    def from_options(cls, options: dict) -> "RunConfig":
+        """The settings from options keyed by their names with underscores (``short_term_steps``), as the
+        command line and ``netadapt.prune`` name them; an option not given keeps its default."""
+        by_name = {s.name: s.path for s in SETTINGS}
+        return nest(cls, {by_name[k]: v for k, v in options.items() if k in by_name})
+
 
 @dataclass(frozen=True)
 class ExecutionConfig:
     """Where an iteration's candidates are fine-tuned and scored. It never changes the result (each candidate
     has its own seed), so it is not part of a run's settings: a run may resume with other workers."""
 
-    workers: int = _f(1, "Candidates fine-tuned and scored at once; 1 runs them in the main process.")
-    executor: str = _f("local", "Where workers run: 'local' (spawned processes on this machine) or 'ray'.")
-    ray_address: str | None = _f(None, "Address of the Ray cluster (None: a local Ray instance).")
-    train_device: str = _f("cpu", "Where fine-tuning and scoring run (cpu, cuda, cuda:1): PyTorch's device, "
-                                  "independent of the device whose latency is measured.")
+    workers: int = setting(1, "Fine-tune and score this many candidates at once, in worker processes (the "
+                              "result is the same; a run may resume with another count).", low=1, high=256)
+    executor: str = setting("local", "Where workers run: processes on this machine, or a Ray cluster (pip "
+                                     "install 'netadapt[ray]').", choices=EXECUTORS)
+    ray_address: str | None = setting(None, "Ray cluster address, e.g. ray://head:10001 (none: a local Ray).")
+    train_device: str = setting("cpu", "Where fine-tuning runs (PyTorch: cpu, cuda, cuda:1); latency is still "
+                                       "measured on --device. A run may resume with another.")
+
+    def __post_init__(self):
+        check(self)
 
 
 # Settings that may change between a run and its resumption without changing its result.
@@ -115,21 +143,10 @@ _LATER_DEFAULTS = {"score": "accuracy", "bn_batches": 0, "split_seed": 0, "searc
 _LATER_FINETUNE_DEFAULTS = {"distill": 0.0, "temperature": 4.0, "long_steps": None}
 
 
-# RunConfig's fields as `netadapt run`'s options name them (nested fields as "group.field").
-OPTION_NAMES = {
-    "budget": "budget", "model": "model", "model_kwargs": "model-args", "checkpoint": "checkpoint", "data": "data",
-    "holdout": "holdout", "eval_limit": "eval-limit", "device": "device", "threads": "threads", "gpu_id": "gpu-id",
-    "batch": "batch", "warmup": "warmup", "repeats": "repeats", "model_repeats": "model-repeats",
-    "channel_step": "channel-step", "schedule.initial": "initial-reduction", "schedule.decay": "reduction-decay",
-    "schedule.floor": "reduction-floor", "finetune.short_steps": "short-term-steps",
-    "finetune.short_lr": "short-term-lr", "finetune.long_epochs": "long-term-epochs",
-    "finetune.long_lr": "long-term-lr", "finetune.long_steps": "long-term-steps",
-    "finetune.batch_size": "batch-size", "finetune.distill": "distill",
-    "finetune.temperature": "distill-temperature", "base_epochs": "base-epochs",
-    "rewind_iteration": "rewind-iteration", "criterion": "criterion", "rewinder": "rewinder",
-    "selection": "selection", "score": "score", "bn_batches": "bn-batches", "search": "search",
-    "max_iterations": "max-iterations", "seed": "seed", "split_seed": "split-seed",
-}
+#: RunConfig's leaf fields, in declaration order.
+SETTINGS = settings_of(RunConfig)
+#: RunConfig's fields as `netadapt run`'s options name them (nested fields as "group.field").
+OPTION_NAMES = {s.path: s.flag for s in SETTINGS}
 
 
 def as_options(config: dict) -> dict:

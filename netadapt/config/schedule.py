@@ -8,22 +8,22 @@ starting latency, so every budget the network can reach is reached.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+
+from netadapt.config.fields import check, setting
 
 
 @dataclass(frozen=True)
 class ReductionSchedule:
-    initial: float = field(default=0.025, metadata={"help": "First step, as a fraction of the starting latency."})
-    decay: float = field(default=0.96, metadata={"help": "Each step is this times the previous one."})
-    floor: float = field(default=0.01, metadata={"help": "Smallest step, as a fraction of the starting latency."})
+    initial: float = setting(0.025, "First iteration's latency reduction, as a fraction of the start.",
+                             flag="initial-reduction", low=0, low_open=True, high=1, high_open=True)
+    decay: float = setting(0.96, "Each iteration's reduction is this times the previous one.",
+                           flag="reduction-decay", low=0, low_open=True, high=1)
+    floor: float = setting(0.01, "Smallest reduction, as a fraction of the start (makes deep budgets reachable).",
+                           flag="reduction-floor", low=0, high=1, high_open=True)
 
     def __post_init__(self):
-        if not 0 < self.initial < 1:
-            raise ValueError("initial reduction must be in (0, 1)")
-        if not 0 < self.decay <= 1:
-            raise ValueError("reduction decay must be in (0, 1]")
-        if not 0 <= self.floor < 1:
-            raise ValueError("reduction floor must be in [0, 1)")
+        check(self)
 
     def fraction(self, iteration: int) -> float:
         """Fraction of the starting latency to remove at ``iteration`` (0-based)."""

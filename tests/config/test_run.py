@@ -1,6 +1,10 @@
-"""RunConfig: defaults, and settings read back from run folders made before a setting existed."""
+"""RunConfig: defaults, settings read back from run folders made before a setting existed, and the one
+declaration each setting has (option, help, bounds)."""
 
-from netadapt.config.run import RunConfig
+import pytest
+
+from netadapt.config.run import ExecutionConfig, FineTuneConfig, RunConfig
+from netadapt.config.schedule import ReductionSchedule
 
 
 def test_distillation_is_on_by_default_and_named_in_the_run_settings():
@@ -19,3 +23,55 @@ def test_a_config_written_before_later_settings_reads_back_as_it_ran():
     assert cfg.score == "accuracy" and cfg.bn_batches == 0 and cfg.split_seed == 0
     assert cfg.to_dict() == old  # so its folder name and stored settings are unchanged
     assert RunConfig.from_dict(RunConfig(bn_batches=5).to_dict()).bn_batches == 5
+
+
+def test_every_setting_is_declared_once_with_its_flag_help_and_bounds():
+    from netadapt.config.fields import settings_of
+    from netadapt.config.run import OPTION_NAMES, SETTINGS
+
+    flags = [s.flag for s in SETTINGS]
+    assert len(flags) == len(set(flags)) == len(OPTION_NAMES)
+    assert all(s.help for s in SETTINGS)
+    assert OPTION_NAMES["finetune.short_steps"] == "short-term-steps"
+    assert OPTION_NAMES["schedule.initial"] == "initial-reduction"
+    assert [s.flag for s in settings_of(ExecutionConfig)] == ["workers", "executor", "ray-address", "train-device"]
+
+
+def test_bounds_and_choices_are_checked_where_the_settings_are_made():
+    from netadapt.errors import UserError
+
+    with pytest.raises(UserError, match="^channel_step must be at least 1, not 0$"):
+        RunConfig(channel_step=0)
+    with pytest.raises(UserError, match="^selection must be one of accuracy, efficiency, not 'best'$"):
+        RunConfig(selection="best")
+    with pytest.raises(UserError, match="^initial_reduction must be below 1, not 1.5$"):
+        ReductionSchedule(initial=1.5)
+    with pytest.raises(UserError, match="^distill_temperature must be above 0"):
+        FineTuneConfig(temperature=0.0)
+    with pytest.raises(UserError, match="^workers must be at least 1"):
+        ExecutionConfig(workers=0)
+    RunConfig(eval_limit=None, checkpoint=None)  # optional settings take None
+
+
+def test_from_options_nests_the_keywords_the_command_line_uses():
+    config = RunConfig.from_options({"budget": "50%", "short_term_steps": 3, "initial_reduction": 0.1,
+                                     "model_args": {"width": 8}, "unknown": 1})
+    assert config.budget == "50%" and config.finetune.short_steps == 3 and config.schedule.initial == 0.1
+    assert config.model_kwargs == {"width": 8} and config.finetune.long_lr == FineTuneConfig().long_lr
+
+
+def test_the_run_command_is_made_from_the_settings():
+    from click.testing import CliRunner
+
+    from netadapt.cli import cli
+    from netadapt.cli.run_cmd import run as command
+    from netadapt.config.fields import settings_of
+    from netadapt.config.run import SETTINGS
+
+    flags = {o for p in command.params for o in p.opts}
+    assert {"--" + s.flag for s in SETTINGS + settings_of(ExecutionConfig)} <= flags
+    option = next(p for p in command.params if "--channel-step" in p.opts)
+    assert option.default == RunConfig().channel_step and option.help == next(
+        s.help for s in SETTINGS if s.flag == "channel-step")
+    out = CliRunner().invoke(cli, ["run", "--budget", "50%", "--channel-step", "0"])
+    assert out.exit_code == 2 and "0 is not in the range 1<=x<=4096" in out.output

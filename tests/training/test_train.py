@@ -103,5 +103,5 @@ def test_rewind_beyond_the_run_and_bad_configs_are_user_errors(data, tmp_path):
               progress=False)
     with pytest.raises(UserError, match="schedule"):
         TrainConfig(schedule="step")
-    with pytest.raises(UserError, match="warm-up"):
+    with pytest.raises(UserError, match="warmup_epochs must be below epochs"):
         TrainConfig(epochs=2, warmup_epochs=2)

@@ -1,0 +1,75 @@
+"""Click options made from settings dataclasses (``netadapt.config.fields``): one option per field, with the
+field's flag, help, default, bounds and choices, so a setting is declared once."""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+from netadapt.config.fields import Setting, settings_of
+
+
+class JsonObject(click.ParamType):
+    """A JSON object given as text (``'{"width": 16}'``), passed on as a dict."""
+
+    name = "JSON"
+
+    def convert(self, value, param, ctx):
+        if value is None or isinstance(value, dict):
+            return value
+        try:
+            data = json.loads(value)
+        except json.JSONDecodeError as exc:
+            self.fail(f"not JSON ({exc.msg})", param, ctx)
+        if not isinstance(data, dict):
+            self.fail("must be a JSON object", param, ctx)
+        return data
+
+
+def click_type(s: Setting):
+    """The click type that parses and bounds a setting's values."""
+    if s.choices is not None:
+        return click.Choice([str(c) for c in s.choices])
+    if s.kind is dict:
+        return JsonObject()
+    if s.file:
+        return click.Path(dir_okay=False)
+    if s.kind in (int, float) and (s.low is not None or s.high is not None):
+        ranged = click.IntRange if s.kind is int else click.FloatRange
+        return ranged(s.low, s.high, min_open=s.low_open, max_open=s.high_open)
+    return s.kind
+
+
+def option(s: Setting, *, name: str | None = None, default=None, help: str | None = None):
+    """The click option of one setting (parameter ``name``, the setting's keyword by default)."""
+    value = s.default if default is None else default
+    kwargs = dict(type=click_type(s), help=help or s.help, show_default=value is not None and s.kind is not dict)
+    if s.required:
+        kwargs["required"] = True
+    else:
+        kwargs["default"] = value
+    if s.kind is bool:
+        return click.option(f"--{s.flag}/--no-{s.flag}", name or s.name, default=value, help=kwargs["help"],
+                            show_default=True)
+    return click.option(f"--{s.flag}", name or s.name, **kwargs)
+
+
+def options_of(cls, *, only=None, skip=(), names: dict | None = None, defaults: dict | None = None,
+               helps: dict | None = None):
+    """A decorator adding one option per leaf field of ``cls`` (declaration order in ``--help``).
+
+    Args:
+        only: keywords of the settings to include (all by default); ``skip``: keywords to leave out.
+        names: parameter names other than the keyword, by keyword (``{"device": "device_name"}``).
+        defaults, helps: a command's own default or help text, by keyword.
+    """
+    chosen = [s for s in settings_of(cls) if (only is None or s.name in only) and s.name not in skip]
+    names, defaults, helps = names or {}, defaults or {}, helps or {}
+
+    def decorator(f):
+        for s in reversed(chosen):
+            f = option(s, name=names.get(s.name), default=defaults.get(s.name), help=helps.get(s.name))(f)
+        return f
+
+    return decorator
