@@ -73,6 +73,7 @@ class NetAdaptRun:
         self.progress = progress
         self.log = log
         self.verbose = verbose
+        self.last_estimates = None  # (iteration, CandidateEstimates): what the next search takes over
         self.task = task if task is not None else ClassificationTask(config, self.execution.train_device)
         self.score_keys = self.task.score_keys
 

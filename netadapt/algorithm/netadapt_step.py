@@ -32,13 +32,18 @@ class AllDropped(Exception):
 
 def estimates(run, i: int, state: dict, model, graph, original: dict) -> CandidateEstimates:
     """Anchored estimates of the networks cut from iteration ``i``'s, on the export the loop made of it to
-    measure it (exported again only where that file is missing)."""
+    measure it (exported again only where that file is missing). What the estimates of the iteration before
+    learnt is taken over (``CandidateEstimates``'s ``previous``)."""
     from netadapt.latency.grid import probe_grids
 
     onnx_path = rf.iteration_dir(run.out, i) / "model.onnx"
-    return CandidateEstimates(run.estimator, model, graph, state["measured_ms"],
-                              exported=onnx_path.read_bytes() if onnx_path.exists() else None,
-                              grids=probe_grids(graph, original, run.config.channel_step))
+    before = getattr(run, "last_estimates", None)
+    found = CandidateEstimates(run.estimator, model, graph, state["measured_ms"],
+                               exported=onnx_path.read_bytes() if onnx_path.exists() else None,
+                               grids=probe_grids(graph, original, run.config.channel_step),
+                               previous=before[1] if before is not None and before[0] in (i - 1, i) else None)
+    run.last_estimates = (i, found)
+    return found
 
 
 def search(run, i: int, state: dict, model, graph, start_ms: float, original: dict, timer: Timer) -> dict:

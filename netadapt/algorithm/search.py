@@ -41,10 +41,15 @@ class CandidateEstimates:
 
     ``exported``: the current network's ONNX export when the caller already has it (the loop has just
     exported it to measure it); otherwise it is exported here.
+
+    ``previous``: the estimates of the network before this one (the last iteration's): the rules they learnt
+    are taken over where they still hold (``CandidateGraphs.carry``), so only what the cut changed is learnt
+    again; ``carried`` counts them. Joint cuts are then not needed.
     """
 
     def __init__(self, estimator: LatencyEstimator, model: nn.Module, graph: NetworkGraph, anchor_ms: float,
-                 synthesis: bool = True, exported: bytes | None = None, grids: dict[str, list[int]] | None = None):
+                 synthesis: bool = True, exported: bytes | None = None, grids: dict[str, list[int]] | None = None,
+                 previous: "CandidateEstimates | None" = None):
         self.estimator = estimator
         self.model = model
         self.graph = graph
@@ -52,6 +57,8 @@ class CandidateEstimates:
         self._cache: dict[tuple, float] = {}
         self.probes = 0
         self.joint_exports = 0
+        self.carried = 0
+        self._carry_checked = False
         self._grids = grids if synthesis else None
         self._graphs = None
         self._prewritten: dict = {}
@@ -66,6 +73,12 @@ class CandidateEstimates:
                 exported = estimator.export(model, shape)
             self._current = estimator.units_of_export(self._key, exported, shape)
             self._graphs = CandidateGraphs(onnx.load_model_from_string(exported), graph.sizes())
+            if previous is not None and previous._graphs is not None:
+                t0 = time.perf_counter()
+                self.carried = self._graphs.carry(previous._graphs)
+                estimator.clock("synthesis", t0)
+                if self.carried:
+                    self._grids = None
         else:
             self._current = estimator.units(model, shape)
         self._current_ms = None
@@ -169,6 +182,8 @@ class CandidateEstimates:
         graphs, estimator = self._graphs, self.estimator
         if self._grids is not None and not all(graphs.can(g) for g in sizes):
             self._learn_jointly()
+        if not self._carry_checked and not all(graphs.can(g) for g in sizes):
+            self._confirm_carried()
         if not all(graphs.can(g) for g in sizes):
             return None
         t0 = time.perf_counter()
@@ -179,6 +194,33 @@ class CandidateEstimates:
             written = graphs.synthesise_many(sizes)
         estimator.clock("synthesis", t0)
         return written
+
+    def _confirm_carried(self) -> None:
+        """Confirm every rule taken over from the network before whose integers the cut moved too, by one export
+        of this network with each of those groups cut (once)."""
+        self._carry_checked = True
+        graphs, estimator, shape = self._graphs, self.estimator, self.graph.input_shape
+        cut = graphs.carried_cuts()
+        if not cut:
+            return
+        try:
+            copy = shrunk_copy(self.model, self.graph, cut)
+            exported = estimator.export(copy, shape)
+        except Exception:  # noqa: BLE001 - a cut the model or exporter refuses: each group on its own cuts
+            graphs.confirm_carried(cut, False)
+            return
+        self.joint_exports += 1
+        t0 = time.perf_counter()
+        check = graphs.check_carried(cut, exported)
+        estimator.clock("synthesis", t0)
+        same = False
+        if check is not None:
+            try:
+                same = ([u.key for u in estimator.onnx_units(check, shape)]
+                        == [u.key for u in estimator.units_of_export(architecture_key(copy, shape), exported, shape)])
+            except Exception:  # noqa: BLE001 - a written graph the device refuses is simply not used
+                same = False
+        graphs.confirm_carried(cut, same)
 
     def _learn_jointly(self) -> None:
         """Learn every group's rule from three networks with all of them cut at once (once)."""

@@ -21,6 +21,13 @@ group's whose counts it follows; the third network, written from the rules and e
 all. Three exports then stand for two per group, and a network with several groups cut can be written
 too (``synthesise_many``). Where an integer follows no single group (a concatenation's width is the sum of
 its branches'), nothing is learnt jointly and each group is learnt from its own cuts.
+
+What one iteration learnt serves the next (``carry``): the next network is this one with a cut, and its
+export shows which integers the cut moved. A group's rule whose integers are not among them holds as it
+was; the cut group's own rule holds where it gives the new network's integers; a rule whose integers the
+cut moved too (both feed a concatenation) is taken over as a sum (its moves added to the new network's
+integers) and confirmed, for all such groups at once, by one export with each of them cut
+(``carried_cuts``, ``check_carried``, ``confirm_carried``).
 """
 
 from __future__ import annotations
@@ -157,6 +164,8 @@ class _GroupRule:
     confirmed: bool = False
     refused: bool = False
     joint: bool = False  # learnt from cuts of every group at once: each integer it moves is its own
+    carried: bool = False  # taken over from the network before, where integers it moves moved since (unconfirmed)
+    taken_over: bool = False  # from the network before: a cut it does not predict starts the group's rule afresh
 
 
 def joint_cuts(sizes: dict[str, int], grids: dict[str, list[int]]) -> list[dict[str, int]] | None:
@@ -213,6 +222,69 @@ class CandidateGraphs:
         zero_weights.lighten(self.base)  # written graphs refer to their large weights (values never matter)
         self._pending: dict[str, _GroupRule] = {}
 
+    def carry(self, previous: "CandidateGraphs") -> int:
+        """Take over the rules ``previous`` learnt for the network before this one (it differs from this one in
+        the counts of some groups; see the module's notes). Returns how many rules were taken over."""
+        old, new = previous._base, self._base
+        if old.structure != new.structure or [len(v) for v in old.slots] != [len(v) for v in new.slots]:
+            return 0
+        moved = {(i, j) for i, (a, b) in enumerate(zip(old.slots, new.slots)) for j, (x, y) in enumerate(zip(a, b))
+                 if x != y}
+        carried = 0
+        for g, rule in previous._rules.items():
+            if g not in self.sizes or not rule.confirmed or rule.refused or g in self._rules:
+                continue
+            size = self.sizes[g]
+            if size != rule.size:  # the group cut: its own line, where it gives this network's integers
+                if previous._slots(rule, size) != new.slots or (size - rule.size) % rule.period:
+                    continue
+                count = rule.count if rule.count < size else size - rule.period
+                slots = previous._slots(rule, count) if count > 0 else None
+                if slots is None:
+                    continue
+                self._rules[g] = _GroupRule(size, count, slots, rule.period, confirmed=True, joint=rule.joint)
+            else:
+                own = {(i, j) for i, (a, b) in enumerate(zip(old.slots, rule.slots)) for j, (x, y) in enumerate(zip(a, b))
+                       if x != y}
+                slots = [tuple(n + (r - o) for n, r, o in zip(nv, rv, ov))
+                         for nv, rv, ov in zip(new.slots, rule.slots, old.slots)]
+                alone = not (own & moved)
+                self._rules[g] = _GroupRule(size, rule.count, slots, rule.period, confirmed=alone,
+                                            joint=rule.joint and alone, carried=not alone, taken_over=True)
+            carried += 1
+        return carried
+
+    def carried_cuts(self) -> dict[str, int]:
+        """Each group whose rule was taken over unconfirmed, at the count of that rule: the network whose export
+        confirms them all (``check_carried``)."""
+        return {g: r.count for g, r in self._rules.items() if r.carried and not r.confirmed and not r.refused}
+
+    def check_carried(self, cut: dict[str, int], exported) -> onnx.ModelProto | None:
+        """The network ``carried_cuts`` names, written from the rules taken over (their moves added up), when
+        its integers are those of its export (its device nodes are then to be compared with the export's, and
+        ``confirm_carried`` called); None otherwise: each of those rules then waits for a cut of its own."""
+        seen = fields(normalised(_model(exported)))
+        out = [list(v) for v in self._base.slots]
+        for g, count in cut.items():
+            mine = self._slots(self._rules[g], count)
+            if mine is None:
+                return None
+            for i, (v0, v) in enumerate(zip(self._base.slots, mine)):
+                for j, (e0, e) in enumerate(zip(v0, v)):
+                    out[i][j] += e - e0
+        slots = [tuple(v) for v in out]
+        if seen.structure != self._base.structure or slots != seen.slots:
+            return None
+        return self._write(slots)
+
+    def confirm_carried(self, cut: dict[str, int], same_nodes: bool) -> None:
+        """Whether the network of ``check_carried``, written and exported, ran the same device nodes: if so every
+        rule of ``cut`` is confirmed."""
+        for g in cut:
+            rule = self._rules[g]
+            rule.carried = False
+            rule.confirmed = same_nodes
+
     def can(self, group: str) -> bool:
         rule = self._rules.get(group)
         return rule is not None and rule.confirmed and not rule.refused
@@ -238,7 +310,10 @@ class CandidateGraphs:
             return None
         predicted = self._slots(rule, count)
         if predicted != seen.slots:
-            rule.refused = True
+            if rule.taken_over:  # the rule of the network before no longer holds here: learn it again
+                self._rules[group] = _GroupRule(s0, count, seen.slots)
+            else:
+                rule.refused = True
             return None
         rule.period = math.gcd(rule.size - rule.count, rule.count - count)
         return self._write(predicted)

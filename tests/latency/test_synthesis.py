@@ -292,3 +292,54 @@ def test_written_graphs_are_optimised_in_batches_that_give_what_one_at_a_time_gi
     wrong.prefetch(wanted)
     assert wrong.estimator.batch == 0 and all(wrong.estimator.known(wrong._written_key(s)) is None for s in wanted)
     assert [u.key for u in wrong.units(wanted[0])] == [u.key for u in alone.units(wanted[0])]
+
+
+def _densenet_estimates(tmp_path):
+    """The DenseNet family (concatenations in every block) on the fake device, and a way to make estimators
+    sharing one table."""
+    from families import FAMILIES, build
+
+    torch.manual_seed(0)
+    shape = (1, *FAMILIES["densenet"][1])
+    net = build("densenet").eval()
+    device = get_device("fake")
+    table = LatencyTable(str(tmp_path / "lut.db"))
+    profiler = get_profiler(device, ProfileConfig(warmup=0, repeats=1))
+    return net, analyze(net, shape), lambda: LatencyEstimator(table, device, profiler)
+
+
+def _probe_all(estimates, graph, counts=2):
+    """Table latency of each group's largest ``counts`` counts below its size (step 2), group by group."""
+    out = {}
+    for g, group in graph.groups.items():
+        for count in sorted((c for c in group_grid(group, group.size, 2) if c < group.size), reverse=True)[:counts]:
+            out[(g, count)] = estimates.table_ms({g: count})
+    return out
+
+
+def test_rules_carried_to_the_next_network_write_what_its_exports_give_with_few_exports(tmp_path):
+    """An iteration's rules serve the next: on a network with a concatenation in every block, the next network
+    (one group cut) gets every group's estimates as its exports give them, exporting one network to confirm
+    the rules whose integers the cut moved too, instead of two per group."""
+    import copy
+
+    from netadapt.pruning import keep_channels
+
+    net, graph, estimator = _densenet_estimates(tmp_path)
+    first = CandidateEstimates(estimator(), net, graph, 1.0)
+    _probe_all(first, graph, counts=3)  # every group's rule learnt from its own cuts
+    learnt = sum(first._graphs.can(g) for g in graph.groups)
+    assert learnt >= 0.8 * len(graph.groups)
+    # the next network: the group read by the most layers (through the concatenations) cut to its smallest count
+    cut = max(graph.groups, key=lambda g: len(graph.groups[g].consumers))
+    assert len(graph.groups[cut].consumers) >= 3
+    count = min(group_grid(graph.groups[cut], graph.groups[cut].size, 2))
+    nxt = copy.deepcopy(net)
+    nxt_graph = keep_channels(nxt, graph, {cut: list(range(count))})
+    carried = CandidateEstimates(estimator(), nxt, nxt_graph, 1.0, previous=first)
+    exact = CandidateEstimates(estimator(), nxt, nxt_graph, 1.0, synthesis=False)
+    assert carried.carried >= learnt - 1
+    assert _probe_all(carried, nxt_graph) == _probe_all(exact, nxt_graph)
+    assert carried.joint_exports == 1  # the rules the cut's integers touched, confirmed at once
+    assert carried.synthesised >= 1.5 * len(nxt_graph.groups)
+    assert carried.estimator.seconds["export"] < 0.2 * exact.estimator.seconds["export"]
