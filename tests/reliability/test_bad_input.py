@@ -178,7 +178,7 @@ def test_bad_checkpoints(case, capsys, world, tmp_path):
     ("--data", "imagefolder:{empty}", "imagefolder"),
     ("--data", "imagefolder:{empty}/missing", "imagefolder"),
     ("--model-args", "[1, 2]", "JSON object"),
-    ("--model-args", "{not json", "bad option"),
+    ("--model-args", "{not json", "not JSON"),
     ("--train-device", "gpu", "unknown training device 'gpu'"),
     pytest.param("--train-device", "cuda", "sees no CUDA GPU",
                  marks=pytest.mark.skipif(torch.cuda.is_available(), reason="this PyTorch sees a GPU")),
