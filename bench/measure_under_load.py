@@ -44,12 +44,17 @@ thread, resnet20 at batch 32, 32x32, ref about 12.5 ms, new = width 0.75, 10 est
 from __future__ import annotations
 
 import argparse
+import gc
 import multiprocessing
 import os
 import statistics
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
+
+Timer = Callable[[], float]
 
 
 def parse_args(argv=None):
@@ -133,14 +138,80 @@ def _quantile(values, q):
     return ordered[lo] + (ordered[hi] - ordered[lo]) * (pos - lo)
 
 
+# ---- the block method, the comparison's other arm ------------------------------------------------
+
+@dataclass(frozen=True)
+class BlockConfig:
+    """Today's block method: ``rounds`` x (``runs`` of A, then ``runs`` of B).
+
+    Attributes:
+        runs: timed runs per block.
+        rounds: rounds; the ratio is the median of the rounds' ratios.
+        warmup: untimed runs before each block.
+    """
+
+    runs: int = 40
+    rounds: int = 3
+    warmup: int = 10
+
+
+@dataclass(frozen=True)
+class BlockResult:
+    """The latency ratio A / B from blocks of runs.
+
+    Attributes:
+        ratio: median over rounds of (median of A's block / median of B's block).
+        round_ratios: each round's ratio.
+        a_ms: median of A's block medians, in milliseconds.
+        b_ms: median of B's block medians, in milliseconds.
+        seconds: wall time spent.
+    """
+
+    ratio: float
+    round_ratios: tuple[float, ...]
+    a_ms: float
+    b_ms: float
+    seconds: float
+
+
+def block_ratio(timer_a: Timer, timer_b: Timer, config: BlockConfig | None = None,
+                clock: Callable[[], float] = time.perf_counter) -> BlockResult:
+    """Estimate latency(A) / latency(B) the block way: ``runs`` of A, then ``runs`` of B, per round.
+
+    Args:
+        timer_a: times model A once (milliseconds).
+        timer_b: times model B once (milliseconds).
+        config: runs, rounds and warm-up.
+        clock: seconds, for ``seconds``.
+    """
+    cfg = config or BlockConfig()
+    start = clock()
+
+    def block(timer: Timer) -> float:
+        for _ in range(cfg.warmup):
+            timer()
+        gc_enabled = gc.isenabled()
+        gc.disable()
+        try:
+            return statistics.median(timer() for _ in range(cfg.runs))
+        finally:
+            if gc_enabled:
+                gc.enable()
+
+    rounds = [(block(timer_a), block(timer_b)) for _ in range(cfg.rounds)]
+    return BlockResult(ratio=statistics.median(a / b for a, b in rounds),
+                       round_ratios=tuple(a / b for a, b in rounds),
+                       a_ms=statistics.median(a for a, _ in rounds),
+                       b_ms=statistics.median(b for _, b in rounds), seconds=clock() - start)
+
+
 def main(argv=None):
     args = parse_args(argv)
     import torch
 
     from devices import get_device
     from netadapt.export import export_onnx
-    from netadapt.latency.paired import (BlockConfig, PairedConfig, block_ratio, compare_timers,
-                                         model_timer)
+    from netadapt.latency.paired import PairedConfig, compare_timers, model_timer
     from netadapt.models import create_model, model_info
 
     torch.set_num_threads(1)

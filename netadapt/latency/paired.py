@@ -30,8 +30,8 @@ Statistics:
 
 The timing source is a :data:`Timer`: a callable that runs one model once and returns the time in
 milliseconds. :func:`model_timer` builds one from an ONNX model on a device (an ONNX Runtime session,
-or the fake profiler's constant latency on the fake device); tests build them from a
-:class:`SyntheticMachine`.
+or the fake profiler's constant latency on the fake device); tests build them from a simulated machine
+(``tests/synthetic_machine.py``), and ``bench/measure_under_load.py`` sets the block method beside it.
 
 Example::
 
@@ -45,7 +45,6 @@ from __future__ import annotations
 import functools
 import gc
 import math
-import random
 import statistics
 import time
 from dataclasses import dataclass, field
@@ -148,40 +147,6 @@ class PairedResult:
     def relative_half_width(self) -> float:
         """Half the interval's width as a fraction of the ratio."""
         return (self.high - self.low) / 2 / self.ratio
-
-
-@dataclass(frozen=True)
-class BlockConfig:
-    """Today's block method: ``rounds`` x (``runs`` of A, then ``runs`` of B).
-
-    Attributes:
-        runs: timed runs per block.
-        rounds: rounds; the ratio is the median of the rounds' ratios.
-        warmup: untimed runs before each block.
-    """
-
-    runs: int = 40
-    rounds: int = 3
-    warmup: int = 10
-
-
-@dataclass(frozen=True)
-class BlockResult:
-    """The latency ratio A / B from blocks of runs.
-
-    Attributes:
-        ratio: median over rounds of (median of A's block / median of B's block).
-        round_ratios: each round's ratio.
-        a_ms: median of A's block medians, in milliseconds.
-        b_ms: median of B's block medians, in milliseconds.
-        seconds: wall time spent.
-    """
-
-    ratio: float
-    round_ratios: tuple[float, ...]
-    a_ms: float
-    b_ms: float
-    seconds: float
 
 
 @dataclass(frozen=True)
@@ -327,37 +292,6 @@ def compare_timers(timer_a: Timer, timer_b: Timer, *, threshold: float | None = 
                         verdict=_verdict(low, high, threshold), stopped=stopped, ratios=tuple(ratios))
 
 
-def block_ratio(timer_a: Timer, timer_b: Timer, config: BlockConfig | None = None,
-                clock: Callable[[], float] = time.perf_counter) -> BlockResult:
-    """Estimate latency(A) / latency(B) the block way: ``runs`` of A, then ``runs`` of B, per round.
-
-    Args:
-        timer_a: times model A once (milliseconds).
-        timer_b: times model B once (milliseconds).
-        config: runs, rounds and warm-up.
-        clock: seconds, for ``seconds``.
-    """
-    cfg = config or BlockConfig()
-    start = clock()
-
-    def block(timer: Timer) -> float:
-        for _ in range(cfg.warmup):
-            timer()
-        gc_enabled = gc.isenabled()
-        gc.disable()
-        try:
-            return statistics.median(timer() for _ in range(cfg.runs))
-        finally:
-            if gc_enabled:
-                gc.enable()
-
-    rounds = [(block(timer_a), block(timer_b)) for _ in range(cfg.rounds)]
-    return BlockResult(ratio=statistics.median(a / b for a, b in rounds),
-                       round_ratios=tuple(a / b for a, b in rounds),
-                       a_ms=statistics.median(a for a, _ in rounds),
-                       b_ms=statistics.median(b for _, b in rounds), seconds=clock() - start)
-
-
 # ---- timers ------------------------------------------------------------------------------------
 
 
@@ -433,45 +367,3 @@ def _decimals(ms: float) -> int:
     if not math.isfinite(ms) or ms <= 0:
         return 2
     return max(2, 3 - math.floor(math.log10(ms)))
-
-
-# ---- a simulated machine for tests -------------------------------------------------------------
-
-class SyntheticMachine:
-    """A simulated machine whose timers return ``true_ms x load x noise``.
-
-    Every run of any timer of one machine advances one shared step counter and a simulated clock,
-    so a load applies to both models alike, as on a busy machine.
-
-    Args:
-        noise: sigma of the log-normal multiplicative noise of each run (0.05: about 5%).
-        load: the load factor at a step (the count of runs so far, of all timers); None: 1.0.
-        seed: seed of the noise.
-
-    Attributes:
-        step: runs so far.
-        elapsed_s: simulated seconds so far (the sum of every run's latency).
-    """
-
-    def __init__(self, noise: float = 0.0, load: Callable[[int], float] | None = None, seed: int = 0):
-        self.noise = float(noise)
-        self.load = load or (lambda step: 1.0)
-        self.rng = random.Random(seed)
-        self.step = 0
-        self.elapsed_s = 0.0
-
-    def timer(self, true_ms: float) -> Timer:
-        """A timer of a model whose unloaded, noiseless latency is ``true_ms``."""
-        def sample() -> float:
-            ms = true_ms * self.load(self.step)
-            if self.noise:
-                ms *= math.exp(self.rng.gauss(0.0, self.noise))
-            self.step += 1
-            self.elapsed_s += ms / 1e3
-            return ms
-
-        return sample
-
-    def clock(self) -> float:
-        """The simulated seconds so far, for ``compare_timers(clock=...)``."""
-        return self.elapsed_s

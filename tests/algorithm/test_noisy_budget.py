@@ -16,6 +16,7 @@ from netadapt.algorithm.loop import NetAdaptRun
 from netadapt.config.run import FineTuneConfig, RunConfig
 from netadapt.config.schedule import ReductionSchedule
 from profilers.fake import FakeProfiler
+from synthetic_machine import SyntheticMachine
 
 TESTS = Path(__file__).resolve().parents[1]
 
@@ -27,7 +28,7 @@ def _true_ms(path) -> float:
 @pytest.fixture
 def noisy(monkeypatch):
     """Whole-model timers of a simulated busy machine around the fake device's true latencies."""
-    machine = paired.SyntheticMachine(noise=0.08, load=lambda step: 1.7 if (step // 7) % 3 == 0 else 1.0, seed=5)
+    machine = SyntheticMachine(noise=0.08, load=lambda step: 1.7 if (step // 7) % 3 == 0 else 1.0, seed=5)
     monkeypatch.setattr(paired, "model_timer", lambda device, model, shape, seed=0: machine.timer(_true_ms(model)))
     monkeypatch.syspath_prepend(str(TESTS))
     return machine

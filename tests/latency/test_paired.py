@@ -11,8 +11,13 @@ from onnx import TensorProto, helper, numpy_helper
 from devices.cpu import CpuDevice
 from devices.fake import FakeDevice
 from netadapt.errors import UserError
-from netadapt.latency.paired import (BlockConfig, PairedConfig, SyntheticMachine, block_ratio,
-                                     compare_models, compare_timers, median_interval, report_latency)
+from netadapt.latency.paired import (PairedConfig, compare_models, compare_timers, median_interval,
+                                     report_latency)
+from benches import load_bench
+from synthetic_machine import SyntheticMachine
+
+_blocks = load_bench("measure_under_load")
+BlockConfig, block_ratio = _blocks.BlockConfig, _blocks.block_ratio
 
 
 def switching_load(seed: int, high: float = 1.6, flip: float = 0.2):
