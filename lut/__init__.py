@@ -5,9 +5,8 @@ keys alone stays light.
 """
 
 from lut.nodekey import NodeKey, TensorSpec
-from lut.signature import LayerSignature
 
-__all__ = ["LatencyTable", "LayerSignature", "MeasureSummary", "NodeKey", "TensorSpec", "default_lut_path",
+__all__ = ["LatencyTable", "MeasureSummary", "NodeKey", "TensorSpec", "default_lut_path",
            "measure_missing"]
 
 _LAZY = {

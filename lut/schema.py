@@ -1,18 +1,14 @@
 """The lookup table's schema: devices, their measured nodes, whole-model measurements and calibration
-values (and the layer signatures tables made before node keys still hold)."""
+values. (Tables made before node keys also hold a ``measurements`` table of layer signatures; it is left as
+it is and not read.)"""
 
 from __future__ import annotations
 
-from dataclasses import fields
 from datetime import datetime
 
 from sqlalchemy import DateTime, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from lut.signature import LayerSignature
-
-# The signature columns, in LayerSignature field order: together with device_id, the unique key.
-SIGNATURE_COLUMNS = tuple(f.name for f in fields(LayerSignature))
 STAT_COLUMNS = ("median_ms", "p10_ms", "p90_ms", "mean_ms", "std_ms", "count")
 
 
@@ -60,31 +56,6 @@ class NodeMeasurementRow(_MeasuredOnDevice, Base):
                       Index("ix_node_measurement_op", "device_id", "op"))
 
 
-class MeasurementRow(_MeasuredOnDevice, Base):
-    """The latency statistics of one layer signature on one device, in milliseconds: the keys of tables
-    made before node keys. Kept readable (``netadapt lut show --legacy``); estimates use node rows."""
-
-    __tablename__ = "measurements"
-
-    op: Mapped[str] = mapped_column(String(32))
-    batch: Mapped[int] = mapped_column(Integer)
-    cin: Mapped[int] = mapped_column(Integer)
-    h: Mapped[int] = mapped_column(Integer)
-    w: Mapped[int] = mapped_column(Integer)
-    cout: Mapped[int] = mapped_column(Integer)
-    kernel: Mapped[int] = mapped_column(Integer)
-    stride: Mapped[int] = mapped_column(Integer)
-    padding: Mapped[int] = mapped_column(Integer)
-    groups: Mapped[int] = mapped_column(Integer)
-    activation: Mapped[str] = mapped_column(String(32))
-    dtype: Mapped[str] = mapped_column(String(16))
-
-    __table_args__ = (
-        UniqueConstraint("device_id", *SIGNATURE_COLUMNS, name="uq_measurement_signature"),
-        Index("ix_measurement_query", "device_id", "op", "kernel", "stride", "groups", "h", "w"),
-    )
-
-
 class CalibrationRow(Base):
     """A named number fitted for one device (e.g. a per-call overhead or a whole-model correction)."""
 
@@ -102,7 +73,7 @@ class CalibrationRow(Base):
 class ModelMeasurementRow(Base):
     """One whole model measured on a device, with the features a calibration is fitted on.
 
-    ``key`` identifies the model's architecture (a hash of its layer signatures), so measuring the same
+    ``key`` identifies the model's architecture (a hash of its node keys in order), so measuring the same
     network again replaces its row instead of weighing it twice.
     """
 

@@ -17,13 +17,11 @@ from lut.engine import default_lut_path, open_engine
 from lut.errors import UserError
 from lut.fingerprint import fingerprint_id_of
 from lut.nodekey import NodeKey
-from lut.schema import (SIGNATURE_COLUMNS, Base, CalibrationRow, DeviceRow, MeasurementRow,
-                        ModelMeasurementRow, NodeMeasurementRow)
-from lut.signature import LayerSignature
+from lut.schema import Base, CalibrationRow, DeviceRow, ModelMeasurementRow, NodeMeasurementRow
 from lut.stats import Stats
 from lut.upsert import upsert
 
-__all__ = ["LatencyTable", "LegacyRow", "StoredRow", "default_lut_path"]
+__all__ = ["LatencyTable", "StoredRow", "default_lut_path"]
 
 _CHUNK = 400  # keys per IN query, well under SQLite's bound-parameter limit
 
@@ -38,16 +36,6 @@ class StoredRow:
     created_at: datetime
 
 
-@dataclass(frozen=True)
-class LegacyRow:
-    """One layer-signature measurement of a table made before node keys."""
-
-    device_id: int
-    sig: LayerSignature
-    stats: Stats
-    created_at: datetime
-
-
 def _now() -> datetime:
     return datetime.now(timezone.utc).replace(tzinfo=None)
 
@@ -58,10 +46,6 @@ def _fingerprint(device_or_fingerprint) -> dict:
     if isinstance(device_or_fingerprint, dict):
         return device_or_fingerprint
     raise TypeError(f"expected a Device or a fingerprint dict, got {type(device_or_fingerprint).__name__}")
-
-
-def _sig_of(row) -> LayerSignature:
-    return LayerSignature(**{c: getattr(row, c) for c in SIGNATURE_COLUMNS})
 
 
 def _stats_of(row) -> Stats:
@@ -278,15 +262,8 @@ class LatencyTable:
         return self._select(m, query, fingerprint, limit,
                             lambda r: StoredRow(r.device_id, NodeKey.from_json(r.key), _stats_of(r), r.created_at))
 
-    def legacy_rows(self, fingerprint=None, limit: int | None = None) -> list[LegacyRow]:
-        """Layer-signature measurements of tables made before node keys (read only; not used to estimate)."""
-        m = MeasurementRow
-        query = select(m.__table__).order_by(m.device_id, *(getattr(m, c) for c in SIGNATURE_COLUMNS))
-        return self._select(m, query, fingerprint, limit,
-                            lambda r: LegacyRow(r.device_id, _sig_of(r), _stats_of(r), r.created_at))
-
     def stats(self) -> dict[int, dict[str, int]]:
-        """Measurement counts: device id -> op -> rows (legacy layer-signature rows under ``legacy:<op>``)."""
+        """Measurement counts: device id -> op -> rows."""
         counts: dict[int, dict[str, int]] = defaultdict(dict)
         with self._read() as conn:
             n = NodeMeasurementRow
@@ -294,11 +271,6 @@ class LatencyTable:
                 for device_id, op, k in conn.execute(
                         select(n.device_id, n.op, func.count()).group_by(n.device_id, n.op)):
                     counts[device_id][op] = k
-            if self._has("measurements"):
-                m = MeasurementRow
-                for device_id, op, k in conn.execute(
-                        select(m.device_id, m.op, func.count()).group_by(m.device_id, m.op)):
-                    counts[device_id][f"legacy:{op}"] = k
         return dict(counts)
 
     # -- calibration ----------------------------------------------------------------------------

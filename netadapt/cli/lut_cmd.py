@@ -63,26 +63,20 @@ def stats(ctx, lut_url, as_json):
 @lut_option
 @click.option("--device-id", type=int, default=None, help="Only this device (ids from `netadapt lut stats`).")
 @click.option("--op", default=None, help="Only this node op, as `lut stats` names it (e.g. nchwc.Conv, Gemm).")
-@click.option("--legacy", is_flag=True, help="Show the layer-signature rows of a table made before node keys.")
 @click.option("--limit", type=click.IntRange(0), default=50, show_default=True, help="At most this many rows (0: all).")
 @click.pass_context
-def show(ctx, lut_url, device_id, op, legacy, limit):
+def show(ctx, lut_url, device_id, op, limit):
     """Stored measurements: the node and its latency statistics in milliseconds."""
     from netadapt.cli.devices_cmd import format_columns
 
     table = _open(ctx, lut_url)
-    if legacy:
-        found = table.legacy_rows(device_id, limit=limit or None)
-        rows = [[str(r.device_id), r.sig.short(), f"{r.stats.median:.4f}", f"{r.stats.p10:.4f}",
-                 f"{r.stats.p90:.4f}", str(r.stats.count)] for r in found]
-    else:
-        found = table.rows(device_id, op=op, limit=limit or None)
-        rows = [[str(r.device_id), r.key.short(), f"{r.stats.median:.4f}", f"{r.stats.p10:.4f}",
-                 f"{r.stats.p90:.4f}", str(r.stats.count)] for r in found]
+    found = table.rows(device_id, op=op, limit=limit or None)
+    rows = [[str(r.device_id), r.key.short(), f"{r.stats.median:.4f}", f"{r.stats.p10:.4f}",
+             f"{r.stats.p90:.4f}", str(r.stats.count)] for r in found]
     if not found:
         click.echo("No rows.")
         return
-    click.echo(format_columns(["device", "layer signature" if legacy else "node", "median_ms", "p10_ms",
+    click.echo(format_columns(["device", "node", "median_ms", "p10_ms",
                                "p90_ms", "count"], rows))
     if limit and len(found) == limit:
         click.echo(f"(first {limit} rows; --limit 0 shows all)")

@@ -8,7 +8,6 @@ from devices.cpu import CpuDevice
 from devices.fake import FakeDevice
 from lut.engine import default_lut_path
 from lut.nodekey import NodeKey
-from lut.signature import LayerSignature
 from lut.stats import Stats
 from lut.table import LatencyTable
 from netadapt.errors import UserError
@@ -106,33 +105,30 @@ def test_a_key_survives_storage_exactly(table):
     assert row.key == key and row.key.key_id == key.key_id and row.key.inputs[1].values == (2, -1)
 
 
-def test_a_table_made_before_node_keys_opens_and_shows_its_rows(tmp_path):
-    """Tables keyed by layer signatures (no node_measurements table) open, keep their rows readable, and
-    take node rows once written to."""
+def test_a_table_made_before_node_keys_opens_and_takes_node_rows_beside_its_old_ones(tmp_path):
+    """A table keyed by layer signatures (a ``measurements`` table, no node_measurements) opens read-only with
+    no rows, takes node rows once written to, and its old rows are left as they were."""
     import sqlite3
 
     path = tmp_path / "old.db"
     LatencyTable(str(path)).close()
-    old = LayerSignature("conv", 1, 16, 8, 8, 32, kernel=3, padding=1, activation="relu")
     conn = sqlite3.connect(path)
     conn.execute("DROP TABLE node_measurements")
+    conn.execute("CREATE TABLE measurements (id INTEGER PRIMARY KEY, device_id INTEGER, op VARCHAR(32), "
+                 "median_ms FLOAT)")
     conn.execute("INSERT INTO devices (fingerprint_id, fingerprint, name, created_at) VALUES (?, ?, 'fake', "
                  "'2026-01-01 00:00:00')", (FakeDevice().fingerprint_id(), __import__("json").dumps(FP)))
-    conn.execute("INSERT INTO measurements (device_id, op, batch, cin, h, w, cout, kernel, stride, padding, groups, "
-                 "activation, dtype, median_ms, p10_ms, p90_ms, mean_ms, std_ms, count, created_at) VALUES "
-                 "(1, 'conv', 1, 16, 8, 8, 32, 3, 1, 1, 1, 'relu', 'float32', 0.5, 0.4, 0.6, 0.5, 0.1, 50, "
-                 "'2026-01-01 00:00:00')")
+    conn.execute("INSERT INTO measurements (device_id, op, median_ms) VALUES (1, 'conv', 0.5)")
     conn.commit()
     conn.close()
     ro = LatencyTable(f"sqlite:///file:{path}?mode=ro&uri=true")
-    assert [r.sig for r in ro.legacy_rows()] == [old]
-    assert ro.stats() == {1: {"legacy:conv": 1}}
-    assert ro.rows() == [] and ro.lookup(FP, SIG) is None
+    assert ro.stats() == {} and ro.rows() == [] and ro.lookup(FP, SIG) is None
     ro.close()
     with LatencyTable(str(path)) as table:  # writable: the node table is added beside the old rows
         table.record(FP, SIG, Stats.constant(1.0))
-        assert table.stats() == {1: {"legacy:conv": 1, "microsoft.Conv": 1}}
-        assert table.legacy_rows()[0].stats.median == 0.5
+        assert table.stats() == {1: {"microsoft.Conv": 1}}
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("SELECT op, median_ms FROM measurements").fetchall() == [("conv", 0.5)]
 
 
 def test_calibration(any_table):
