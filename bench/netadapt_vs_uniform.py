@@ -235,9 +235,8 @@ class Sensitivity:
         from netadapt.export import export_onnx
         from netadapt.iterative import counts_for, prune_to_counts
         from netadapt.runs import folder as rf
-        from netadapt.sensitivity import SensitivityRow, search_threshold
+        from netadapt.sensitivity import SensitivityRow, fill_budget, search_threshold
         from netadapt.training import evaluate
-        from sensitivity_vs_uniform import fill_budget
 
         done = self.out / f"sensitivity_iter_{k:03d}.json"
         if done.is_file():

@@ -30,6 +30,9 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(HERE.parent))
+
+from netadapt.sensitivity.select import fill_budget, smallest_passing  # noqa: E402
 
 
 def uniform_for_budget(model, shape, limit: float, tol: float = 1e-3) -> float:
@@ -40,20 +43,6 @@ def uniform_for_budget(model, shape, limit: float, tol: float = 1e-3) -> float:
     graph = analyze(model, shape)
     return smallest_passing(lambda r: params_at(model, graph, counts_for(graph, uniform_ratios(graph, r))) <= limit,
                             0.0, 0.99, tol)
-
-
-def fill_budget(rows, cost, limit: float, threshold: float, ratios: dict, tol: float = 1e-3) -> dict:
-    """Scanned ratios come on a grid, so the threshold's ratios can undershoot the budget by a whole step;
-    blend them with the next-lower threshold's ratios (bisection on the mix) to land on the budget, so both
-    networks keep about the same parameters and the comparison is fair."""
-    from netadapt.sensitivity import ratios_for_threshold
-
-    lower = [d for d in sorted({max(0.0, r.drop) for r in rows} | {0.0}) if d < threshold]
-    if not lower:
-        return ratios
-    below = ratios_for_threshold(rows, lower[-1])
-    mix = lambda a: {g: (1 - a) * below[g] + a * ratios[g] for g in ratios}  # noqa: E731
-    return mix(smallest_passing(lambda a: cost(mix(a)) <= limit, 0.0, 1.0, tol))
 
 
 class Timer:
@@ -85,15 +74,6 @@ class Timer:
             for n in names:
                 samples[n].append(float(self.profiler.measure_model(self.models[n], self.shape).median))
         return {n: statistics.median(v) for n, v in samples.items()}
-
-
-def smallest_passing(ok, lo: float, hi: float, tol: float) -> float:
-    """Bisection: the smallest value in (lo, hi] (to within ``tol``) where ``ok`` holds, given that ``ok``
-    holds at ``hi`` and from any passing value upwards."""
-    while hi - lo > tol:
-        mid = (lo + hi) / 2
-        lo, hi = (lo, mid) if ok(mid) else (mid, hi)
-    return hi
 
 
 def uniform_for_latency(base, shape, reference, timer: Timer, tol: float = 0.005) -> float:

@@ -3,7 +3,7 @@ then turn an accuracy-drop threshold (or a global budget) into per-group prune r
 
 from netadapt.sensitivity.report import plot_sensitivity, read_csv, write_csv
 from netadapt.sensitivity.scan import SensitivityRow, scan
-from netadapt.sensitivity.select import ratios_for_threshold, search_threshold
+from netadapt.sensitivity.select import fill_budget, ratios_for_threshold, search_threshold
 
-__all__ = ["SensitivityRow", "plot_sensitivity", "ratios_for_threshold", "read_csv", "scan", "search_threshold",
+__all__ = ["SensitivityRow", "fill_budget", "plot_sensitivity", "ratios_for_threshold", "read_csv", "scan", "search_threshold",
            "write_csv"]

@@ -57,3 +57,28 @@ def search_threshold(rows: list[SensitivityRow], cost: Callable[[dict[str, float
         else:
             lo = mid + 1
     return found
+
+
+def smallest_passing(ok: Callable[[float], bool], lo: float, hi: float, tol: float) -> float:
+    """Bisection: the smallest value in (lo, hi] (to within ``tol``) where ``ok`` holds, given that ``ok``
+    holds at ``hi`` and from any passing value upwards."""
+    while hi - lo > tol:
+        mid = (lo + hi) / 2
+        lo, hi = (lo, mid) if ok(mid) else (mid, hi)
+    return hi
+
+
+def fill_budget(rows: list[SensitivityRow], cost: Callable[[dict[str, float]], float], target: float,
+                threshold: float, ratios: dict[str, float], tol: float = 1e-3) -> dict[str, float]:
+    """``search_threshold``'s ratios brought up to ``target``: scanned ratios come on a grid, so a threshold's
+    ratios can undershoot the budget by a whole step; they are blended with the next-lower threshold's
+    ratios (bisection on the mix) until the cost lands on the target from below."""
+    lower = [d for d in sorted({max(0.0, r.drop) for r in rows} | {0.0}) if d < threshold]
+    if not lower:
+        return ratios
+    below = ratios_for_threshold(rows, lower[-1])
+
+    def mix(a: float) -> dict[str, float]:
+        return {g: (1 - a) * below[g] + a * ratios[g] for g in ratios}
+
+    return mix(smallest_passing(lambda a: cost(mix(a)) <= target, 0.0, 1.0, tol))

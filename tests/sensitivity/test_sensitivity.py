@@ -83,3 +83,24 @@ def test_search_threshold_finds_the_smallest_threshold_meeting_the_budget():
     assert search_threshold(rows, cost, 0.6)[1] == {"a": 0.5, "b": 0.9}
     with pytest.raises(UserError, match="scan larger ratios"):
         search_threshold(rows, cost, 0.1)
+
+
+def test_fill_budget_blends_with_the_next_lower_threshold_to_land_on_the_target():
+    from netadapt.sensitivity import SensitivityRow, fill_budget, ratios_for_threshold, search_threshold
+
+    rows = [SensitivityRow(group=g, ratio=r, channels=16, accuracy=0.0, drop=d)
+            for g, pts in {"a": [(0.25, 0.0), (0.5, 0.01), (0.75, 0.05)],
+                           "b": [(0.25, 0.02), (0.5, 0.04), (0.75, 0.2)]}.items() for r, d in pts]
+
+    def cost(ratios):  # what stays, as a fraction: the two groups weigh alike
+        return 1 - (ratios["a"] + ratios["b"]) / 2
+
+    threshold, ratios, at = search_threshold(rows, cost, 0.5)
+    assert (threshold, ratios, at) == (0.04, {"a": 0.5, "b": 0.5}, 0.5)
+    assert fill_budget(rows, cost, 0.5, threshold, ratios) == ratios  # already on the target
+    threshold, ratios, at = search_threshold(rows, cost, 0.55)  # between two thresholds' costs
+    assert at <= 0.55
+    filled = fill_budget(rows, cost, 0.55, threshold, ratios, tol=1e-6)
+    below = ratios_for_threshold(rows, 0.02)
+    assert all(min(below[g], ratios[g]) <= filled[g] <= max(below[g], ratios[g]) for g in ratios)
+    assert cost(filled) <= 0.55 and cost(filled) > 0.55 - 1e-5
