@@ -95,7 +95,7 @@ class LatencyTable:
                 conn.execution_options(write=True)  # several processes may create it at once
                 with conn.begin():
                     Base.metadata.create_all(conn)
-            self._tables = set(Base.metadata.tables)
+            self._tables = present | set(Base.metadata.tables)
         except OperationalError as exc:
             # A read-only table made by an earlier version lacks a newer table: it stays readable.
             if "readonly" not in str(exc.orig).replace("-", "") or not present:
@@ -103,6 +103,33 @@ class LatencyTable:
 
     def _has(self, table_name: str) -> bool:
         return table_name in self._tables
+
+    # -- tables made before node keys -------------------------------------------------------------
+
+    #: Where a table made before node keys kept its layer-signature rows; they cannot be used (a layer
+    #: signature does not say which nodes a device runs) and are not read.
+    OLD_ROWS = "measurements"
+
+    def old_rows(self) -> int:
+        """How many layer-signature rows of a table made before node keys this one still holds (0: none)."""
+        if not self._has(self.OLD_ROWS):
+            return 0
+        from sqlalchemy import text
+
+        with self._read() as conn:
+            return int(conn.execute(text(f"SELECT COUNT(*) FROM {self.OLD_ROWS}")).scalar())
+
+    def drop_old_rows(self) -> int:
+        """Remove the layer-signature rows of a table made before node keys (``netadapt lut migrate``); node
+        rows, devices and calibrations stay. Returns how many rows went."""
+        n = self.old_rows()
+        if self._has(self.OLD_ROWS):
+            from sqlalchemy import text
+
+            with self._write() as conn:
+                conn.execute(text(f"DROP TABLE {self.OLD_ROWS}"))
+            self._tables.discard(self.OLD_ROWS)
+        return n
 
     @contextmanager
     def _write(self):

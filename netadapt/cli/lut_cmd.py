@@ -9,11 +9,17 @@ from netadapt.cli.options import device_options, lut_option
 from profilers.base import NODE_WARMUP
 
 
-def _open(ctx, lut_url):
+def _open(ctx, lut_url, hint: bool = True):
+    """The table, closed with the command; ``hint``: say in one line (on stderr) when it still holds the rows
+    of a table made before node keys."""
     from lut.table import LatencyTable
 
     table = LatencyTable(lut_url)
     ctx.call_on_close(table.close)
+    old = table.old_rows() if hint else 0
+    if old:
+        click.echo(f"{table.label} still holds {old} layer-signature rows from before node keys; they are not "
+                   "used: `netadapt lut migrate` removes them", err=True)
     return table
 
 
@@ -57,6 +63,18 @@ def stats(ctx, lut_url, as_json):
                      str(total), per_op])
     click.echo(format_columns(["id", "fingerprint", "name", "hardware", "provider", "threads", "rows", "per op"],
                         rows))
+
+
+@lut.command()
+@lut_option
+@click.pass_context
+def migrate(ctx, lut_url):
+    """Bring a table made before node keys up to date: its layer-signature rows, which a layer signature
+    cannot turn into the nodes a device runs, are removed; node rows, devices and calibrations stay."""
+    table = _open(ctx, lut_url, hint=False)
+    removed = table.drop_old_rows()
+    click.echo(f"{table.label}: removed {removed} layer-signature rows" if removed
+               else f"{table.label}: nothing to migrate")
 
 
 @lut.command()

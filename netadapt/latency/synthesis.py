@@ -35,124 +35,12 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-import numpy as np
 import onnx
-from onnx import numpy_helper
 
 from devices import zero_weights
-from profilers.units import FLOAT_TENSOR_TYPES
+from netadapt.latency.graph_fields import Fields, affine, fields, load, normalised, write
 
-#: Integer tensors up to this many values are read as numbers a count may decide; larger ones must
-#: stay equal between exports (they are compared as part of the structure).
-MAX_INTEGER_VALUES = 64
-
-
-@dataclass
-class _Fields:
-    """An export split into its structure (everything but the integers a count may decide) and those
-    integers, in a fixed order."""
-
-    structure: bytes
-    slots: list[tuple[int, ...]]
-
-
-def _tensor_slots(tensor: onnx.TensorProto, slots: list) -> None:
-    """Move a tensor's dimensions (and a small integer tensor's values) into ``slots`` and clear them
-    with its data; any other tensor (large integer, boolean, string) stays in the structure, whole."""
-    slots.append(tuple(tensor.dims))
-    if tensor.data_type in _INTEGER_TYPES:
-        array = numpy_helper.to_array(tensor)
-        if array.size > MAX_INTEGER_VALUES:
-            return
-        slots.append(tuple(int(v) for v in array.reshape(-1)))
-    elif tensor.data_type not in _FLOAT_TYPES:
-        return
-    del tensor.dims[:]
-    for name in ("float_data", "int32_data", "int64_data", "double_data", "uint64_data", "string_data"):
-        tensor.ClearField(name)
-    tensor.ClearField("raw_data")
-
-
-def normalised(model: onnx.ModelProto) -> onnx.ModelProto:
-    """A copy of an export in a form two exports of one network can be compared in: shape annotations
-    dropped, initializers shared through ``Identity`` nodes given back as copies, initializers sorted.
-
-    The exporter merges initializers with equal values into one, read by the others through ``Identity``
-    nodes; which ones are equal depends on the weights and their shapes, so which names survive differs
-    between two cuts of a network that are otherwise the same.
-    """
-    m = onnx.ModelProto()
-    m.CopyFrom(model)
-    graph = m.graph
-    _strip_shapes(graph)
-    inits = {i.name: i for i in graph.initializer}
-    outputs = {o.name for o in graph.output}
-    kept = []
-    copies = []
-    for node in graph.node:
-        if (node.op_type == "Identity" and not node.domain and len(node.input) == 1 and node.input[0] in inits
-                and node.output[0] not in outputs):
-            copy = onnx.TensorProto()
-            copy.CopyFrom(inits[node.input[0]])
-            copy.name = node.output[0]
-            copies.append(copy)
-        else:
-            kept.append(node)
-    if copies:
-        del graph.node[:]
-        graph.node.extend(kept)
-    every = sorted([*graph.initializer, *copies], key=lambda t: t.name)
-    ordered = [onnx.TensorProto() for _ in every]
-    for target, source in zip(ordered, every):
-        target.CopyFrom(source)
-    del graph.initializer[:]
-    graph.initializer.extend(ordered)
-    return m
-
-
-def fields(model: onnx.ModelProto) -> _Fields:
-    """The structure and integer slots of a ``normalised`` export."""
-    m = onnx.ModelProto()
-    m.CopyFrom(model)
-    slots: list[tuple[int, ...]] = []
-    for init in m.graph.initializer:
-        _tensor_slots(init, slots)
-    for node in m.graph.node:
-        for attr in node.attribute:
-            if attr.type == onnx.AttributeProto.INT:
-                slots.append((attr.i,))
-                attr.i = 0
-            elif attr.type == onnx.AttributeProto.INTS:
-                slots.append(tuple(attr.ints))
-                del attr.ints[:]
-            elif attr.type == onnx.AttributeProto.TENSOR:
-                _tensor_slots(attr.t, slots)
-    return _Fields(m.SerializeToString(deterministic=True), slots)
-
-
-def _strip_shapes(graph: onnx.GraphProto) -> None:
-    """Drop the shape annotations of intermediate values and outputs (the device infers them again)."""
-    graph.ClearField("value_info")
-    for out in graph.output:
-        if out.type.HasField("tensor_type") and out.type.tensor_type.HasField("shape"):
-            for i, dim in enumerate(out.type.tensor_type.shape.dim):
-                dim.dim_param = f"{out.name}_{i}"  # unknown, rank kept
-
-
-def _affine(v0: tuple, v1: tuple, s0: int, s1: int, count: int) -> tuple | None:
-    """Each value of a slot on the line through (s0, v0) and (s1, v1), at ``count``; None when one is
-    not a whole number (or the slot changed length)."""
-    if v0 == v1:
-        return v0
-    if len(v0) != len(v1):
-        return None
-    out = []
-    for a, b in zip(v0, v1):
-        num = (b - a) * (count - s0)
-        if num % (s1 - s0):
-            return None
-        out.append(a + num // (s1 - s0))
-    return tuple(out)
+__all__ = ["CandidateGraphs", "fields", "joint_cuts", "normalised"]
 
 
 @dataclass
@@ -213,7 +101,7 @@ class CandidateGraphs:
     base: onnx.ModelProto
     sizes: dict[str, int]
     synthesised: int = 0
-    _base: _Fields = field(init=False, repr=False)
+    _base: Fields = field(init=False, repr=False)
     _rules: dict = field(default_factory=dict, repr=False)
 
     def __post_init__(self):
@@ -263,7 +151,7 @@ class CandidateGraphs:
         """The network ``carried_cuts`` names, written from the rules taken over (their moves added up), when
         its integers are those of its export (its device nodes are then to be compared with the export's, and
         ``confirm_carried`` called); None otherwise: each of those rules then waits for a cut of its own."""
-        seen = fields(normalised(_model(exported)))
+        seen = fields(normalised(load(exported)))
         out = [list(v) for v in self._base.slots]
         for g, count in cut.items():
             mine = self._slots(self._rules[g], count)
@@ -299,7 +187,7 @@ class CandidateGraphs:
         s0 = self.sizes[group]
         if count == s0:
             return None
-        seen = fields(normalised(_model(exported)))
+        seen = fields(normalised(load(exported)))
         if seen.structure != self._base.structure or len(seen.slots) != len(self._base.slots):
             self._rules[group] = _GroupRule(s0, count, [], refused=True)
             return None
@@ -325,7 +213,7 @@ class CandidateGraphs:
         or more than one, or a group already has a rule; ``check_jointly`` then confirms with the third."""
         if len(cuts) < 2 or len(exports) < 2 or any(g in self._rules for g in cuts[0]):
             return False
-        seen = [fields(normalised(_model(e))) for e in exports[:2]]
+        seen = [fields(normalised(load(e))) for e in exports[:2]]
         base = self._base
         if any(f.structure != base.structure or len(f.slots) != len(base.slots) for f in seen):
             return False
@@ -355,7 +243,7 @@ class CandidateGraphs:
         those of its export (its device nodes are to be compared with the export's, then
         ``confirm_jointly``); None otherwise (the rules are dropped)."""
         pending, self._pending = self._pending, {}
-        seen = fields(normalised(_model(exported)))
+        seen = fields(normalised(load(exported)))
         slots = self._joint_slots(pending, cut) if set(cut) == set(pending) else None
         if slots is None or seen.structure != self._base.structure or slots != seen.slots:
             return None
@@ -425,68 +313,14 @@ class CandidateGraphs:
     def _slots(self, rule: _GroupRule, count: int) -> list | None:
         out = []
         for v0, v1 in zip(self._base.slots, rule.slots):
-            v = _affine(v0, v1, rule.size, rule.count, count)
+            v = affine(v0, v1, rule.size, rule.count, count)
             if v is None or any(x < 0 for x in v):
                 return None
             out.append(v)
         return out
 
     def _write(self, slots: list) -> onnx.ModelProto:
-        """The base graph with ``slots`` written in (changed float tensors zero-filled; large stored ones, and
-        the base's own, are zero references, ``devices.zero_weights``)."""
-        m = onnx.ModelProto()
-        m.CopyFrom(self.base)
-        it = iter(zip(self._base.slots, slots))
-
-        def tensor(t: onnx.TensorProto, stored: bool = False) -> None:
-            old_dims, new_dims = next(it)
-            array = None
-            if t.data_type in _INTEGER_TYPES:
-                n = int(np.prod(old_dims)) if old_dims else 1
-                if n <= MAX_INTEGER_VALUES:
-                    old_vals, new_vals = next(it)
-                    if old_vals == new_vals and old_dims == new_dims:
-                        return
-                    array = np.asarray(new_vals, dtype=onnx.helper.tensor_dtype_to_np_dtype(t.data_type))
-                    array = array.reshape(new_dims)
-                elif old_dims == new_dims:
-                    return
-                else:
-                    raise ValueError("a large integer tensor changed shape")  # fields() refuses this case
-            elif old_dims == new_dims:
-                return
-            elif stored and zero_weights.referable(t, new_dims):  # a large float initializer
-                zero_weights.zero_tensor(t, new_dims)
-                return
-            else:  # a float tensor (any other kind keeps its dimensions in the structure)
-                dtype = onnx.helper.tensor_dtype_to_np_dtype(t.data_type)
-                array = np.zeros(new_dims, dtype=dtype)
-            replacement = numpy_helper.from_array(array, t.name)
-            t.CopyFrom(replacement)
-
-        for init in m.graph.initializer:
-            tensor(init, stored=True)
-        for node in m.graph.node:
-            for attr in node.attribute:
-                if attr.type == onnx.AttributeProto.INT:
-                    _, (value,) = next(it)
-                    attr.i = value
-                elif attr.type == onnx.AttributeProto.INTS:
-                    _, values = next(it)
-                    del attr.ints[:]
-                    attr.ints.extend(values)
-                elif attr.type == onnx.AttributeProto.TENSOR:
-                    tensor(attr.t)
-        return m
+        """The base graph with ``slots`` written in (``graph_fields.write``)."""
+        return write(self.base, self._base.slots, slots)
 
 
-def _model(exported) -> onnx.ModelProto:
-    if isinstance(exported, (bytes, bytearray)):
-        return onnx.load_model_from_string(bytes(exported))
-    return exported
-
-
-_FLOAT_TYPES = set(FLOAT_TENSOR_TYPES)
-_INTEGER_TYPES = {onnx.TensorProto.INT8, onnx.TensorProto.INT16, onnx.TensorProto.INT32, onnx.TensorProto.INT64,
-                  onnx.TensorProto.UINT8, onnx.TensorProto.UINT16, onnx.TensorProto.UINT32,
-                  onnx.TensorProto.UINT64}

@@ -75,3 +75,13 @@ def test_the_run_command_is_made_from_the_settings():
         s.help for s in SETTINGS if s.flag == "channel-step")
     out = CliRunner().invoke(cli, ["run", "--budget", "50%", "--channel-step", "0"])
     assert out.exit_code == 2 and "0 is not in the range 1<=x<=4096" in out.output
+
+
+def test_the_old_import_path_still_gives_the_settings_with_a_deprecation_warning():
+    import importlib
+    import sys
+
+    sys.modules.pop("netadapt.algorithm.config", None)
+    with pytest.warns(DeprecationWarning, match="import RunConfig and its parts from netadapt.config"):
+        old = importlib.import_module("netadapt.algorithm.config")
+    assert old.RunConfig is RunConfig and old.FineTuneConfig is FineTuneConfig
