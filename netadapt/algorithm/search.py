@@ -19,7 +19,7 @@ import time
 import torch.nn as nn
 
 from netadapt.errors import UserError
-from netadapt.latency.estimator import LatencyEstimator, architecture_key
+from netadapt.latency.estimator import LatencyEstimator, architecture_key, same_nodes
 from netadapt.latency.grid import group_grid
 from netadapt.pruning import NetworkGraph, shrunk_copy
 
@@ -131,7 +131,7 @@ class CandidateEstimates:
         if check is not None:  # the group's second cut: do the written graph's device nodes agree?
             try:
                 written = estimator.onnx_units(check, shape)
-                same = [u.key for u in written] == [u.key for u in units]
+                same = same_nodes(written, units)
             except Exception:  # noqa: BLE001 - a written graph the device refuses is simply not used
                 same = False
             graphs.confirm(group, same)
@@ -216,8 +216,8 @@ class CandidateEstimates:
         same = False
         if check is not None:
             try:
-                same = ([u.key for u in estimator.onnx_units(check, shape)]
-                        == [u.key for u in estimator.units_of_export(architecture_key(copy, shape), exported, shape)])
+                same = same_nodes(estimator.onnx_units(check, shape),
+                                  estimator.units_of_export(architecture_key(copy, shape), exported, shape))
             except Exception:  # noqa: BLE001 - a written graph the device refuses is simply not used
                 same = False
         graphs.confirm_carried(cut, same)
@@ -252,8 +252,7 @@ class CandidateEstimates:
         if check is None:
             return
         try:
-            same = ([u.key for u in estimator.onnx_units(check, shape)]
-                    == [u.key for u in estimator.units_of_export(*exports[2], shape)])
+            same = same_nodes(estimator.onnx_units(check, shape), estimator.units_of_export(*exports[2], shape))
         except Exception:  # noqa: BLE001 - a written graph the device refuses is simply not used
             same = False
         graphs.confirm_jointly(same)

@@ -13,6 +13,7 @@ which carries only the error of a ratio of two table sums.
 from __future__ import annotations
 
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Iterable
 
@@ -34,6 +35,12 @@ def time_split(wall: float, seconds: dict, timed: float) -> dict[str, float]:
              "node sessions and writes": max(0.0, seconds.get("measure", 0.0) - timed), "timed runs": timed}
     parts["other"] = max(0.0, wall - sum(parts.values()))
     return parts
+
+
+def same_nodes(a: list, b: list) -> bool:
+    """Whether two lists of units hold the same device nodes, in whatever order the device's optimiser listed
+    them (two graphs of one network may come out in different topological orders; the table sums them)."""
+    return Counter(u.key for u in a) == Counter(u.key for u in b)
 
 
 def architecture_key(model: nn.Module, input_shape) -> tuple:
@@ -144,7 +151,7 @@ class LatencyEstimator:
                 if found is not None and not self._batch_checked:
                     self._batch_checked = True
                     alone = model_units(chunk[0][1], self.device, device_inputs(input_shape))
-                    if [u.key for u in alone] != [u.key for u in found[0]]:
+                    if not same_nodes(alone, found[0]):
                         self.batch, found = 0, None  # the device optimises a network beside others otherwise
             except Exception:  # noqa: BLE001 - a batch the device refuses: each network alone
                 found = None

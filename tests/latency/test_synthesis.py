@@ -288,7 +288,8 @@ def test_written_graphs_are_optimised_in_batches_that_give_what_one_at_a_time_gi
     assert batched.synthesised <= len(cut)                            # rules' lattice is exported)
 
     wrong = CandidateEstimates(estimator(), net, graph, 1.0, grids=grids)
-    monkeypatch.setattr(profilers.batched, "batched_units", lambda parts, *a: [u[::-1] for u in real(parts, *a)])
+    # a batch that loses a node (its order alone would not matter: the table sums the nodes)
+    monkeypatch.setattr(profilers.batched, "batched_units", lambda parts, *a: [u[:-1] for u in real(parts, *a)])
     wrong.prefetch(wanted)
     assert wrong.estimator.batch == 0 and all(wrong.estimator.known(wrong._written_key(s)) is None for s in wanted)
     assert [u.key for u in wrong.units(wanted[0])] == [u.key for u in alone.units(wanted[0])]
@@ -343,3 +344,14 @@ def test_rules_carried_to_the_next_network_write_what_its_exports_give_with_few_
     assert carried.joint_exports == 1  # the rules the cut's integers touched, confirmed at once
     assert carried.synthesised >= 1.5 * len(nxt_graph.groups)
     assert carried.estimator.seconds["export"] < 0.2 * exact.estimator.seconds["export"]
+
+
+def test_the_same_nodes_in_another_order_are_the_same_network():
+    from types import SimpleNamespace
+
+    from netadapt.latency.estimator import same_nodes
+
+    a, b, c = (SimpleNamespace(key=k) for k in ("conv", "relu", "gemm"))
+    assert same_nodes([a, b, c], [c, a, b])
+    assert not same_nodes([a, b, c], [a, b])
+    assert not same_nodes([a, a, b], [a, b, b])
