@@ -107,12 +107,9 @@ def train_steps(model: nn.Module, tokens: torch.Tensor, labels: torch.Tensor, st
 
 
 def accuracy(model: nn.Module, tokens: torch.Tensor, labels: torch.Tensor) -> float:
-    was_training = model.training
-    model.eval()
-    with torch.no_grad():
-        correct = float((logits_of(model(tokens)).argmax(dim=1) == labels).float().mean())
-    model.train(was_training)
-    return correct
+    from netadapt.tasks.text.task import accuracy as token_accuracy
+
+    return token_accuracy(model, tokens, labels, logits=logits_of)
 
 
 class FineTune:

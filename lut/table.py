@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Iterable
 
-from sqlalchemy import func, inspect, select
+from sqlalchemy import func, inspect, select, text
 from sqlalchemy.exc import DatabaseError, OperationalError
 
 from lut.engine import default_lut_path, open_engine
@@ -114,8 +114,6 @@ class LatencyTable:
         """How many layer-signature rows of a table made before node keys this one still holds (0: none)."""
         if not self._has(self.OLD_ROWS):
             return 0
-        from sqlalchemy import text
-
         with self._read() as conn:
             return int(conn.execute(text(f"SELECT COUNT(*) FROM {self.OLD_ROWS}")).scalar())
 
@@ -124,8 +122,6 @@ class LatencyTable:
         rows, devices and calibrations stay. Returns how many rows went."""
         n = self.old_rows()
         if self._has(self.OLD_ROWS):
-            from sqlalchemy import text
-
             with self._write() as conn:
                 conn.execute(text(f"DROP TABLE {self.OLD_ROWS}"))
             self._tables.discard(self.OLD_ROWS)

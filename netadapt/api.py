@@ -20,7 +20,7 @@ from pathlib import Path
 
 from torch import nn
 
-from netadapt.config.run import SETTINGS, ExecutionConfig, RunConfig
+from netadapt.config.run import EXECUTION, SETTINGS, ExecutionConfig, RunConfig
 from netadapt.errors import UserError
 from netadapt.task.base import Task
 
@@ -29,7 +29,6 @@ CLASSIFICATION_ONLY = ("model_args", "checkpoint", "data", "holdout", "eval_limi
                        "split_seed", "short_term_lr", "long_term_lr", "long_term_epochs", "batch_size",
                        "distill_temperature")
 #: Where a run's work happens; it never changes the result.
-EXECUTION = ("workers", "executor", "ray_address", "train_device")
 
 
 @dataclass(frozen=True)
@@ -109,7 +108,7 @@ def run_config(budget, short_term_steps: int, long_term_steps: int, device: str,
                                 "measured at the batch of example_inputs")
             continue
         if name not in fields and name not in EXECUTION:
-            valid = sorted(set(fields) - set(CLASSIFICATION_ONLY) - {"model", "budget", "device"} | set(EXECUTION))
+            valid = sorted(fields - set(CLASSIFICATION_ONLY) - {"model", "budget", "device"} | set(EXECUTION))
             raise UserError(f"unknown option {name!r}; valid: {', '.join(valid)}")
     execution = ExecutionConfig(**{k: options[k] for k in EXECUTION if k in options})
     settings = {"distill": 0.0, **{k: v for k, v in options.items() if k in fields and k != "batch"},

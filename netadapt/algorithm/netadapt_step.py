@@ -37,7 +37,7 @@ def estimates(run, i: int, state: dict, model, graph, original: dict) -> Candida
     from netadapt.latency.grid import probe_grids
 
     onnx_path = rf.iteration_dir(run.out, i) / "model.onnx"
-    before = getattr(run, "last_estimates", None)
+    before = run.last_estimates
     found = CandidateEstimates(run.estimator, model, graph, state["measured_ms"],
                                exported=onnx_path.read_bytes() if onnx_path.exists() else None,
                                grids=probe_grids(graph, original, run.config.channel_step),

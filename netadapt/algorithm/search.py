@@ -129,12 +129,7 @@ class CandidateEstimates:
         check = graphs.observe(group, count, exported)
         estimator.clock("synthesis", t0)
         if check is not None:  # the group's second cut: do the written graph's device nodes agree?
-            try:
-                written = estimator.onnx_units(check, shape)
-                same = same_nodes(written, units)
-            except Exception:  # noqa: BLE001 - a written graph the device refuses is simply not used
-                same = False
-            graphs.confirm(group, same)
+            graphs.confirm(group, self._agrees(check, lambda: units))
         return units
 
     def prefetch(self, many: list[dict[str, int]]) -> None:
@@ -195,6 +190,14 @@ class CandidateEstimates:
         estimator.clock("synthesis", t0)
         return written
 
+    def _agrees(self, written, exported_units) -> bool:
+        """Whether the device runs the same nodes for a written graph as for its export (``exported_units()``,
+        the export's units); False when the device refuses the written graph, which is then simply not used."""
+        try:
+            return same_nodes(self.estimator.onnx_units(written, self.graph.input_shape), exported_units())
+        except Exception:  # noqa: BLE001 - a written graph the device refuses
+            return False
+
     def _confirm_carried(self) -> None:
         """Confirm every rule taken over from the network before whose integers the cut moved too, by one export
         of this network with each of those groups cut (once)."""
@@ -213,13 +216,8 @@ class CandidateEstimates:
         t0 = time.perf_counter()
         check = graphs.check_carried(cut, exported)
         estimator.clock("synthesis", t0)
-        same = False
-        if check is not None:
-            try:
-                same = same_nodes(estimator.onnx_units(check, shape),
-                                  estimator.units_of_export(architecture_key(copy, shape), exported, shape))
-            except Exception:  # noqa: BLE001 - a written graph the device refuses is simply not used
-                same = False
+        same = check is not None and self._agrees(
+            check, lambda: estimator.units_of_export(architecture_key(copy, shape), exported, shape))
         graphs.confirm_carried(cut, same)
 
     def _learn_jointly(self) -> None:
@@ -251,11 +249,7 @@ class CandidateEstimates:
         estimator.clock("synthesis", t0)
         if check is None:
             return
-        try:
-            same = same_nodes(estimator.onnx_units(check, shape), estimator.units_of_export(*exports[2], shape))
-        except Exception:  # noqa: BLE001 - a written graph the device refuses is simply not used
-            same = False
-        graphs.confirm_jointly(same)
+        graphs.confirm_jointly(self._agrees(check, lambda: estimator.units_of_export(*exports[2], shape)))
 
     def predicted(self, group: str, count: int) -> float:
         return self.anchor_ms * self.table_ms({group: count}) / self.current_ms

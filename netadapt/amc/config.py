@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
-from netadapt.config.fields import check, setting
+from netadapt.config.fields import check, drop_later_defaults, setting
 
 REWARDS = ("accuracy", "loss")
 
@@ -52,10 +52,7 @@ class AmcConfig:
         check(self)
 
     def to_dict(self) -> dict:
-        d = asdict(self)
-        if d["split_seed"] == 0:  # added later: searches made before keep their folder names
-            d.pop("split_seed")
-        return d
+        return drop_later_defaults(asdict(self), {"split_seed": 0})  # searches made before keep their names
 
     @classmethod
     def from_dict(cls, d: dict) -> "AmcConfig":

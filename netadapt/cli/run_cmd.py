@@ -8,7 +8,7 @@ import click
 
 from netadapt.cli.options import config_option, lut_option
 from netadapt.cli.settings import options_of
-from netadapt.config.run import ExecutionConfig, RunConfig, as_options
+from netadapt.config.run import EXECUTION, ExecutionConfig, RunConfig, as_options
 
 
 @click.command()
@@ -50,8 +50,7 @@ def run(task_target, task_args, out, uniform_baseline, no_progress, verbose, as_
                         "--long-term-epochs")
     if settings["checkpoint"]:
         settings["checkpoint"] = str(Path(settings["checkpoint"]).resolve())
-    execution = ExecutionConfig(**{k: settings.pop(k) for k in ("workers", "executor", "ray_address",
-                                                                 "train_device")})
+    execution = ExecutionConfig(**{k: settings.pop(k) for k in EXECUTION})
     config = RunConfig.from_options({**settings, "model_args": settings["model_args"] or {}})
     if out is None:
         tag = budget.strip().replace("%", "pct").replace(" ", "")

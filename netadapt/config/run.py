@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
-from netadapt.config.fields import check, nest, setting, settings_of
+from netadapt.config.fields import check, drop_later_defaults, nest, setting, settings_of
 from netadapt.config.schedule import ReductionSchedule
 
 #: What ranks candidates on the holdout (``RunConfig.score``).
@@ -91,14 +91,8 @@ class RunConfig:
     def to_dict(self) -> dict:
         d = asdict(self)
         d["model_kwargs"] = dict(self.model_kwargs or {})
-        # settings added later are left out at their defaults: run folders made before keep their names
-        for key, default in _LATER_DEFAULTS.items():
-            if d.get(key) == default:
-                d.pop(key)
-        for key, default in _LATER_FINETUNE_DEFAULTS.items():
-            if d["finetune"].get(key) == default:
-                d["finetune"].pop(key)
-        return d
+        d["finetune"] = drop_later_defaults(d["finetune"], _LATER_FINETUNE_DEFAULTS)
+        return drop_later_defaults(d, _LATER_DEFAULTS)
 
     @classmethod
     def from_dict(cls, d: dict) -> "RunConfig":
@@ -131,6 +125,9 @@ class ExecutionConfig:
     def __post_init__(self):
         check(self)
 
+
+#: ExecutionConfig's keywords (``workers``, ``executor``, ...), as ``netadapt run`` and ``netadapt.prune`` take them.
+EXECUTION = tuple(s.name for s in settings_of(ExecutionConfig))
 
 # Settings that may change between a run and its resumption without changing its result.
 RESUMABLE_KEYS = ("max_iterations",)

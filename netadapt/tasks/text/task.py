@@ -43,11 +43,13 @@ def train_encoder(model: nn.Module, tokens: torch.Tensor, labels: torch.Tensor, 
     return total / max(steps, 1)
 
 
-def accuracy(model: nn.Module, tokens: torch.Tensor, labels: torch.Tensor) -> float:
+def accuracy(model: nn.Module, tokens: torch.Tensor, labels: torch.Tensor, logits=lambda out: out) -> float:
+    """Top-1 accuracy of ``logits(model(tokens))`` (``logits`` reads them from an output object, such as a
+    Hugging Face model's); the model's mode is restored."""
     was_training = model.training
     model.eval()
     with torch.no_grad():
-        correct = float((model(tokens).argmax(dim=1) == labels).float().mean())
+        correct = float((logits(model(tokens)).argmax(dim=1) == labels).float().mean())
     model.train(was_training)
     return correct
 
