@@ -376,7 +376,7 @@ def bench_seed(seed: int, s: dict, source: str, checkpoint: Path, out_root: Path
     from netadapt.runs import folder as rf
 
     config = run_config(s, source, checkpoint, seed)
-    run_dir = out_root / f"run-{Path(config.model).name}-{rf.config_hash(config.to_dict())}"
+    run_dir = rf.default_folder(out_root, f"run-{Path(config.model).name}", config)
     lut = str(out_root / "netadapt_vs_uniform-lut.db")
     with clock.part(f"seed {seed}: NetAdapt run (iterations, final long-term fine-tune)"):
         result = NetAdaptRun(config, run_dir, lut=lut, progress=s["progress"], log=click.echo).run()

@@ -18,6 +18,7 @@ from pathlib import Path
 from netadapt.algorithm import halp_step, netadapt_step, stopping
 from netadapt.config.budget import parse_budget
 from netadapt.config.run import RESUMABLE_KEYS, SCORES, ExecutionConfig, RunConfig
+from netadapt.config.run import upgrade as upgrade_settings
 from netadapt.algorithm.executors import create_executor
 from netadapt.algorithm.measure import Measurer
 from netadapt.algorithm.search import smallest_network_ms
@@ -102,7 +103,7 @@ class NetAdaptRun:
         if not (self.out / "iter_000" / "info.json").exists():
             # what cannot be pruned is said before any work (training a base model included)
             self.frozen = self._check_prunable()
-        rf.prepare_run_dir(self.out, cfg.to_dict(), ignore=RESUMABLE_KEYS)
+        rf.prepare_run_dir(self.out, cfg.to_dict(), ignore=RESUMABLE_KEYS, upgrade=upgrade_settings)
         self.task.prepare_folder(self.out, self.log)
         from netadapt.config.run import to_toml
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
-from netadapt.config.fields import check, drop_later_defaults, setting
+from netadapt.config import version as versions
+from netadapt.config.fields import check, setting
 
 REWARDS = ("accuracy", "loss")
 
@@ -52,8 +53,30 @@ class AmcConfig:
         check(self)
 
     def to_dict(self) -> dict:
-        return drop_later_defaults(asdict(self), {"split_seed": 0})  # searches made before keep their names
+        """Every setting, as a search folder's config.json holds them (with the settings ``version``)."""
+        return {versions.VERSION_KEY: VERSION, **asdict(self)}
 
     @classmethod
     def from_dict(cls, d: dict) -> "AmcConfig":
+        d = upgrade(d)
+        del d[versions.VERSION_KEY]
         return cls(**d)
+
+    def name_hash(self) -> str:
+        """What default search-folder names end with: a hash of the settings that differ from the defaults."""
+        return versions.name_hash(self.to_dict(), AmcConfig().to_dict())
+
+    def version_1_name_hash(self) -> str:
+        """The hash the same settings' default folder name ended with before the version field."""
+        return versions.version_1_name_hash(self.to_dict(), _LEFT_OUT[1])
+
+
+#: The version of the settings a search folder's config.json holds; raise it when a setting is added.
+VERSION = 2
+# Per version, the settings its files leave out, with the value their searches used.
+_LEFT_OUT = {1: {"split_seed": 0}}
+
+
+def upgrade(stored: dict) -> dict:
+    """A search folder's config.json of any version as this version writes it."""
+    return versions.upgrade(stored, VERSION, _LEFT_OUT)

@@ -23,6 +23,7 @@ from pathlib import Path
 import torch
 
 from netadapt.amc.config import AmcConfig
+from netadapt.amc.config import upgrade as upgrade_settings
 from netadapt.amc.ddpg import Agent
 from netadapt.amc.env import GroupLatency, PruningEnv, group_feeds
 from netadapt.errors import UserError
@@ -88,7 +89,7 @@ class AmcSearch:
             self.log(f"Frozen (not pruned): {name}: {why}")
         holdout = self.data.holdout
         self.holdout = limit(holdout, cfg.eval_limit, cfg.seed) if cfg.eval_limit < len(holdout) else holdout
-        rf.prepare_run_dir(self.out, cfg.to_dict())
+        rf.prepare_run_dir(self.out, cfg.to_dict(), upgrade=upgrade_settings)
         self.table = LatencyTable(self.lut)
         self.estimator = LatencyEstimator(self.table, self.device, get_profiler(
             self.device, ProfileConfig(warmup=cfg.warmup, repeats=cfg.repeats)))

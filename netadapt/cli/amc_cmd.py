@@ -33,7 +33,7 @@ def amc(out, train_device, no_progress, lut_url, **settings):
     from netadapt.amc import AmcSearch
     from netadapt.checkpoint import read_checkpoint
     from netadapt.config.budget import parse_budget
-    from netadapt.runs.folder import config_hash
+    from netadapt.runs.folder import default_folder
 
     budget, checkpoint = settings["budget"], settings["checkpoint"]
     parse_budget(budget)
@@ -41,7 +41,7 @@ def amc(out, train_device, no_progress, lut_url, **settings):
     config = AmcConfig(**{**settings, "model": model, "checkpoint": str(Path(checkpoint).resolve())})
     if out is None:
         tag = budget.strip().replace("%", "pct")
-        out = Path("runs") / f"amc-{model.replace(':', '_').replace('.', '_')}-{tag}-{config_hash(config.to_dict())}"
+        out = default_folder(Path("runs"), f"amc-{model.replace(':', '_').replace('.', '_')}-{tag}", config)
     click.echo(f"Search folder: {out}")
     final = AmcSearch(config, out, lut=lut_url, progress=not no_progress, log=click.echo,
                       train_device=train_device).run()

@@ -39,7 +39,7 @@ def run(task_target, task_args, out, uniform_baseline, no_progress, verbose, as_
     from netadapt.algorithm.loop import NetAdaptRun
     from netadapt.config.budget import parse_budget
     from netadapt.errors import UserError
-    from netadapt.runs.folder import config_hash
+    from netadapt.runs.folder import default_folder
 
     budget = settings["budget"]
     parse_budget(budget)  # bad budgets fail before anything is loaded
@@ -54,7 +54,7 @@ def run(task_target, task_args, out, uniform_baseline, no_progress, verbose, as_
     config = RunConfig.from_options({**settings, "model_args": settings["model_args"] or {}})
     if out is None:
         tag = budget.strip().replace("%", "pct").replace(" ", "")
-        out = Path("runs") / f"{config.model.replace(':', '_').replace('.', '_')}-{tag}-{config_hash(config.to_dict())}"
+        out = default_folder(Path("runs"), f"{config.model.replace(':', '_').replace('.', '_')}-{tag}", config)
 
     def log(message):
         click.echo(message, err=as_json)

@@ -125,12 +125,6 @@ def check(instance) -> None:
             raise UserError(f"{s.name} {problem}")
 
 
-def drop_later_defaults(values: dict, later: dict) -> dict:
-    """``values`` without the settings of ``later`` that hold the value ``later`` gives them: settings added
-    after folders were named from these values are left out at their defaults, so those names stay."""
-    return {k: v for k, v in values.items() if not (k in later and v == later[k])}
-
-
 def nest(cls, values: dict, prefix: str = ""):
     """An instance of ``cls`` from leaf values keyed by path (``{"finetune.short_steps": 5, ...}``); a field
     not in ``values`` keeps its default."""

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
-from netadapt.config.fields import check, drop_later_defaults, nest, setting, settings_of
+from netadapt.config import version as versions
+from netadapt.config.fields import check, nest, setting, settings_of
 from netadapt.config.schedule import ReductionSchedule
 
 #: What ranks candidates on the holdout (``RunConfig.score``).
@@ -89,17 +90,27 @@ class RunConfig:
         check(self)
 
     def to_dict(self) -> dict:
+        """Every setting, as config.json holds them (with the settings ``version``)."""
         d = asdict(self)
         d["model_kwargs"] = dict(self.model_kwargs or {})
-        d["finetune"] = drop_later_defaults(d["finetune"], _LATER_FINETUNE_DEFAULTS)
-        return drop_later_defaults(d, _LATER_DEFAULTS)
+        return {versions.VERSION_KEY: VERSION, **d}
 
     @classmethod
     def from_dict(cls, d: dict) -> "RunConfig":
-        d = {**_LATER_DEFAULTS, **d}
+        """The settings of a config.json of any version (see :func:`upgrade`)."""
+        d = upgrade(d)
+        del d[versions.VERSION_KEY]
         d["schedule"] = ReductionSchedule(**d.get("schedule", {}))
-        d["finetune"] = FineTuneConfig(**{**_LATER_FINETUNE_DEFAULTS, **d.get("finetune", {})})
+        d["finetune"] = FineTuneConfig(**d.get("finetune", {}))
         return cls(**d)
+
+    def name_hash(self) -> str:
+        """What default run-folder names end with: a hash of the settings that differ from the defaults."""
+        return versions.name_hash(self.to_dict(), RunConfig().to_dict())
+
+    def version_1_name_hash(self) -> str:
+        """The hash the same settings' default folder name ended with before the version field."""
+        return versions.version_1_name_hash(self.to_dict(), _LEFT_OUT[1])
 
     @classmethod
     def from_options(cls, options: dict) -> "RunConfig":
@@ -133,11 +144,22 @@ EXECUTION = tuple(s.name for s in settings_of(ExecutionConfig))
 RESUMABLE_KEYS = ("max_iterations",)
 
 
-_LATER_DEFAULTS = {"score": "accuracy", "bn_batches": 0, "split_seed": 0, "search": "netadapt"}
-# What a run made before a setting existed (its config.json lacks it) ran with. "distill" was 0.0 then; it
-# became 0.5 by default later, so a config.json with no "distill" still means 0.0, and a run's name leaves
-# out only that old value.
-_LATER_FINETUNE_DEFAULTS = {"distill": 0.0, "temperature": 4.0, "long_steps": None}
+#: The version of the settings config.json holds (``RunConfig.to_dict``); raise it when a setting is added.
+VERSION = 2
+# Per version, the settings its config.json files leave out, with the value their runs used. Version 1 (no
+# version key) left out each setting added after run folders were first named at the value its runs used
+# ("distill" was 0.0 then; it became 0.5 by default later, so a version-1 file without it means 0.0).
+_LEFT_OUT = {1: {"score": "accuracy", "bn_batches": 0, "split_seed": 0, "search": "netadapt",
+                 "finetune": {"distill": 0.0, "temperature": 4.0, "long_steps": None}}}
+
+
+def upgrade(stored: dict) -> dict:
+    """A run folder's config.json of any version as this version writes it.
+
+    Raises:
+        UserError: it was written by a newer netadapt.
+    """
+    return versions.upgrade(stored, VERSION, _LEFT_OUT)
 
 
 #: RunConfig's leaf fields, in declaration order.
@@ -151,6 +173,7 @@ def as_options(config: dict) -> dict:
     already keyed by option names passes through."""
     if not any(k in config for k in ("schedule", "finetune", "model_kwargs")):
         return dict(config)
+    config = upgrade(config)  # a config.json of an earlier version means what its run used
     flat = {}
     for field_name, option in OPTION_NAMES.items():
         group, _, name = field_name.rpartition(".")

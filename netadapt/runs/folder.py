@@ -22,6 +22,15 @@ def config_hash(config: dict) -> str:
     return hashlib.sha256(json.dumps(config, sort_keys=True, default=str).encode()).hexdigest()[:8]
 
 
+def default_folder(parent: Path, stem: str, config) -> Path:
+    """``parent/<stem>-<hash>``, the folder a run is named by default: ``config`` (settings with ``name_hash``
+    and ``version_1_name_hash``) names it, and the same settings' folder from before the version field is
+    used when only it exists, so a command run again resumes there."""
+    new = Path(parent) / f"{stem}-{config.name_hash()}"
+    old = Path(parent) / f"{stem}-{config.version_1_name_hash()}"
+    return old if old.is_dir() and not new.exists() else new
+
+
 def write_json(path: Path, obj) -> Path:
     """Write JSON atomically (temporary file, fsync, rename)."""
     path = Path(path)
@@ -51,8 +60,11 @@ def final_dir(run: Path) -> Path:
     return Path(run) / "final"
 
 
-def prepare_run_dir(run: Path, config: dict, ignore: tuple[str, ...] = ()) -> Path:
-    """Create ``run`` or check that its stored config matches ``config`` (keys in ``ignore`` may differ)."""
+def prepare_run_dir(run: Path, config: dict, ignore: tuple[str, ...] = (), upgrade=None) -> Path:
+    """Create ``run`` or check that its stored config matches ``config`` (keys in ``ignore`` may differ).
+
+    ``upgrade`` turns a stored config of an earlier settings version into this one's (its file stays as
+    written)."""
     run = Path(run)
     try:
         run.mkdir(parents=True, exist_ok=True)
@@ -70,6 +82,7 @@ def prepare_run_dir(run: Path, config: dict, ignore: tuple[str, ...] = ()) -> Pa
     if stored_path.exists() and any(p.name not in (CONFIG_FILE, "run.toml") and not p.name.startswith(".")
                                     for p in run.iterdir()):
         stored = read_json(stored_path)
+        stored = upgrade(stored) if upgrade is not None else stored
         diff = sorted(k for k in set(stored) | set(config)
                       if k not in ignore and stored.get(k) != config.get(k))
         if diff:

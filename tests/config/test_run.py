@@ -1,5 +1,5 @@
-"""RunConfig: defaults, settings read back from run folders made before a setting existed, and the one
-declaration each setting has (option, help, bounds)."""
+"""RunConfig: defaults, settings read back from run folders of every settings version, default folder names,
+and the one declaration each setting has (option, help, bounds)."""
 
 import pytest
 
@@ -7,22 +7,55 @@ from netadapt.config.run import ExecutionConfig, FineTuneConfig, RunConfig
 from netadapt.config.schedule import ReductionSchedule
 
 
-def test_distillation_is_on_by_default_and_named_in_the_run_settings():
+def test_distillation_is_on_by_default_and_every_setting_is_stored_with_the_version():
     cfg = RunConfig()
     assert cfg.finetune.distill == 0.5
-    assert cfg.to_dict()["finetune"]["distill"] == 0.5
-    assert "distill" not in RunConfig.from_dict({**cfg.to_dict(), "finetune": {"short_steps": 20}}).to_dict()[
-        "finetune"]  # 0.0, the value a config.json without the key means
+    stored = cfg.to_dict()
+    assert stored["version"] == 2 and stored["finetune"]["distill"] == 0.5 and stored["split_seed"] == 0
+    assert RunConfig.from_dict(stored) == RunConfig(model_kwargs={})
 
 
-def test_a_config_written_before_later_settings_reads_back_as_it_ran():
-    old = RunConfig().to_dict()
-    del old["finetune"]["distill"]  # a run folder from before distillation existed (or was on by default)
+def test_a_version_1_config_reads_back_as_its_run_ran():
+    # what a run folder made before the version field holds: no "version", and the settings added after
+    # folders were first named left out at the value those runs used ("distill" was 0.0 then)
+    old = {k: v for k, v in RunConfig().to_dict().items()
+           if k not in ("version", "score", "bn_batches", "split_seed", "search")}
+    old["finetune"] = {k: v for k, v in old["finetune"].items() if k not in ("distill", "temperature", "long_steps")}
     cfg = RunConfig.from_dict(old)
-    assert cfg.finetune.distill == 0.0 and cfg.finetune.temperature == 4.0
-    assert cfg.score == "accuracy" and cfg.bn_batches == 0 and cfg.split_seed == 0
-    assert cfg.to_dict() == old  # so its folder name and stored settings are unchanged
-    assert RunConfig.from_dict(RunConfig(bn_batches=5).to_dict()).bn_batches == 5
+    assert cfg.finetune.distill == 0.0 and cfg.finetune.temperature == 4.0 and cfg.finetune.long_steps is None
+    assert cfg.score == "accuracy" and cfg.bn_batches == 0 and cfg.split_seed == 0 and cfg.search == "netadapt"
+    assert RunConfig.from_dict({**old, "bn_batches": 5}).bn_batches == 5  # written when not the default
+    # the folder name such a run got by default is still found (runs.folder.default_folder)
+    assert cfg.version_1_name_hash() == _old_config_hash(old)
+
+
+def _old_config_hash(config):
+    import hashlib
+    import json
+
+    return hashlib.sha256(json.dumps(config, sort_keys=True, default=str).encode()).hexdigest()[:8]
+
+
+def test_a_config_of_a_newer_version_is_refused_in_one_line():
+    from netadapt.errors import UserError
+
+    with pytest.raises(UserError, match=r"^config.json has settings version 3; this netadapt reads versions 1 to 2 "
+                                        r"\(a newer netadapt wrote it: upgrade netadapt\)$"):
+        RunConfig.from_dict({**RunConfig().to_dict(), "version": 3})
+    with pytest.raises(UserError, match="settings version 'two'"):
+        RunConfig.from_dict({**RunConfig().to_dict(), "version": "two"})
+
+
+def test_default_names_hash_only_the_settings_that_differ_from_the_defaults():
+    from netadapt.config.version import name_hash
+
+    a = RunConfig(budget="50%", seed=3)
+    assert a.name_hash() == name_hash({"budget": "50%", "seed": 3}, {})
+    assert a.name_hash() != RunConfig(budget="50%").name_hash()
+    # a setting added later at its default leaves the name as it was
+    assert name_hash({**a.to_dict(), "new_setting": 1}, {**RunConfig().to_dict(), "new_setting": 1}) == a.name_hash()
+    assert RunConfig(finetune=FineTuneConfig(short_steps=3)).name_hash() == name_hash(
+        {"finetune": {"short_steps": 3}}, {})
 
 
 def test_every_setting_is_declared_once_with_its_flag_help_and_bounds():
