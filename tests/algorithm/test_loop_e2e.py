@@ -143,7 +143,7 @@ def test_changed_settings_are_refused_on_resume(tmp_path):
 
 @pytest.mark.parametrize("model,kwargs", [
     ("mobilenet_v1", {"width_mult": 0.25}),
-    ("mobilenet_v2", {"width_mult": 0.25}),
+    pytest.param("mobilenet_v2", {"width_mult": 0.25}, marks=pytest.mark.slow),
     ("resnet20", {"width_mult": 0.5}),
 ])
 def test_zoo_models_take_an_iteration(tmp_path, model, kwargs):

@@ -146,6 +146,7 @@ def _mobilenet_on_the_fake_device(tmp_path):
     return net, analyze(net, shape), lambda: LatencyEstimator(table, device, profiler)
 
 
+@pytest.mark.slow  # exports every probe (about 20-40 s)
 def test_candidate_estimates_with_written_graphs_equal_those_of_exports(tmp_path):
     net, graph, estimator = _mobilenet_on_the_fake_device(tmp_path)
     fast = CandidateEstimates(estimator(), net, graph, 1.0)
@@ -241,6 +242,7 @@ def test_rules_are_not_learnt_jointly_where_an_integer_moves_with_two_groups(tmp
     assert joint.synthesised > 0  # the probed groups' third counts, from their own two cuts
 
 
+@pytest.mark.slow  # exports every probe (about 20-40 s)
 def test_candidate_estimates_with_rules_from_joint_cuts_equal_those_of_exports(tmp_path):
     net, graph, estimator = _mobilenet_on_the_fake_device(tmp_path)
     grids = probe_grids(graph, graph.sizes(), 4)
@@ -318,6 +320,7 @@ def _probe_all(estimates, graph, counts=2):
     return out
 
 
+@pytest.mark.slow  # exports every probe (about 20-40 s)
 def test_rules_carried_to_the_next_network_write_what_its_exports_give_with_few_exports(tmp_path):
     """An iteration's rules serve the next: on a network with a concatenation in every block, the next network
     (one group cut) gets every group's estimates as its exports give them, exporting one network to confirm

@@ -28,7 +28,8 @@ def analysed():
     return found
 
 
-@pytest.mark.parametrize("name", sorted(FAMILIES))
+@pytest.mark.parametrize("name", [pytest.param(n, marks=pytest.mark.slow) if n == "shufflenet_v2" else n
+                                  for n in sorted(FAMILIES)])  # ShuffleNet's channel shuffles take ~10 s
 def test_a_family_is_analysed_and_its_half_width_copy_runs_and_exports(name, analysed, tmp_path):
     model, graph = analysed[name]
     chw = FAMILIES[name][1]
@@ -78,6 +79,7 @@ def test_what_each_family_couples(analysed):
     assert any(m.startswith("aux1.") and m.endswith(":in") for m in _members(analysed["googlenet"][1]))
 
 
+@pytest.mark.slow
 def test_checking_every_group_at_once_gives_each_group_its_own_verdict():
     """``analyze`` checks all groups on one copy first and each alone only when that fails: over every
     family the groups it freezes, and why, are those checked one at a time."""

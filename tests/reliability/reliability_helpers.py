@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -115,8 +116,10 @@ def table_rows(db: Path) -> list[tuple]:
         conn.close()
 
 
-def expected_rows(model: str, shape: tuple, step: int, threads: int = 1) -> set[tuple]:
-    """The rows ``netadapt profile --device fake`` must store for a zoo model, as ``table_rows`` gives them."""
+@functools.lru_cache(maxsize=None)
+def expected_rows(model: str, shape: tuple, step: int, threads: int = 1) -> frozenset[tuple]:
+    """The rows ``netadapt profile --device fake`` must store for a zoo model, as ``table_rows`` gives them
+    (worked out once per process: every network on the grid is exported, about 20 s for MobileNetV1)."""
     from devices.fake import FakeDevice
     from netadapt.latency import LatencyEstimator, visitable_configs
     from netadapt.models.spec import ModelSpec
@@ -133,7 +136,7 @@ def expected_rows(model: str, shape: tuple, step: int, threads: int = 1) -> set[
         for unit in reader.units(shrunk_copy(net, graph, sizes), shape):
             st = profiler.measure_node(unit.key)
             rows.add((device.fingerprint_id(), unit.key.text, st.median, st.p10, st.p90, st.count))
-    return rows
+    return frozenset(rows)
 
 
 def integrity(db: Path) -> str:
