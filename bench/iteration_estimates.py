@@ -61,7 +61,7 @@ def parser():
 
 def _models(args):
     if args.source == "families":
-        sys.path.insert(0, str(TESTS))
+        sys.path.append(str(TESTS))  # after the installed packages: tests/ has folders named like them
         from families import FAMILIES, build
 
         names = args.families.split(",") if args.families else sorted(FAMILIES)
@@ -126,11 +126,15 @@ def measure_architecture(name, make, chw, args) -> dict:
     rng = random.Random(args.seed)
     groups = [g for g, grp in graph.groups.items() if grp.size > grp.min_size]
     sample = rng.sample(groups, min(args.cuts, len(groups)))
-    target = start_ms * (1 - args.reduction)
     cuts = []
     for g in sample:
-        found = largest_count_meeting(estimates, g, graph.groups[g].size, args.step, target)
+        # the loop halves a step no group can give, down to a tenth of it
+        reduction, found = args.reduction, None
+        while found is None and reduction >= args.reduction / 10:
+            found = largest_count_meeting(estimates, g, graph.groups[g].size, args.step, start_ms * (1 - reduction))
+            reduction = reduction if found else reduction / 2
         if found is None:
+            print(f"  {name:<20}{g[:38]:<40}{graph.groups[g].size:>5}: no count saves {args.reduction / 10:.2%}")
             cuts.append({"group": g, "cut": None})
             continue
         count, _ = found
@@ -142,7 +146,8 @@ def measure_architecture(name, make, chw, args) -> dict:
         predicted = {"ratio": table_ms / table_start,
                      "difference": 1 - (table_start - table_ms) / start_ms,
                      "no-call": no_call / no_call_start}
-        cuts.append({"group": g, "size": graph.groups[g].size, "cut": count, "measured_ratio": measured.ratio,
+        cuts.append({"group": g, "size": graph.groups[g].size, "cut": count, "reduction": reduction,
+                     "measured_ratio": measured.ratio,
                      "interval": [measured.low, measured.high],
                      "predicted": predicted,
                      "error": {k: v / measured.ratio - 1 for k, v in predicted.items()}})
@@ -184,6 +189,7 @@ def _scores(errors) -> str:
 
 def main(argv=None):
     args = parser().parse_args(argv)
+    import devices, lut, netadapt, profilers  # noqa: F401,E401 - before tests/ (with folders of these names) is on the path
     records = []
     path = Path(args.json) if args.json else None
     if path and path.exists():
