@@ -100,7 +100,8 @@ def measure_architecture(name, make, chw, args) -> dict:
 
     from devices import get_device
     from lut.table import LatencyTable
-    from netadapt.algorithm.search import CandidateEstimates, largest_count_meeting
+    from netadapt.algorithm.estimates import CandidateEstimates
+    from netadapt.algorithm.search import largest_count_meeting
     from netadapt.export import export_bytes
     from netadapt.pruning import analyze, shrunk_copy
     from profilers import ProfileConfig, get_profiler
@@ -189,7 +190,7 @@ def _scores(errors) -> str:
 
 def main(argv=None):
     args = parser().parse_args(argv)
-    import devices, lut, netadapt, profilers  # noqa: F401,E401 - before tests/ (with folders of these names) is on the path
+    import devices, lut, netadapt, profilers  # noqa: F401 - before tests/ (with folders of these names) is on the path
     records = []
     path = Path(args.json) if args.json else None
     if path and path.exists():

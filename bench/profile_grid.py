@@ -48,7 +48,8 @@ def profile_once(args, lut: str, synthesis: bool = True, inspect_by_run: bool = 
     """One profile of ``args.model`` into the table at ``lut``: counts, wall time and its split."""
     from devices import get_device
     from lut.table import LatencyTable
-    from netadapt.algorithm.search import CandidateEstimates, first_iteration_search
+    from netadapt.algorithm.estimates import CandidateEstimates
+    from netadapt.algorithm.search import first_iteration_search
     from netadapt.cli.options import parse_input_shape
     from netadapt.latency import LatencyEstimator, visitable_configs
     from netadapt.latency.estimator import time_split

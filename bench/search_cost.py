@@ -75,7 +75,8 @@ def estimator_on(lut: Path, device, repeats: int):
 
 def search(estimator, model, graph, step: int, previous=None):
     """One iteration's search at the default schedule's first target: (estimates, results, seconds)."""
-    from netadapt.algorithm.search import CandidateEstimates, largest_counts_meeting
+    from netadapt.algorithm.estimates import CandidateEstimates
+    from netadapt.algorithm.search import largest_counts_meeting
     from netadapt.config.run import RunConfig
     from netadapt.latency.grid import probe_grids
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import torch
 
-from netadapt.algorithm.search import CandidateEstimates
+from netadapt.algorithm.estimates import CandidateEstimates
 from netadapt.latency.grid import group_grid
 
 # Savings are counted in this many units of what a step must save (rounded down: never overstated).

@@ -12,7 +12,8 @@ import copy
 import time
 
 from netadapt.algorithm.executors import InProcess
-from netadapt.algorithm.search import CandidateEstimates, largest_counts_meeting
+from netadapt.algorithm.estimates import CandidateEstimates
+from netadapt.algorithm.search import largest_counts_meeting
 from netadapt.algorithm.selection import select_candidate
 from netadapt.algorithm.timer import Timer
 from netadapt.errors import first_line

@@ -113,7 +113,7 @@ class AmcSearch:
         return info
 
     def _latency(self, start: dict) -> GroupLatency:
-        from netadapt.algorithm.search import CandidateEstimates
+        from netadapt.algorithm.estimates import CandidateEstimates
 
         path = self.out / "latency.json"
         if path.exists():  # JSON sorts the groups by name: walk them in the network's order again

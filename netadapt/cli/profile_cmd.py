@@ -92,7 +92,7 @@ def profile(device_name, threads, gpu_id, model, checkpoint, input_shape, channe
     click.echo(f"{model if not checkpoint else checkpoint} at {'x'.join(map(str, shape))}: "
                f"{len(graph.groups)} prunable groups ({len(graph.frozen)} frozen), {len(configs)} networks on the "
                f"step-{channel_step} grid.")
-    from netadapt.algorithm.search import CandidateEstimates
+    from netadapt.algorithm.estimates import CandidateEstimates
     from netadapt.latency.grid import probe_grids
 
     reader = LatencyEstimator(table, dev)

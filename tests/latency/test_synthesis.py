@@ -9,7 +9,8 @@ from onnx import TensorProto, helper, numpy_helper
 
 from devices import get_device
 from lut.table import LatencyTable
-from netadapt.algorithm.search import CandidateEstimates, smallest_network_ms
+from netadapt.algorithm.estimates import CandidateEstimates
+from netadapt.algorithm.search import smallest_network_ms
 from netadapt.export import export_bytes
 from netadapt.latency import LatencyEstimator
 from netadapt.latency.grid import channel_grid, group_grid, probe_grids

@@ -116,7 +116,7 @@ def table_rows(db: Path) -> list[tuple]:
         conn.close()
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def expected_rows(model: str, shape: tuple, step: int, threads: int = 1) -> frozenset[tuple]:
     """The rows ``netadapt profile --device fake`` must store for a zoo model, as ``table_rows`` gives them
     (worked out once per process: every network on the grid is exported, about 20 s for MobileNetV1)."""
