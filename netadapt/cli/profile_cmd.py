@@ -7,31 +7,14 @@ import time
 import click
 
 from netadapt.cli.options import config_option, device_options, lut_option, parse_input_shape
-from profilers.base import NODE_WARMUP
+from netadapt.cli.settings import options_of
+from netadapt.config.profile import ProfileSettings
 
 
 @click.command()
 @config_option()
 @device_options
-@click.option("--model", default="mobilenet_v1", show_default=True,
-              help="Zoo name or package.module:factory.")
-@click.option("--checkpoint", default=None, type=click.Path(dir_okay=False),
-              help="Profile the (possibly pruned) model stored in this checkpoint instead.")
-@click.option("--input-shape", default=None, metavar="NxCxHxW",
-              help="Input shape, e.g. 1x3x32x32 (default: the model's default input at the batch "
-                   "`netadapt run` measures by default, 32).")
-@click.option("--channel-step", type=click.IntRange(1, 4096), default=8, show_default=True,
-              help="Channel counts on multiples of this step are profiled.")
-@click.option("--scope", type=click.Choice(["first-iteration", "grid"]), default="first-iteration",
-              show_default=True,
-              help="first-iteration: the networks the first NetAdapt iteration looks at (with run's default "
-                   "schedule); grid: every count on the grid, one group at a time.")
-@click.option("--warmup", type=click.IntRange(0, 10_000), default=NODE_WARMUP, show_default=True,
-              help="Untimed runs before each node's timed runs (two give the same medians as ten).")
-@click.option("--repeats", type=click.IntRange(1, 100_000), default=50, show_default=True)
-@click.option("--force", is_flag=True, help="Measure again what the table already holds.")
-@click.option("--limit", type=click.IntRange(1), default=None,
-              help="Measure at most this many missing nodes (the rest on a later run).")
+@options_of(ProfileSettings)
 @click.option("--no-progress", is_flag=True, help="Hide the progress bar.")
 @lut_option
 def profile(device_name, threads, gpu_id, model, checkpoint, input_shape, channel_step, scope, warmup, repeats,

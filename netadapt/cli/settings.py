@@ -50,8 +50,12 @@ def option(s: Setting, *, name: str | None = None, default=None, help: str | Non
     else:
         kwargs["default"] = value
     if s.kind is bool:
+        if not value:  # a switch
+            return click.option(f"--{s.flag}", name or s.name, is_flag=True, help=kwargs["help"])
         return click.option(f"--{s.flag}/--no-{s.flag}", name or s.name, default=value, help=kwargs["help"],
                             show_default=True)
+    if s.metavar:
+        kwargs["metavar"] = s.metavar
     return click.option(f"--{s.flag}", name or s.name, **kwargs)
 
 

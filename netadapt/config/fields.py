@@ -17,7 +17,7 @@ from netadapt.errors import UserError
 
 def setting(default=None, help: str = "", *, flag: str | None = None, low=None, high=None, low_open: bool = False,
             high_open: bool = False, choices: tuple | None = None, required: bool = False, file: bool = False,
-            default_factory=None):
+            metavar: str | None = None, default_factory=None):
     """A settings field.
 
     Args:
@@ -28,9 +28,13 @@ def setting(default=None, help: str = "", *, flag: str | None = None, low=None, 
         choices: the values allowed.
         required: the command line asks for it (the library keeps ``default``).
         file: the value names a file (the command line checks it is not a folder).
+        metavar: how ``--help`` shows the value (``NxCxHxW``).
+
+    A boolean that is off by default is a plain switch on the command line (``--force``); one that is on
+    by default gets its ``--no-`` form too.
     """
     meta = {"help": help, "flag": flag, "low": low, "high": high, "low_open": low_open, "high_open": high_open,
-            "choices": choices, "required": required, "file": file}
+            "choices": choices, "required": required, "file": file, "metavar": metavar}
     if default_factory is not None:
         return field(default_factory=default_factory, metadata=meta)
     return field(default=default, metadata=meta)
@@ -60,6 +64,7 @@ class Setting:
     optional: bool = False
     required: bool = False
     file: bool = False
+    metavar: str | None = None
 
     @property
     def name(self) -> str:
@@ -107,7 +112,7 @@ def settings_of(cls, prefix: str = "") -> list[Setting]:
                            low_open=m.get("low_open", False), high_open=m.get("high_open", False),
                            choices=m.get("choices"),
                            optional=optional or default is None, required=m.get("required", False),
-                           file=m.get("file", False)))
+                           file=m.get("file", False), metavar=m.get("metavar")))
     return out
 
 
