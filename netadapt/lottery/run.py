@@ -22,6 +22,7 @@ from typing import Callable
 import torch
 
 from netadapt.checkpoint import atomic_save
+from netadapt.config.fields import check, setting
 from netadapt.errors import UserError
 from netadapt.lottery.masks import SCOPES, magnitude_prune, ones_masks, remaining_fraction
 from netadapt.lottery.train import steps_per_epoch, train_masked
@@ -33,24 +34,21 @@ CONTROLS = ("random-reinit", "none")
 
 @dataclass(frozen=True)
 class LotteryConfig:
-    rounds: int = field(default=5, metadata={"help": "Pruning rounds after the dense run."})
-    rate: float = field(default=0.2, metadata={"help": "Fraction of the surviving weights removed per round."})
-    rewind_iteration: int = field(default=0, metadata={"help": "Reset survivors to their values at this iteration."})
-    scope: str = field(default="global", metadata={"help": "Rank magnitudes over all layers or per layer."})
-    control: str = field(default="random-reinit", metadata={"help": "Control at the same sparsity, or none."})
+    """One lottery experiment: ``netadapt lottery``'s options (with ``train``'s epochs, lr, batch size, seed)."""
+
+    rounds: int = setting(5, "Pruning rounds after the dense run.", low=0)
+    rate: float = setting(0.2, "Fraction of the surviving weights removed per round.", low=0, low_open=True, high=1,
+                          high_open=True)
+    rewind_iteration: int = setting(0, "Reset survivors to their values at this training iteration (0: the "
+                                       "original init).", flag="rewind-iter", low=0)
+    scope: str = setting("global", "Rank magnitudes over all layers, or prune every layer by --rate.",
+                         choices=SCOPES)
+    control: str = setting("random-reinit", "Also train a random re-initialisation under the same mask.",
+                           choices=CONTROLS)
     train: TrainConfig = field(default_factory=TrainConfig)
 
     def __post_init__(self):
-        if self.rounds < 0:
-            raise UserError(f"rounds must be >= 0, got {self.rounds}")
-        if not 0 < self.rate < 1:
-            raise UserError(f"rate must be in (0, 1), got {self.rate}")
-        if self.scope not in SCOPES:
-            raise UserError(f"unknown scope {self.scope!r}; valid: {', '.join(SCOPES)}")
-        if self.control not in CONTROLS:
-            raise UserError(f"unknown control {self.control!r}; valid: {', '.join(CONTROLS)}")
-        if self.rewind_iteration < 0:
-            raise UserError(f"rewind iteration must be >= 0, got {self.rewind_iteration}")
+        check(self)
 
     def to_dict(self) -> dict:
         return asdict(self)

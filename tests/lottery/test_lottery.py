@@ -132,3 +132,19 @@ def test_lottery_command(tmp_path):
     with open(tmp_path / "lottery.csv", newline="") as f:
         rows = list(csv.DictReader(f))
     assert len(rows) == 2 and float(rows[1]["remaining"]) == pytest.approx(0.8, abs=0.01)
+
+
+def test_the_lottery_command_takes_its_options_from_the_settings():
+    from netadapt.cli.lottery_cmd import lottery
+    from netadapt.errors import UserError
+    from netadapt.lottery import LotteryConfig
+
+    flags = {opt for p in lottery.params for opt in p.opts}
+    assert {"--rounds", "--rate", "--rewind-iter", "--scope", "--control", "--epochs", "--lr", "--batch-size",
+            "--seed", "--train-limit", "--out"} <= flags
+    epochs = next(p for p in lottery.params if p.name == "epochs")
+    assert epochs.default == 10 and epochs.help == "Training epochs per round."
+    with pytest.raises(UserError, match="^rate must be below 1, not 1.0$"):
+        LotteryConfig(rate=1.0)
+    with pytest.raises(UserError, match="^scope must be one of"):
+        LotteryConfig(scope="row")
