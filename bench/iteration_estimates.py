@@ -9,7 +9,9 @@ predicted and the measured ratio to the start and the error of several predictor
 - ``ratio``: the start's measurement times the table's ratio (what the loop predicts with);
 - ``difference``: the start's measurement minus the table's difference;
 - ``no-call``: the table's ratio after taking each node's per-call cost (an identity graph on its input,
-  timed in its own session) off every node.
+  timed in its own session) off every node;
+- ``call-share``: the table's ratio after taking the share of every node's per-call cost off it that makes
+  the table's start equal the start's measurement (none when the table is below it).
 
 Then, per architecture and over all, the share of cuts each predictor gets within 3% and 5% of the
 measurement and the median absolute error, beside the noise floor: the start measured against a second
@@ -40,7 +42,7 @@ TESTS = HERE.parent / "tests"
 TORCHVISION = ("resnet18", "mnasnet0_5", "squeezenet1_1", "densenet121", "regnet_y_400mf", "mobilenet_v2",
                "mobilenet_v3_small", "efficientnet_b0", "shufflenet_v2_x0_5", "googlenet", "resnet50",
                "convnext_tiny")
-PREDICTORS = ("ratio", "difference", "no-call")
+PREDICTORS = ("ratio", "difference", "no-call", "call-share")
 
 
 def parser():
@@ -124,6 +126,8 @@ def measure_architecture(name, make, chw, args) -> dict:
     estimates = CandidateEstimates(estimator, model, graph, start_ms)
     table_start = estimates.current_ms
     no_call_start = _no_call_ms(estimates.units(graph.sizes()), profiler, estimator)
+    calls_start = table_start - no_call_start
+    share = min(max((table_start - start_ms) / calls_start, 0.0), 1.0) if calls_start > 0 else 0.0
     rng = random.Random(args.seed)
     groups = [g for g, grp in graph.groups.items() if grp.size > grp.min_size]
     sample = rng.sample(groups, min(args.cuts, len(groups)))
@@ -146,8 +150,10 @@ def measure_architecture(name, make, chw, args) -> dict:
         measured = _paired(device, cand, start, shape, args.pairs)
         predicted = {"ratio": table_ms / table_start,
                      "difference": 1 - (table_start - table_ms) / start_ms,
-                     "no-call": no_call / no_call_start}
+                     "no-call": no_call / no_call_start,
+                     "call-share": (table_ms - share * (table_ms - no_call)) / (table_start - share * calls_start)}
         cuts.append({"group": g, "size": graph.groups[g].size, "cut": count, "reduction": reduction,
+                     "table_ms": table_ms, "no_call_ms": no_call,
                      "measured_ratio": measured.ratio,
                      "interval": [measured.low, measured.high],
                      "predicted": predicted,
@@ -155,7 +161,8 @@ def measure_architecture(name, make, chw, args) -> dict:
         print(f"  {name:<20}{g[:38]:<40}{graph.groups[g].size:>5}->{count:<5}measured {measured.ratio:.4f}  "
               + "  ".join(f"{k} {v:.4f} ({cuts[-1]['error'][k]:+.1%})" for k, v in predicted.items()), flush=True)
     return {"architecture": name, "source": args.source, "input": list(shape), "groups": len(graph.groups),
-            "start_ms": start_ms, "table_ms": table_start, "noise_floor": floor.ratio - 1,
+            "start_ms": start_ms, "table_ms": table_start, "no_call_ms": no_call_start, "call_share": share,
+            "noise_floor": floor.ratio - 1,
             "seconds": time.perf_counter() - t0, "cuts": cuts}
 
 
@@ -167,7 +174,7 @@ def summarise(records) -> list[str]:
         made = [c for c in r["cuts"] if c.get("cut") is not None]
         row = f"{r['architecture']:<22}{r['start_ms']:>9.3f}{r['noise_floor']:>+8.1%}{len(made):>6}"
         for p in PREDICTORS:
-            errors = [abs(c["error"][p]) for c in made]
+            errors = [abs(c["error"][p]) for c in made if p in c["error"]]
             everything[p] += errors
             row += _scores(errors)
         lines.append(row)

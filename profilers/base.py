@@ -56,7 +56,11 @@ class Profiler(abc.ABC):
         wall_seconds: cumulative wall time spent in measure_* calls (graph building, sessions, warm-up).
         timed_seconds: cumulative sum of the timed samples; wall / timed is the profiling overhead.
         retaken: nodes timed again because their first take was unsteady (``ProfileConfig.max_spread``).
+        sessions_per_model: how many sessions of each model a paired comparison makes
+            (``netadapt.latency.paired.compare_models``), in a balanced order and taken in turn.
     """
+
+    sessions_per_model = 1
 
     def __init__(self, device):
         self.device = device

@@ -21,7 +21,13 @@ class OrtProfiler(Profiler):
     Args:
         device: the device to time on.
         config: warm-up, repeats and overhead handling.
+
+    Paired comparisons make two sessions of each model, in the order A B B A: at batch 1 a session made
+    before another of the same model can run a few percent slower or faster than it for as long as it lives
+    (``netadapt.latency.paired.compare_models``).
     """
+
+    sessions_per_model = 2
 
     def __init__(self, device, config: ProfileConfig | None = None):
         super().__init__(device)

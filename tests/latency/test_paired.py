@@ -184,3 +184,30 @@ def test_real_cpu_smoke(tmp_path):
     assert same.low <= 1.05 and same.high >= 0.95
     with pytest.raises(UserError):
         compare_models(device, str(path), str(path), (1, 16, 8, 8), config=config)
+
+
+def test_sessions_are_made_a_b_b_a_and_taken_in_turn_so_the_older_ones_bias_cancels(monkeypatch):
+    """A stand-in for ONNX Runtime at batch 1: each session made runs 2% faster than the one before it. One
+    session each would charge A with that; two each, made A B B A, cancel it."""
+    import profilers
+
+    made = []
+
+    class Sessions:
+        sessions_per_model = 2
+
+        def model_timer(self, model, inputs, seed=0):
+            made.append(model)
+            factor = 1.06 - 0.02 * (len(made) - 1)
+            return lambda: 10.0 * factor
+
+    monkeypatch.setattr(profilers, "get_profiler", lambda device: Sessions())
+    config = PairedConfig(warmup=0, min_pairs=40, max_pairs=40)
+    balanced = compare_models(object(), "a", "b", (1, 3, 8, 8), config=config)
+    assert made == ["a", "b", "b", "a"]
+    assert balanced.ratio == pytest.approx(1.0, abs=0.001)
+    assert sorted(set(round(r, 4) for r in balanced.ratios)) == [round(1.00 / 1.02, 4), round(1.06 / 1.04, 4)]
+    Sessions.sessions_per_model = 1
+    made.clear()
+    assert compare_models(object(), "a", "b", (1, 3, 8, 8), config=config).ratio == pytest.approx(1.06 / 1.04)
+    assert made == ["a", "b"]
