@@ -327,7 +327,8 @@ def compare_models(device, model_a, model_b, input_shape, *,
     """Estimate latency(A) / latency(B) of two ONNX models on a device, run by run.
 
     Each model runs in the profiler's ``sessions_per_model`` sessions (two on ONNX Runtime), made in the
-    order A B B A and taken in turn, so pair by pair the older session is A's as often as B's. At batch 1 a
+    order A B B A and taken in turn, ``PAIRS_PER_SESSION`` pairs at a time, so the older session is A's in
+    as many pairs as B's (the planned looks, 30, 60, 120, ... pairs, are whole turns). At batch 1 a
     session made before another of the same model runs a few percent slower than it (measured on the CPU at
     64x64, medians of six comparisons of a model with itself: MNASNet 0.5 +2.2% and EfficientNet-B0 +3.1% when
     A was made first, -1.4% and -2.9% when B was; made A B B A, +0.4% and -0.3%), which would otherwise be
@@ -354,12 +355,17 @@ def compare_models(device, model_a, model_b, input_shape, *,
     return compare_timers(in_turn(timers_a), in_turn(timers_b), threshold=threshold, config=config)
 
 
-def in_turn(timers: list[Timer]) -> Timer:
-    """One timer that runs ``timers`` in turn, call by call (the only one when there is one)."""
+#: Pairs timed on one pair of sessions before the next pair of sessions takes over (``in_turn``): switching
+#: at every run would keep every session's weights out of the cache, which a deployed model does not see.
+PAIRS_PER_SESSION = 5
+
+
+def in_turn(timers: list[Timer], every: int = PAIRS_PER_SESSION) -> Timer:
+    """One timer that runs ``timers`` in turn, ``every`` calls each (the only one when there is one)."""
     if len(timers) == 1:
         return timers[0]
     calls = itertools.count()
-    return lambda: timers[next(calls) % len(timers)]()
+    return lambda: timers[next(calls) // every % len(timers)]()
 
 
 def report_latency(result: PairedResult, reference_ms: float,
