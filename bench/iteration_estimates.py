@@ -6,12 +6,13 @@ schedule's first target (``--reduction`` below the start, by the loop's own sear
 measures it against the start, run by run (the loop's paired measurement). It prints, per cut, the
 predicted and the measured ratio to the start and the error of several predictors:
 
-- ``ratio``: the start's measurement times the table's ratio (what the loop predicts with);
+- ``ratio``: the start's measurement times the table's ratio;
 - ``difference``: the start's measurement minus the table's difference;
 - ``no-call``: the table's ratio after taking each node's per-call cost (an identity graph on its input,
   timed in its own session) off every node;
 - ``call-share``: the table's ratio after taking the share of every node's per-call cost off it that makes
-  the table's start equal the start's measurement (none when the table is below it).
+  the table's start equal the start's measurement (none when the table is below it): what the loop predicts
+  with (``CandidateEstimates.predicted``), and so what picks each cut's count here.
 
 Then, per architecture and over all, the share of cuts each predictor gets within 3% and 5% of the
 measurement and the median absolute error, beside the noise floor: the start measured against a second

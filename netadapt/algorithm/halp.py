@@ -110,7 +110,7 @@ def halp_counts(estimates: CandidateEstimates, importance: dict[str, torch.Tenso
         if not chosen:
             return None
         sizes = {**estimates.graph.sizes(), **chosen}
-        predicted = estimates.anchor_ms * estimates.table_ms(sizes) / estimates.current_ms
+        predicted = estimates.predicted_of(sizes)
         if predicted <= target_ms:
             lost = sum(o.lost for g, n in chosen.items() for o in options[g] if o.count == n)
             return {"channels": chosen, "predicted_ms": predicted, "lost_importance": lost}

@@ -151,8 +151,8 @@ def smallest_network_ms(estimates: CandidateEstimates, original: dict[str, int],
     the table's difference: a whole-model measurement taken while the machine is busy is inflated
     by a factor, and a difference would carry all of that error into this bound.
     """
-    ratio = estimates.table_ms(smallest_counts(estimates.graph, original, step)) / estimates.current_ms
-    return estimates.anchor_ms * (ratio if math.isfinite(ratio) else 1.0)
+    estimate = estimates.predicted_of(smallest_counts(estimates.graph, original, step))
+    return estimate if math.isfinite(estimate) else estimates.anchor_ms
 
 
 def first_iteration_search(estimator: LatencyEstimator, model: nn.Module, graph: NetworkGraph, step: int,

@@ -212,3 +212,17 @@ class LatencyEstimator:
     def total_of(self, units) -> float:
         """Table-only latency (ms) of a unit list."""
         return sum(ms for *_, ms in self.breakdown_of(units))
+
+    def call_ms(self, units) -> float:
+        """The part of a unit list's table latency that is each node's per-call cost: the time of an identity
+        graph on the node's input in a session of its own (``overhead_ms`` of the profiler), at most the
+        node's own time. 0 where the profiler has no such cost (the fake device) or there is no profiler."""
+        overhead = getattr(self.profiler, "overhead_ms", None)
+        if overhead is None:
+            return 0.0
+        total = 0.0
+        for _, key, ms in self.breakdown_of(units):
+            data = getattr(key, "data", None)
+            if data is not None:
+                total += min(ms, overhead(tuple(data.shape), data.dtype))
+        return total
