@@ -87,17 +87,6 @@ def _paired(device, a, b, shape, pairs):
     return compare_models(device, a, b, shape, config=config)
 
 
-def _no_call_ms(units, profiler, estimator) -> float:
-    total = 0.0
-    for u in units:
-        ms = estimator.node(u.key)
-        data = getattr(u.key, "data", None)
-        if data is not None:
-            ms = max(ms - profiler.overhead_ms(tuple(data.shape), data.dtype), 0.0)
-        total += ms
-    return total
-
-
 def measure_architecture(name, make, chw, args) -> dict:
     import torch
 
@@ -126,9 +115,8 @@ def measure_architecture(name, make, chw, args) -> dict:
     start_ms = floor.b_ms
     estimates = CandidateEstimates(estimator, model, graph, start_ms)
     table_start = estimates.current_ms
-    no_call_start = _no_call_ms(estimates.units(graph.sizes()), profiler, estimator)
-    calls_start = table_start - no_call_start
-    share = min(max((table_start - start_ms) / calls_start, 0.0), 1.0) if calls_start > 0 else 0.0
+    no_call_start = table_start - estimator.call_ms(estimates.units({}))
+    share = estimates.call_share()
     rng = random.Random(args.seed)
     groups = [g for g, grp in graph.groups.items() if grp.size > grp.min_size]
     sample = rng.sample(groups, min(args.cuts, len(groups)))
@@ -146,13 +134,13 @@ def measure_architecture(name, make, chw, args) -> dict:
         count, _ = found
         sizes = {g: count}
         table_ms = estimates.table_ms(sizes)
-        no_call = _no_call_ms(estimates.units(sizes), profiler, estimator)
+        no_call = table_ms - estimator.call_ms(estimates.units(sizes))
         cand = export_bytes(shrunk_copy(model, graph, sizes), shape)
         measured = _paired(device, cand, start, shape, args.pairs)
         predicted = {"ratio": table_ms / table_start,
                      "difference": 1 - (table_start - table_ms) / start_ms,
                      "no-call": no_call / no_call_start,
-                     "call-share": (table_ms - share * (table_ms - no_call)) / (table_start - share * calls_start)}
+                     "call-share": estimates.predicted_of(sizes) / start_ms}
         cuts.append({"group": g, "size": graph.groups[g].size, "cut": count, "reduction": reduction,
                      "table_ms": table_ms, "no_call_ms": no_call,
                      "measured_ratio": measured.ratio,

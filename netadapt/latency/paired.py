@@ -345,13 +345,13 @@ def compare_models(device, model_a, model_b, input_shape, *,
     """
     from profilers import get_profiler
 
-    profiler = get_profiler(device)
+    profiler, inputs = get_profiler(device), device_inputs(input_shape)
     timers_a: list[Timer] = []
     timers_b: list[Timer] = []
     for i in range(max(1, int(getattr(profiler, "sessions_per_model", 1)))):  # made in the order A B B A A B ...
         made = [(model_a, timers_a), (model_b, timers_b)]
         for model, timers in made if i % 2 == 0 else made[::-1]:
-            timers.append(profiler.model_timer(model, device_inputs(input_shape), seed=seed))
+            timers.append(profiler.model_timer(model, inputs, seed=seed))
     return compare_timers(in_turn(timers_a), in_turn(timers_b), threshold=threshold, config=config)
 
 
