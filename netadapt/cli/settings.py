@@ -34,7 +34,9 @@ def click_type(s: Setting):
     if s.kind is dict:
         return JsonObject()
     if s.file:
-        return click.Path(dir_okay=False)
+        return click.Path(dir_okay=False, exists=s.exists)
+    if s.folder:
+        return click.Path(file_okay=False)
     if s.kind in (int, float) and (s.low is not None or s.high is not None):
         ranged = click.IntRange if s.kind is int else click.FloatRange
         return ranged(s.low, s.high, min_open=s.low_open, max_open=s.high_open)
@@ -56,7 +58,8 @@ def option(s: Setting, *, name: str | None = None, default=None, help: str | Non
                             show_default=True)
     if s.metavar:
         kwargs["metavar"] = s.metavar
-    return click.option(f"--{s.flag}", name or s.name, **kwargs)
+    flags = ([f"-{s.short}"] if s.short else []) + [f"--{s.flag}"]
+    return click.option(*flags, name or s.name, **kwargs)
 
 
 def options_of(cls, *, only=None, skip=(), names: dict | None = None, defaults: dict | None = None,
@@ -77,3 +80,11 @@ def options_of(cls, *, only=None, skip=(), names: dict | None = None, defaults: 
         return f
 
     return decorator
+
+
+def settings_from(cls, options: dict):
+    """An instance of the settings dataclass ``cls`` from a command's parsed options (keyed by keyword), which
+    checks them; the options it takes are removed from ``options``."""
+    from netadapt.config.fields import nest
+
+    return nest(cls, {s.path: options.pop(s.name) for s in settings_of(cls) if s.name in options})

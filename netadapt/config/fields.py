@@ -17,7 +17,8 @@ from netadapt.errors import UserError
 
 def setting(default=None, help: str = "", *, flag: str | None = None, low=None, high=None, low_open: bool = False,
             high_open: bool = False, choices: tuple | None = None, required: bool = False, file: bool = False,
-            metavar: str | None = None, default_factory=None):
+            exists: bool = False, folder: bool = False, short: str | None = None, metavar: str | None = None,
+            default_factory=None):
     """A settings field.
 
     Args:
@@ -27,14 +28,18 @@ def setting(default=None, help: str = "", *, flag: str | None = None, low=None, 
         low, high: bounds of a number, inclusive unless ``low_open``/``high_open``.
         choices: the values allowed.
         required: the command line asks for it (the library keeps ``default``).
-        file: the value names a file (the command line checks it is not a folder).
+        file: the value names a file (the command line checks it is not a folder); with ``exists``, a file
+            that must exist.
+        folder: the value names a folder (the command line checks it is not a file).
+        short: a one-letter alias on the command line (``o`` for ``-o``).
         metavar: how ``--help`` shows the value (``NxCxHxW``).
 
     A boolean that is off by default is a plain switch on the command line (``--force``); one that is on
     by default gets its ``--no-`` form too.
     """
     meta = {"help": help, "flag": flag, "low": low, "high": high, "low_open": low_open, "high_open": high_open,
-            "choices": choices, "required": required, "file": file, "metavar": metavar}
+            "choices": choices, "required": required, "file": file, "exists": exists, "folder": folder, "short": short,
+            "metavar": metavar}
     if default_factory is not None:
         return field(default_factory=default_factory, metadata=meta)
     return field(default=default, metadata=meta)
@@ -64,6 +69,9 @@ class Setting:
     optional: bool = False
     required: bool = False
     file: bool = False
+    exists: bool = False
+    folder: bool = False
+    short: str | None = None
     metavar: str | None = None
 
     @property
@@ -112,7 +120,8 @@ def settings_of(cls, prefix: str = "") -> list[Setting]:
                            low_open=m.get("low_open", False), high_open=m.get("high_open", False),
                            choices=m.get("choices"),
                            optional=optional or default is None, required=m.get("required", False),
-                           file=m.get("file", False), metavar=m.get("metavar")))
+                           file=m.get("file", False), exists=m.get("exists", False), folder=m.get("folder", False),
+                           short=m.get("short"), metavar=m.get("metavar")))
     return out
 
 
