@@ -5,7 +5,9 @@ same input shape) is within iteration k's is found (``WidthSearch``); the base c
 uniformly to it with the run's criterion and fine-tuned with what NetAdapt spent on the path to k: k bursts
 of the short-term steps, then the long-term epochs. Each point is published atomically in
 ``<run>/baseline/iter_NNN/`` (model, ONNX, info.json), so an interrupted build resumes point by point;
-``<run>/baseline/points.json`` lists every finished point.
+``<run>/baseline/points.json`` lists every finished point. With ``rounding="fast"`` the widths round each
+group to a count the lookup table says the device runs fast (``netadapt.baseline.fast``), and everything is
+kept in ``<run>/baseline_fast/`` instead.
 """
 
 from __future__ import annotations
@@ -22,26 +24,33 @@ from netadapt.runs import folder as rf
 from netadapt.seeding import derive_seed
 
 
-def baseline_dir(run: Path) -> Path:
-    return Path(run) / "baseline"
+#: How a width becomes channel counts: ``grid``, each group's width x size rounded on the run's grid
+#: (``uniform_channels``); ``fast``, to the nearest count not slower than a larger one (``FastRounding``).
+ROUNDINGS = ("grid", "fast")
 
 
-def point_dir(run: Path, iteration: int) -> Path:
-    return baseline_dir(run) / f"iter_{iteration:03d}"
+def baseline_dir(run: Path, rounding: str = "grid") -> Path:
+    if rounding not in ROUNDINGS:
+        raise UserError(f"unknown uniform rounding {rounding!r}; valid: {', '.join(ROUNDINGS)}")
+    return Path(run) / ("baseline" if rounding == "grid" else f"baseline_{rounding}")
 
 
-def wider_dir(run: Path, iteration: int) -> Path:
+def point_dir(run: Path, iteration: int, rounding: str = "grid") -> Path:
+    return baseline_dir(run, rounding) / f"iter_{iteration:03d}"
+
+
+def wider_dir(run: Path, iteration: int, rounding: str = "grid") -> Path:
     """Where :func:`build_wider_point` keeps the uniform model wider than iteration's matching point."""
-    return baseline_dir(run) / f"iter_{iteration:03d}_wider"
+    return baseline_dir(run, rounding) / f"iter_{iteration:03d}_wider"
 
 
-def between_dir(run: Path, iteration: int, width: float) -> Path:
+def between_dir(run: Path, iteration: int, width: float, rounding: str = "grid") -> Path:
     """Where :func:`build_between_points` keeps the uniform model at ``width`` between the two."""
-    return baseline_dir(run) / f"iter_{iteration:03d}_at_{width:.4f}"
+    return baseline_dir(run, rounding) / f"iter_{iteration:03d}_at_{width:.4f}"
 
 
-def points_path(run: Path) -> Path:
-    return baseline_dir(run) / "points.json"
+def points_path(run: Path, rounding: str = "grid") -> Path:
+    return baseline_dir(run, rounding) / "points.json"
 
 
 def choose_iterations(last: int, points: int | Sequence[int] | None) -> list[int]:
@@ -77,7 +86,8 @@ def path_finetune_steps(run: Path, k: int, short_steps: int) -> list[int]:
 class _Builder:
     """What every point needs, set up once: the run's settings, device, data and base model."""
 
-    def __init__(self, run: Path, progress: bool, log, rtol: float, step: int | None):
+    def __init__(self, run: Path, progress: bool, log, rtol: float, step: int | None, rounding: str = "grid",
+                 lut: str | None = None):
         from devices import usable_device
         from netadapt.baseline.search import WidthSearch
         from netadapt.checkpoint import load_checkpoint
@@ -85,7 +95,7 @@ class _Builder:
         from netadapt.criteria import create_criterion
         from profilers import ProfileConfig, get_profiler
 
-        self.run, self.progress, self.log = run, progress, log
+        self.run, self.progress, self.log, self.kind = run, progress, log, rounding
         self.cfg = cfg = RunConfig.from_dict(rf.read_json(run / rf.CONFIG_FILE))
         self.device = usable_device(cfg.device, threads=cfg.threads, gpu_id=cfg.gpu_id)
         final = rf.final_dir(run) / "info.json"
@@ -98,7 +108,7 @@ class _Builder:
         base = load_checkpoint(rf.iteration_dir(run, 0) / "model.pt")
         self.base, self.spec, self.input_shape = base.model, base.spec, tuple(base.input_shape)
         self.criterion = create_criterion(cfg.criterion, seed=cfg.seed)
-        self.scratch = rf.fresh_tmp_dir(baseline_dir(run), "search")
+        self.scratch = rf.fresh_tmp_dir(baseline_dir(run, rounding), "search")
         from netadapt.pruning import analyze
 
         self.step = cfg.channel_step if step is None else step
@@ -108,7 +118,28 @@ class _Builder:
         self.start_onnx, self.start_ms = rf.iteration_dir(run, 0) / "model.onnx", start.get("measured_ms")
         self.graph = analyze(self.base, self.input_shape, validate=self.frozen is None, frozen=self.frozen)
         self.frozen = self.graph.frozen
-        self.search = WidthSearch(self.graph.groups, self.measure_width, step=self.step, rtol=rtol)
+        self.rounding = None if rounding == "grid" else self.fast_rounding(lut)
+        self.search = WidthSearch(self.graph.groups, self.measure_width, step=self.step, rtol=rtol,
+                                  channels=self.rounding and functools.partial(self.rounding, self.graph.groups))
+
+    def fast_rounding(self, lut: str | None):
+        """Each group's latency curve from the table (``netadapt.baseline.fast``), read once per channel step
+        and device and kept in ``curves.json``."""
+        from lut.table import LatencyTable
+        from netadapt.baseline.fast import FastRounding, table_curves
+        from netadapt.latency import LatencyEstimator
+        from profilers import ProfileConfig, get_profiler
+
+        path = baseline_dir(self.run, "fast") / "curves.json"
+        stored = rf.read_json(path) if path.is_file() else {}
+        if stored.get("step") != self.step or stored.get("device") != self.device.fingerprint():
+            cfg = self.cfg
+            estimator = LatencyEstimator(LatencyTable(lut), self.device, get_profiler(
+                self.device, ProfileConfig(warmup=cfg.warmup, repeats=cfg.repeats)))
+            curves = table_curves(estimator, self.base, self.graph, self.step, anchor_ms=self.start_ms)
+            stored = {"step": self.step, "device": self.device.fingerprint(), "curves": FastRounding(curves).to_dict()}
+            rf.write_json(path, stored)
+        return FastRounding(stored["curves"])
 
     @functools.cached_property
     def data(self):
@@ -131,7 +162,8 @@ class _Builder:
     def prune(self, width: float):
         from netadapt.baseline.uniform import uniform_prune
 
-        return uniform_prune(self.base, self.input_shape, width, self.criterion, self.step, frozen=self.frozen)
+        return uniform_prune(self.base, self.input_shape, width, self.criterion, self.step, frozen=self.frozen,
+                             rounding=self.rounding)
 
     def measure(self, model, folder: Path) -> float:
         """Latency (ms) as the run reports its iterations': the start's measurement times the ratio to
@@ -162,7 +194,7 @@ class _Builder:
         cfg, ft = self.cfg, self.cfg.finetune
         name = name or f"iter_{k:03d}"
         seconds = {}
-        partial = baseline_dir(self.run) / f"{name}.partial"
+        partial = baseline_dir(self.run, self.kind) / f"{name}.partial"
         partial.mkdir(parents=True, exist_ok=True)
         found = partial / "search.json"
         t0 = time.perf_counter()
@@ -192,7 +224,7 @@ class _Builder:
         t0 = time.perf_counter()
         test_acc, holdout_acc = evaluate(model, self.data.test), evaluate(model, self.holdout)
         seconds["evaluate"] = time.perf_counter() - t0
-        tmp = rf.fresh_tmp_dir(baseline_dir(self.run), name)
+        tmp = rf.fresh_tmp_dir(baseline_dir(self.run, self.kind), name)
         t0 = time.perf_counter()
         measured = self.measure(model, tmp)
         seconds["export_measure"] = time.perf_counter() - t0
@@ -202,27 +234,28 @@ class _Builder:
         info = {"iteration": k, "width": width, "target_ms": target_ms, "measured_ms": measured,
                 "search_ms": search_ms, "test_accuracy": test_acc, "holdout_accuracy": holdout_acc,
                 "channels": channels, "channel_step": self.step, "finetune_steps": sum(path),
-                "long_epochs": ft.long_epochs,
+                "long_epochs": ft.long_epochs, "rounding": self.kind,
                 "widths_measured": len(self.search.visited), "device": self.device.fingerprint(),
                 "seconds": seconds, **(extra or {})}
         save_checkpoint(tmp / "model.pt", model, self.spec, self.input_shape, channels=channels,
                         extra={"uniform_width": width, "matches_iteration": k})
         rf.write_json(tmp / "info.json", info)
-        rf.publish(tmp, baseline_dir(self.run) / name)
+        rf.publish(tmp, baseline_dir(self.run, self.kind) / name)
         shutil.rmtree(partial, ignore_errors=True)
         return info
 
 
-def _finished(run: Path) -> list[dict]:
+def _finished(run: Path, rounding: str = "grid") -> list[dict]:
     found = []
-    for folder in sorted(baseline_dir(run).glob("iter_[0-9][0-9][0-9]")):
+    for folder in sorted(baseline_dir(run, rounding).glob("iter_[0-9][0-9][0-9]")):
         if (folder / "info.json").is_file():
             found.append(rf.read_json(folder / "info.json"))
     return found
 
 
 def build_uniform_baseline(run_dir, points: int | Sequence[int] | None = None, progress: bool = True,
-                           log=print, rtol: float = 0.01, channel_step: int | None = None) -> list[dict]:
+                           log=print, rtol: float = 0.01, channel_step: int | None = None, rounding: str = "grid",
+                           lut: str | None = None) -> list[dict]:
     """Build uniform width-multiplier models at the latencies a NetAdapt run reached.
 
     Args:
@@ -234,6 +267,9 @@ def build_uniform_baseline(run_dir, points: int | Sequence[int] | None = None, p
         rtol: relative tolerance of the latency match in the width search.
         channel_step: uniform channel counts are rounded to this grid (default: the run's ``channel_step``,
             as the zoo's width multipliers round to multiples of 8).
+        rounding: ``grid`` (the nearest count on that grid), or ``fast`` (the nearest count of the grid that
+            the lookup table ``lut`` says is not slower than any larger one; kept in ``<run>/baseline_fast``).
+        lut: the lookup table path or URL for ``fast`` (None: the default table); nodes it lacks are timed.
 
     Returns:
         One dict per requested point: ``iteration``, ``width``, ``target_ms``, ``measured_ms``,
@@ -250,7 +286,7 @@ def build_uniform_baseline(run_dir, points: int | Sequence[int] | None = None, p
     data = load_run(run_dir)
     run = data.run_dir
     chosen = choose_iterations(data.iterations[-1]["iteration"], points)
-    done = {p["iteration"]: p for p in _finished(run)}
+    done = {p["iteration"]: p for p in _finished(run, rounding)}
     builder = None
     results = []
     try:
@@ -261,23 +297,23 @@ def build_uniform_baseline(run_dir, points: int | Sequence[int] | None = None, p
                 results.append(done[k])
                 continue
             if builder is None:
-                builder = _Builder(run, progress, log, rtol, channel_step)
+                builder = _Builder(run, progress, log, rtol, channel_step, rounding, lut)
             info = builder.point(k, target)
-            log(f"uniform width {info['width']:.3f} matches iteration {k}: {info['measured_ms']:.4g} ms "
+            log(f"uniform width {info['width']:.3f} ({rounding} counts) matches iteration {k}: {info['measured_ms']:.4g} ms "
                 f"(target {target:.4g} ms), test accuracy {info['test_accuracy']:.4f}")
             results.append(info)
     finally:
         if builder is not None:
             builder.close()
-    every = _finished(run)
+    every = _finished(run, rounding)
     keys = ("iteration", "width", "target_ms", "measured_ms", "test_accuracy", "holdout_accuracy",
             "finetune_steps", "long_epochs", "channel_step")
-    rf.write_json(points_path(run), [{k: p.get(k) for k in keys} for p in every])
+    rf.write_json(points_path(run, rounding), [{k: p.get(k) for k in keys} for p in every])
     return results
 
 
 def build_wider_point(run_dir, iteration: int, progress: bool = True, log=print,
-                      margin: float | None = None) -> dict | None:
+                      margin: float | None = None, rounding: str = "grid", lut: str | None = None) -> dict | None:
     """A uniform model wider than the baseline point matching ``iteration``.
 
     The matching point is the widest width within the iteration's latency, so it is usually a little
@@ -295,10 +331,10 @@ def build_wider_point(run_dir, iteration: int, progress: bool = True, log=print,
         UserError: no finished baseline point matches ``iteration`` yet.
     """
     run = Path(run_dir)
-    matched = {p["iteration"]: p for p in _finished(run)}.get(iteration)
+    matched = {p["iteration"]: p for p in _finished(run, rounding)}.get(iteration)
     if matched is None:
         raise UserError(f"no uniform baseline point matches iteration {iteration} of {run} yet: build it first")
-    folder = wider_dir(run, iteration)
+    folder = wider_dir(run, iteration, rounding)
     name, done = folder.name, folder / "info.json"
     if done.is_file():
         info = rf.read_json(done)
@@ -306,7 +342,7 @@ def build_wider_point(run_dir, iteration: int, progress: bool = True, log=print,
                 info.get("target_ms") == matched["target_ms"] and \
                 (margin is None or info.get("rule") == "fastest"):
             return info
-    builder = _Builder(run, progress, log, 0.01, matched.get("channel_step"))
+    builder = _Builder(run, progress, log, 0.01, matched.get("channel_step"), rounding, lut)
     try:
         if margin is None:
             width = builder.search.next_wider(matched["width"])
@@ -328,7 +364,7 @@ def build_wider_point(run_dir, iteration: int, progress: bool = True, log=print,
 
 
 def build_between_points(run_dir, iteration: int, progress: bool = True, log=print,
-                         limit: int | None = None) -> list[dict]:
+                         limit: int | None = None, rounding: str = "grid", lut: str | None = None) -> list[dict]:
     """Uniform models at the widths between the point matching ``iteration`` and its wider point.
 
     The matching point and the wider one (see :func:`build_wider_point`) can lie far apart, and the uniform
@@ -343,13 +379,13 @@ def build_between_points(run_dir, iteration: int, progress: bool = True, log=pri
         UserError: the matching point or the wider one is not built yet.
     """
     run = Path(run_dir)
-    matched = {p["iteration"]: p for p in _finished(run)}.get(iteration)
-    wider_info = wider_dir(run, iteration) / "info.json"
+    matched = {p["iteration"]: p for p in _finished(run, rounding)}.get(iteration)
+    wider_info = wider_dir(run, iteration, rounding) / "info.json"
     if matched is None or not wider_info.is_file():
         raise UserError(f"build the uniform point matching iteration {iteration} of {run} and its wider "
                         "point first")
     wider = rf.read_json(wider_info)
-    builder = _Builder(run, progress, log, 0.01, matched.get("channel_step"))
+    builder = _Builder(run, progress, log, 0.01, matched.get("channel_step"), rounding, lut)
     results = []
     try:
         width = matched["width"]
@@ -357,7 +393,7 @@ def build_between_points(run_dir, iteration: int, progress: bool = True, log=pri
             width = builder.search.next_wider(width)
             if width is None or builder.search.same_configuration(width, wider["width"]):
                 break
-            folder = between_dir(run, iteration, width)
+            folder = between_dir(run, iteration, width, rounding)
             name, done = folder.name, folder / "info.json"
             info = rf.read_json(done) if done.is_file() else None
             if info is None or info.get("target_ms") != matched["target_ms"]:

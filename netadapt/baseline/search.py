@@ -26,6 +26,8 @@ class WidthSearch:
             monotone in width on every device (ONNX Runtime's blocked CPU kernels run 24 channels slower
             than 32), so a wider network can be as fast as the match, and the comparison owes the uniform
             arm the widest one within the target.
+        channels: width -> the network's channel counts (default: ``uniform_channels`` of ``sizes`` on the
+            grid of ``step``; ``netadapt.baseline.fast.FastRounding`` rounds to fast counts instead).
     """
 
     sizes: dict[str, int]
@@ -34,11 +36,13 @@ class WidthSearch:
     rtol: float = 0.01
     max_steps: int = 14
     look_above: int = 2
+    channels: Callable[[float], dict[str, int]] | None = None
     visited: dict[tuple, tuple[float, float]] = field(default_factory=dict)  # channels -> (width, ms)
     found: dict[float, tuple[float, float]] = field(default_factory=dict)  # target ms -> (width, ms)
 
     def _key(self, width: float) -> tuple:
-        return tuple(sorted(uniform_channels(self.sizes, width, self.step).items()))
+        counts = self.channels(width) if self.channels else uniform_channels(self.sizes, width, self.step)
+        return tuple(sorted(counts.items()))
 
     def latency(self, width: float) -> float:
         """The measured latency at ``width`` (measured once per distinct channel configuration)."""

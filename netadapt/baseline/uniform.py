@@ -32,16 +32,18 @@ def uniform_channels(groups: dict, width: float, step: int = 1) -> dict[str, int
 
 
 def uniform_prune(model: nn.Module, input_shape: tuple[int, ...], width: float, criterion: Criterion,
-                  step: int = 1, frozen: dict[str, str] | None = None) -> nn.Module:
+                  step: int = 1, frozen: dict[str, str] | None = None, rounding=None) -> nn.Module:
     """A copy of ``model`` with every channel group pruned to ``width`` of its size (see ``uniform_channels``).
 
     Which channels stay in each group is decided by ``criterion`` on the unpruned weights, as NetAdapt
     decides them, so the baseline starts from the same trained weights as the run. ``frozen`` (the run's
-    frozen groups) skips checking the groups again.
+    frozen groups) skips checking the groups again. ``rounding(groups, width, step)`` gives the counts instead
+    of ``uniform_channels`` (``netadapt.baseline.fast.FastRounding``: each rounded to a count the device runs
+    fast).
     """
     pruned = copy.deepcopy(model)
     graph = analyze(pruned, input_shape, validate=frozen is None, frozen=frozen)
-    counts = uniform_channels(graph.groups, width, step)
+    counts = (rounding or uniform_channels)(graph.groups, width, step)
     keep = {g: criterion.select(pruned, graph.groups[g], n) for g, n in counts.items() if n < graph.groups[g].size}
     if keep:
         keep_channels(pruned, graph, keep)
