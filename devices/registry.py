@@ -52,7 +52,8 @@ def get_device(name: str, **options) -> Device:
     Args:
         name: a name from ``list_devices()``, or ``remote:http://HOST:PORT[?provider=...]`` for a device
             reached through a netadapt agent (``devices.remote``; ``threads`` applies, ``gpu_id`` does not:
-            give ``device_id`` in the URL).
+            give ``device_id`` in the URL); ``remote:URL1,URL2,...`` for a farm of such boards
+            (``devices.farm``).
         **options: constructor arguments. ``threads`` and ``gpu_id`` are dropped silently when the device
             does not take them; any other unknown option is an error.
 
@@ -60,12 +61,16 @@ def get_device(name: str, **options) -> Device:
         UserError: unknown name or option.
     """
     if isinstance(name, str) and name.startswith(REMOTE_PREFIX):
+        from devices.farm import FarmDevice, split_urls
         from devices.remote import RemoteDevice
 
         unknown = sorted(set(options) - SHARED_OPTIONS)
         if unknown:
             raise UserError(f"device 'remote' takes no option {unknown[0]!r}; valid: threads (the rest goes in "
                             "its URL)")
+        urls = split_urls(name)
+        if len(urls) > 1:  # remote:URL1,URL2,...: a farm of boards of one fingerprint (devices.farm)
+            return FarmDevice(urls, threads=options.get("threads", 1))
         return RemoteDevice(name, threads=options.get("threads", 1))
     if name not in list_devices():
         raise UserError(f"unknown device {name!r}; valid: {', '.join(list_devices())} "

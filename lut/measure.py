@@ -31,7 +31,9 @@ def measure_missing(table, profiler, keys: Iterable[NodeKey], force: bool = Fals
     """Measure every node key the table lacks for the profiler's device, and record it.
 
     Each row is recorded in its own transaction right after it is measured, so an interrupted call
-    loses at most the row in flight and a second call resumes where it stopped.
+    loses at most the rows in flight and a second call resumes where it stopped. A profiler with
+    ``measure_many(keys)`` (a farm of boards) is handed every key at once and yields (key, stats) pairs as
+    its measurements come back.
 
     Args:
         table: a ``LatencyTable``.
@@ -50,9 +52,15 @@ def measure_missing(table, profiler, keys: Iterable[NodeKey], force: bool = Fals
     table.device_id(fp)
     bar = tqdm(todo, desc=f"profiling on {profiler.device.name}", unit="node", disable=not progress,
                dynamic_ncols=True)
-    for key in bar:
-        bar.set_postfix_str(key.short(), refresh=False)
-        table.record(fp, key, profiler.measure_node(key), force=force)
+    many = getattr(profiler, "measure_many", None)  # a farm: keys spread over boards, back in any order
+    if many is not None and len(todo) > 1:
+        for key, stats in many(todo):
+            bar.update()
+            table.record(fp, key, stats, force=force)
+    else:
+        for key in bar:
+            bar.set_postfix_str(key.short(), refresh=False)
+            table.record(fp, key, profiler.measure_node(key), force=force)
     bar.close()
     return MeasureSummary(measured=len(todo), skipped=len(unique) - len(todo),
                           seconds=time.perf_counter() - start,

@@ -11,6 +11,7 @@ _PROFILERS = {
     "ort": "profilers.ort_profiler:OrtProfiler",
     "fake": "profilers.fake:FakeProfiler",
     "remote": "profilers.remote_profiler:RemoteProfiler",
+    "farm": "profilers.farm:FarmProfiler",
 }
 
 
@@ -20,7 +21,7 @@ def list_profilers() -> list[str]:
 
 def get_profiler(device, config: ProfileConfig | None = None) -> Profiler:
     """The profiler for a device: ``FakeProfiler`` for the fake device, ``RemoteProfiler`` for a device
-    reached through an agent, ``OrtProfiler`` otherwise.
+    reached through an agent, ``FarmProfiler`` for a farm of them, ``OrtProfiler`` otherwise.
 
     Raises:
         UserError: the device asks for an unknown profiler kind.

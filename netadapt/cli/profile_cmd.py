@@ -87,10 +87,15 @@ def profile(device_name, threads, gpu_id, model, checkpoint, input_shape, channe
     measured = stored = 0
     bar = tqdm(configs, desc=f"profiling on {device_name}", unit="net", disable=no_progress, dynamic_ncols=True)
     ahead = reader.batch or 1
-    for i, sizes in enumerate(bar):  # each network's nodes measured before the next is read: a stop loses nothing
+    # each network's nodes measured before the next is read (a stop loses nothing); a farm of boards gets the
+    # nodes of the networks optimised together at once, to spread them
+    together = ahead if getattr(profiler, "parallel", 1) > 1 else 1
+    for i, sizes in enumerate(bar):
         if i % ahead == 0:
             estimates.prefetch(configs[i:i + ahead])  # the next networks' nodes from one optimisation
-        keys = [u.key for u in estimates.units(sizes) if u.key.key_id not in seen]
+        if i % together:
+            continue
+        keys = [u.key for net in configs[i:i + together] for u in estimates.units(net) if u.key.key_id not in seen]
         keys = list(dict.fromkeys(keys))
         seen.update(k.key_id for k in keys)
         todo = keys if force else table.missing(fp, keys)
@@ -107,7 +112,7 @@ def profile(device_name, threads, gpu_id, model, checkpoint, input_shape, channe
     bar.close()
     click.echo(f"{len(seen)} distinct nodes: measured {measured}{_retaken(profiler)}, {stored} already stored; "
                f"{len(configs)} networks, {estimates.synthesised} of them written rather than exported"
-               f"{_joint(estimates)}.")
+               f"{_joint(estimates)}.{_by_board(profiler)}")
     click.echo(time_split_line(time.perf_counter() - started, reader.seconds, profiler, device_name)
                + f" Table: {table.url}")
 
@@ -115,6 +120,12 @@ def profile(device_name, threads, gpu_id, model, checkpoint, input_shape, channe
 def _joint(estimates) -> str:
     n = estimates.joint_exports
     return f"; {n} more exported with every group cut, to learn how" if n else ""
+
+
+def _by_board(profiler) -> str:
+    """A farm's share of the nodes, board by board."""
+    counts = getattr(profiler, "nodes_by_board", None)
+    return (" Nodes by board: " + ", ".join(f"{url} {n}" for url, n in counts.items()) + ".") if counts else ""
 
 
 def _retaken(profiler) -> str:
@@ -137,9 +148,8 @@ def _first_iteration(net, graph, shape, table, device, profiler, step, no_progre
     from tqdm import tqdm
 
     from netadapt.algorithm.search import first_iteration_search
-    from netadapt.latency import LatencyEstimator
 
-    estimator = LatencyEstimator(table, device, profiler)
+    estimator = _round_estimator(table, device, profiler)
     click.echo(f"{len(graph.groups)} prunable groups ({len(graph.frozen)} frozen); the first iteration's search "
                f"at {'x'.join(map(str, shape))}.")
     estimates = first_iteration_search(
@@ -148,6 +158,23 @@ def _first_iteration(net, graph, shape, table, device, profiler, step, no_progre
                                      dynamic_ncols=True))
     click.echo(f"Table estimate of the start {estimates.anchor_ms:.3f} ms; {estimates.probes + 1} networks "
                f"({estimates.synthesised} written rather than exported{_joint(estimates)}), "
-               f"{estimator.measured_on_the_spot} nodes measured{_retaken(profiler)}.")
+               f"{estimator.measured_on_the_spot} nodes measured{_retaken(profiler)}.{_by_board(profiler)}")
     click.echo(time_split_line(time.perf_counter() - started, estimator.seconds, profiler, device_name)
                + f" Table: {table.url}")
+
+
+def _round_estimator(table, device, profiler):
+    """The first iteration's estimator. Where the profiler spreads nodes over several boards (a farm), the
+    nodes of all the networks a search round works out together (``units_of_many``) are measured in one
+    call, before the round looks them up one network at a time: the same nodes, more of them at once."""
+    from netadapt.latency import LatencyEstimator
+
+    if getattr(profiler, "parallel", 1) <= 1:
+        return LatencyEstimator(table, device, profiler)
+
+    class RoundEstimator(LatencyEstimator):
+        def units_of_many(self, keyed, input_shape):
+            super().units_of_many(keyed, input_shape)
+            self.ensure(u.key for key, _ in keyed for u in self.known(key) or ())
+
+    return RoundEstimator(table, device, profiler)
