@@ -108,6 +108,10 @@ class FarmDevice(Device):
             UserError: two boards report different fingerprints.
         """
         if self._fingerprint is None:
+            for board in self.boards:
+                ok, why = board.available()
+                if not ok:
+                    raise DeviceUnavailable(why if board.base in why else f"the agent at {board.base}: {why}")
             prints = [(board, board.fingerprint()) for board in self.boards]
             first, fp = prints[0]
             for board, other in prints[1:]:

@@ -48,6 +48,11 @@ class FarmProfiler(Profiler):
         return sum(p.timed_seconds for p in self.boards.values())
 
     @property
+    def timed_wall_seconds(self) -> float:
+        """The wall time the timed runs took, boards working side by side: their mean per board."""
+        return self.timed_seconds / len(self.boards)
+
+    @property
     def retaken(self) -> int:
         return sum(p.retaken for p in self.boards.values())
 

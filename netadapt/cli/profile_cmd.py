@@ -137,7 +137,7 @@ def time_split_line(wall: float, seconds: dict, profiler, device_name: str) -> s
     inspection, node sessions and table writes, timed runs)."""
     from netadapt.latency.estimator import time_split
 
-    timed = profiler.timed_seconds
+    timed = getattr(profiler, "timed_wall_seconds", profiler.timed_seconds)  # a farm's boards time side by side
     parts = time_split(wall, seconds, timed)
     split = ", ".join(f"{name} {value:.1f} s" for name, value in parts.items() if value >= 0.05)
     return f"{wall:.1f} s on {device_name} (overhead {wall / max(timed, 1e-9):.1f}x the timed runs: {split})."

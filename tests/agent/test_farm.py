@@ -184,3 +184,48 @@ def test_a_board_killed_mid_profile_leaves_its_work_to_the_others(tmp_path, toke
     single, both = rows(one), rows(two)
     assert len(single) > 15 and set(both) == set(single)  # complete, and the keys one agent stores
     assert set(both.values()) == {30}  # only whole measurements were stored
+
+
+class _Board:
+    """A board's profiler that measures ``good`` keys (each in ``seconds``) and then stops answering."""
+
+    def __init__(self, good: int, seconds: float = 0.0):
+        self.good, self.seconds, self.took = good, seconds, []
+
+    def measure_node(self, key):
+        from devices.errors import DeviceUnavailable
+        from lut.stats import Stats
+
+        if len(self.took) >= self.good:
+            raise DeviceUnavailable("the agent at http://board is unreachable: [Errno 111] Connection refused")
+        time.sleep(self.seconds)
+        self.took.append(key)
+        return Stats.from_samples([float(len(key))])
+
+
+def test_the_work_queue_hands_a_stopped_boards_nodes_to_the_others():
+    from devices.errors import DeviceUnavailable
+    from profilers import get_profiler
+
+    device = get_device("remote:http://127.0.0.1:1,http://127.0.0.1:2,http://127.0.0.1:3")
+    profiler = get_profiler(device)
+    boards = [_Board(2, 0.01), _Board(100, 0.01), _Board(100, 0.03)]
+    profiler.boards = {id(b): fake for b, fake in zip(device.boards, boards)}
+    keys = [f"node{i:02d}" for i in range(30)]
+    got = dict(profiler.measure_many(keys))
+    assert sorted(got) == keys and all(s.median == 6.0 for s in got.values())
+    took = [len(b.took) for b in boards]
+    assert took[0] == 2 and sum(took) == 30 and took[1] > took[2] > 0  # the quickest board took the most
+    assert device.live() == device.boards[1:] and device.model_board() is device.boards[1]
+
+    more = [_Board(3), _Board(4)]
+    device = get_device("remote:http://127.0.0.1:1,http://127.0.0.1:2")
+    profiler = get_profiler(device)
+    profiler.boards = {id(b): fake for b, fake in zip(device.boards, more)}
+    stored = []
+    with pytest.raises(DeviceUnavailable, match=r"every agent of the farm stopped answering with 3 of 10 nodes left"):
+        for key, _ in profiler.measure_many(keys[:10]):
+            stored.append(key)
+    assert len(stored) == 7 and len(set(stored)) == 7
+    with pytest.raises(DeviceUnavailable, match="every agent of the farm stopped answering"):
+        profiler.measure_model(b"", (1, 1, 4, 4))
