@@ -5,7 +5,8 @@ Starts two agents on loopback, each pinned to its own core (``taskset -c``), the
 a fresh table, ``--rounds`` times each (the order swapped every round). Prints each run's wall time (as the
 command reports it, and of the whole process), each board's share of the nodes, the medians and their ratio,
 and whether every table holds the same node keys (with ``--scope grid`` the networks looked at do not depend
-on the measurements, so they must).
+on the measurements, so they must). Then the node timings alone: the first table's nodes timed again through
+one agent and through both (``FarmProfiler.measure_many``), alternately, ``--rounds`` times each.
 
     python bench/farm_profile.py                                            # digits_cnn, the step-16 grid
     python bench/farm_profile.py --model mobilenet_v1 --scope first-iteration --input-shape 1x3x32x32
@@ -112,6 +113,7 @@ def main() -> None:
                     shares = f", nodes by board {result['shares']}" if result["shares"] else ""
                     print(f"round {r + 1} {arm:>10}: {result['wall']:6.1f} s ({result['process']:.1f} s with the "
                           f"process), {len(result['keys'])} nodes{shares}; {result['split']}", flush=True)
+            nodes = nodes_alone(urls, folder / "one-agent-0.db", args, env)
         finally:
             for proc, _ in agents:
                 proc.kill()
@@ -124,6 +126,37 @@ def main() -> None:
     print(f"median: one agent {one:.1f} s, two agents {two:.1f} s: two take {two / one:.2f}x the time "
           f"({two_p / one_p:.2f}x with the processes' start); every table the same node keys: "
           f"{all(k == keys[0] for k in keys)}")
+    one, two = statistics.median(nodes["one agent"]), statistics.median(nodes["two agents"])
+    print(f"node timings alone, median: one agent {one:.1f} s, two agents {two:.1f} s: two take {two / one:.2f}x "
+          "the time")
+
+
+def nodes_alone(urls: list[str], db: Path, args, env: dict) -> dict[str, list[float]]:
+    """Seconds to time the nodes stored in ``db`` again through one agent and through both, alternately."""
+    os.environ["NETADAPT_AGENT_TOKEN"] = env["NETADAPT_AGENT_TOKEN"]
+    from devices import usable_device
+    from lut.table import LatencyTable
+    from profilers import ProfileConfig, get_profiler
+    from profilers.base import NODE_WARMUP
+
+    config = ProfileConfig(warmup=NODE_WARMUP, repeats=args.repeats or 50)
+    devices = {"one agent": usable_device(f"remote:{urls[0]}"), "two agents": usable_device("remote:" + ",".join(urls))}
+    with LatencyTable(f"sqlite:///{db}") as table:
+        keys = [row.key for row in table.rows(devices["one agent"].fingerprint())]
+    seconds: dict[str, list[float]] = {arm: [] for arm in devices}
+    for r in range(args.rounds):
+        for arm in (list(devices) if r % 2 == 0 else list(devices)[::-1]):
+            profiler = get_profiler(devices[arm], config)
+            t0 = time.perf_counter()
+            if arm == "one agent":
+                for key in keys:
+                    profiler.measure_node(key)
+            else:
+                for _ in profiler.measure_many(keys):
+                    pass
+            seconds[arm].append(time.perf_counter() - t0)
+            print(f"round {r + 1} {arm:>10}: {len(keys)} nodes timed in {seconds[arm][-1]:.1f} s", flush=True)
+    return seconds
 
 
 if __name__ == "__main__":
