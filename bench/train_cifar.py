@@ -8,7 +8,7 @@ bench/out/train_cifar-<model>/result.json beside a netadapt checkpoint (model.pt
 
 Budget: ResNet-20 took 141 s per epoch of 45,000 images with 2 threads on a quiet machine here, so
 the default 15 epochs take about 37 minutes. VGG-11, ResNet-56 and MobileNetV2 cost about 3x, 3x
-and 6x as much per image, and need a lower --lr with --warmup-epochs 1 (see the README's table). Re-running the same
+and 6x as much per image, and need a lower --lr with --warmup-epochs 1 (docs/benchmarks.md). Re-running the same
 command resumes from the last finished epoch. ``--init model.pt --epochs 4 --lr 0.02`` continues a
 trained model with a second, shorter cosine cycle (a warm restart). On a GPU, ``--device cuda
 --time-budget 240`` times one epoch of a throw-away copy first and trains the most epochs that fit (a
