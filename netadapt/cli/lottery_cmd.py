@@ -2,23 +2,21 @@
 
 from __future__ import annotations
 
-import json
 import math
 
 import click
 
 from netadapt.cli.options import config_option
 from netadapt.cli.settings import options_of
+from netadapt.config.source import DataSource, ModelSource
 from netadapt.lottery.run import LotteryConfig
 from netadapt.training.config import TrainConfig
 
 
 @click.command()
 @config_option()
-@click.option("--model", default="digits_cnn", show_default=True, help="Zoo name or package.module:factory.")
-@click.option("--model-args", default=None, metavar="JSON", help="Constructor arguments as JSON.")
-@click.option("--data", default="digits", show_default=True,
-              help="digits, synthetic, cifar10:<dir> or imagefolder:<dir>.")
+@options_of(ModelSource, only=("model", "model_args"))
+@options_of(DataSource, only=("data",))
 @options_of(LotteryConfig, only=("rounds", "rate", "rewind_iter", "scope", "control"))
 @options_of(TrainConfig, only=("epochs", "batch_size", "lr", "seed"), defaults={"epochs": 10, "batch_size": 64, "lr": 0.05},
             helps={"epochs": "Training epochs per round.", "lr": "Peak learning rate (cosine schedule)."})
@@ -32,16 +30,10 @@ def lottery(model, model_args, data, rounds, rate, rewind_iter, scope, control, 
     Example: netadapt lottery --data digits --rounds 8 --rate 0.2 --rewind-iter 0 --out lottery/
     """
     from netadapt.data import load_data
-    from netadapt.errors import UserError
     from netadapt.lottery import run_lottery
     from netadapt.models.spec import spec_for_data
 
-    try:
-        kwargs = json.loads(model_args) if model_args else {}
-    except json.JSONDecodeError as exc:
-        raise UserError(f"--model-args is not JSON: {exc.msg}") from exc
-    if not isinstance(kwargs, dict):
-        raise UserError("--model-args must be a JSON object")
+    kwargs = dict(model_args or {})
     bundle = load_data(data, holdout=0, seed=seed, train_limit=train_limit)
     spec = spec_for_data(model, kwargs, bundle.num_classes, bundle.input_shape[0])
     config = LotteryConfig(rounds=rounds, rate=rate, rewind_iteration=rewind_iter, scope=scope, control=control,

@@ -43,3 +43,18 @@ class TrainConfig:
             d.pop("distill")
             d.pop("distill_temperature")
         return d
+
+
+@dataclass(frozen=True)
+class TrainOutput:
+    """Where ``netadapt train`` writes, and how it runs (none of it changes the trained weights)."""
+
+    out: str | None = setting(None, "Output folder: last.pt (resume), rewind_<k>.pt, model.pt, train.json.",
+                              required=True, folder=True)
+    resume: bool = setting(True, "Continue from OUT/last.pt when it exists.")
+    train_device: str = setting("cpu", "Where the SGD steps run (PyTorch: cpu, cuda, cuda:1). A run may resume on "
+                                       "another.")
+    no_progress: bool = setting(False, "No progress bar.")
+
+    def __post_init__(self):
+        check(self)
