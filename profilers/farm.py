@@ -128,8 +128,9 @@ class FarmProfiler(Profiler):
         try:
             while done < total:
                 if not running:
+                    resume = "" if "Re-run" in str(last) else ". Re-run the command to resume"
                     raise DeviceUnavailable(f"every agent of the farm stopped answering with {total - done} of "
-                                            f"{total} nodes left; the last: {last}. Re-run the command to resume")
+                                            f"{total} nodes left; the last: {last}{resume}")
                 what, item, value = results.get()
                 if what == "done":
                     done += 1
