@@ -6,7 +6,8 @@ a fresh table, ``--rounds`` times each (the order swapped every round). Prints e
 command reports it, and of the whole process), each board's share of the nodes, the medians and their ratio,
 and whether every table holds the same node keys (with ``--scope grid`` the networks looked at do not depend
 on the measurements, so they must). Then the node timings alone: the first table's nodes timed again through
-one agent and through both (``FarmProfiler.measure_many``), alternately, ``--rounds`` times each.
+one agent and through both (``FarmProfiler.measure_many``), alternately, ``--rounds`` times each. First, what
+the two cores give: a pure-Python loop pinned to the first core alone, then one on each core at once.
 
     python bench/farm_profile.py                                            # digits_cnn, the step-16 grid
     python bench/farm_profile.py --model mobilenet_v1 --scope first-iteration --input-shape 1x3x32x32
@@ -58,6 +59,26 @@ def start_agent(core: int, folder: Path, env: dict) -> tuple[subprocess.Popen, s
     raise SystemExit(f"the agent on core {core} did not answer within 60 s")
 
 
+_SPIN = "import time; t = time.perf_counter(); s = 0\nfor i in range(10_000_000): s += i\nprint(time.perf_counter() - t)"
+
+
+def spin(cores: list[int]) -> list[float]:
+    """Seconds of one pure-Python loop per core, all started at once."""
+    procs = [subprocess.Popen(["taskset", "-c", str(c), sys.executable, "-c", _SPIN], stdout=subprocess.PIPE,
+                              text=True) for c in cores]
+    return [float(p.communicate()[0]) for p in procs]
+
+
+def capacity(cores: list[int], rounds: int) -> float:
+    """How many times one core's work the cores do at once (2.0 for two free cores), median over rounds."""
+    ratios = []
+    for _ in range(rounds):
+        alone = spin(cores[:1])[0]
+        together = spin(cores)
+        ratios.append(len(cores) * alone / max(together))
+    return statistics.median(ratios)
+
+
 def keys_of(db: Path) -> set[str]:
     with sqlite3.connect(db) as conn:
         return {k for (k,) in conn.execute("SELECT key_id FROM node_measurements")}
@@ -96,6 +117,8 @@ def main() -> None:
     cores = [int(c) for c in args.cores.split(",")]
     env = {**os.environ, "NETADAPT_AGENT_TOKEN": secrets.token_urlsafe(24),
            "PYTHONPATH": os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH")) if p)}
+    print(f"cores {args.cores}: one loop on each at once does {capacity(cores, args.rounds):.2f}x the work of one "
+          "alone", flush=True)
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         agents = []
