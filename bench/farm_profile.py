@@ -45,7 +45,8 @@ def start_agent(core: int, folder: Path, env: dict) -> tuple[subprocess.Popen, s
     log = open(folder / f"agent-{port}.log", "wb")
     proc = subprocess.Popen(["taskset", "-c", str(core), sys.executable, "-m", "netadapt.cli", "agent",
                              "--port", str(port)], env=env, cwd=folder, stdout=log, stderr=subprocess.STDOUT)
-    request = urllib.request.Request(url + "/info", headers={"Authorization": f"Bearer {env['NETADAPT_AGENT_TOKEN']}"})
+    token = env["NETADAPT_AGENT_TOKEN"]
+    request = urllib.request.Request(url + "/info", headers={"Authorization": f"Bearer {token}"})
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if proc.poll() is not None:
@@ -59,7 +60,9 @@ def start_agent(core: int, folder: Path, env: dict) -> tuple[subprocess.Popen, s
     raise SystemExit(f"the agent on core {core} did not answer within 60 s")
 
 
-_SPIN = "import time; t = time.perf_counter(); s = 0\nfor i in range(10_000_000): s += i\nprint(time.perf_counter() - t)"
+_SPIN = ("import time; t = time.perf_counter(); s = 0\n"
+         "for i in range(10_000_000): s += i\n"
+         "print(time.perf_counter() - t)")
 
 
 def spin(cores: list[int]) -> list[float]:
