@@ -15,6 +15,7 @@ _BUILTIN = {
     "cpu": "devices.cpu:CpuDevice",
     "cuda": "devices.cuda:CudaDevice",
     "fake": "devices.fake:FakeDevice",
+    "openvino": "devices.openvino:OpenVinoDevice",
 }
 
 # Options every CLI command passes whatever the device; a device that does not take one ignores it.

@@ -119,23 +119,23 @@ class _EntryPoint:
         return self._target
 
 
-class _OpenVinoDevice(CpuDevice):
+class _NpuDevice(CpuDevice):
     """A third-party device: a small subclass of the ORT device."""
 
     def __init__(self, threads: int = 1, precision: str = "FP32"):
         super().__init__(threads)
-        self.name, self.precision = "openvino", precision
+        self.name, self.precision = "npu", precision
 
 
 def test_entry_point_plugins(monkeypatch):
     from devices import registry
 
-    plugins = {"openvino": _EntryPoint("openvino", _OpenVinoDevice),
+    plugins = {"npu": _EntryPoint("npu", _NpuDevice),
                "broken": _EntryPoint("broken", ImportError("no module named vendor_sdk"))}
     monkeypatch.setattr(registry, "_plugins", lambda: plugins)
-    assert list_devices() == ["broken", "cpu", "cuda", "fake", "openvino"]
-    dev = get_device("openvino", threads=2, gpu_id=1, precision="FP16")
-    assert isinstance(dev, _OpenVinoDevice) and dev.precision == "FP16" and dev.threads == 2
+    assert list_devices() == ["broken", "cpu", "cuda", "fake", "npu", "openvino"]
+    dev = get_device("npu", threads=2, gpu_id=1, precision="FP16")
+    assert isinstance(dev, _NpuDevice) and dev.precision == "FP16" and dev.threads == 2
     with pytest.raises(UserError, match="plug-in 'broken' failed to load: no module named vendor_sdk"):
         get_device("broken")
 
