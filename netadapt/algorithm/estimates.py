@@ -36,8 +36,9 @@ class CandidateEstimates:
     well, the rules of every group with three counts below its size are first learnt from three networks
     with every such group cut at once (``joint_cuts``), before the first cut that would be exported: three
     exports instead of two per group, after which every group's cuts, and cuts of several of them at once,
-    are written. Where those exports cannot tell the groups apart (an integer that moves with two groups'
-    counts, as a concatenation's width does), each group is learnt from its own two cuts as before.
+    are written. Groups whose channels meet in one layer's input (a concatenation's width moves with each of
+    them) are learnt in separate classes of three networks each (``joint_classes``); where a class's exports
+    still cannot tell its groups apart, each of them is learnt from its own two cuts as before.
     ``joint_exports`` counts the networks exported for that.
 
     ``exported``: the current network's ONNX export when the caller already has it (the loop has just
@@ -223,11 +224,20 @@ class CandidateEstimates:
         graphs.confirm_carried(cut, same)
 
     def _learn_jointly(self) -> None:
-        """Learn every group's rule from three networks with all of them cut at once (once)."""
-        from netadapt.latency.synthesis import joint_cuts
+        """Learn every group's rule from three networks per class of groups (``joint_classes``), each with all
+        the class's groups cut at once (once)."""
+        from netadapt.latency.synthesis import joint_classes
 
         grids, self._grids = self._grids, None
-        cuts = joint_cuts(self.graph.sizes(), grids)
+        groups, sizes = self.graph.groups, self.graph.sizes()
+        for cls in joint_classes({g: set(groups[g].members) for g in grids if g in groups}):
+            self._learn_class({g: sizes[g] for g in cls}, grids)
+
+    def _learn_class(self, sizes: dict[str, int], grids: dict[str, list[int]]) -> None:
+        """Learn the rules of the groups of ``sizes`` from three networks with all of them cut at once."""
+        from netadapt.latency.synthesis import joint_cuts
+
+        cuts = joint_cuts(sizes, grids)
         if cuts is None:
             return
         estimator, shape, graphs = self.estimator, self.graph.input_shape, self._graphs

@@ -19,8 +19,12 @@ Every group's rule can also be learnt at once (``joint_cuts``, ``CandidateGraphs
 networks with every group cut, each by its own proportions, so that an integer that moves is the one
 group's whose counts it follows; the third network, written from the rules and exported, confirms them
 all. Three exports then stand for two per group, and a network with several groups cut can be written
-too (``synthesise_many``). Where an integer follows no single group (a concatenation's width is the sum of
-its branches'), nothing is learnt jointly and each group is learnt from its own cuts.
+too (``synthesise_many``). Where an integer follows several groups (a concatenation's width is the sum of
+its branches'), those groups cannot be cut in the same three networks: ``joint_classes`` sorts the groups
+into classes of which no two share a layer's input (or a normalisation) -- in a DenseNet block, one layer's
+growth channels per class -- and each class is learnt from its own three networks. A class whose exports
+still cannot tell its groups apart is learnt group by group from their own cuts. A network cut in groups of
+several classes is written only where no two of its groups move the same integer.
 
 What one iteration learnt serves the next (``carry``): the next network is this one with a cut, and its
 export shows which integers the cut moved. A group's rule whose integers are not among them holds as it
@@ -40,7 +44,7 @@ import onnx
 from devices import zero_weights
 from netadapt.latency.graph_fields import Fields, affine, fields, load, normalised, write
 
-__all__ = ["CandidateGraphs", "fields", "joint_cuts", "normalised"]
+__all__ = ["CandidateGraphs", "fields", "joint_classes", "joint_cuts", "normalised"]
 
 
 @dataclass
@@ -54,6 +58,31 @@ class _GroupRule:
     joint: bool = False  # learnt from cuts of every group at once: each integer it moves is its own
     carried: bool = False  # taken over from the network before, where integers it moves moved since (unconfirmed)
     taken_over: bool = False  # from the network before: a cut it does not predict starts the group's rule afresh
+
+
+def joint_classes(members: dict[str, set[str]]) -> list[list[str]]:
+    """Groups sorted into classes that may be cut in the same ``joint_cuts`` networks: no two groups of a class
+    share a member (a layer's input channels, a normalisation: ``ChannelGroup.members``), so no integer of
+    the graph follows two groups of one class. Greedy, in the groups' order: each group joins the first class
+    it shares nothing with. Members named for an operation rather than a layer (``_ConcatOp:out``) are not
+    compared.
+
+    Args:
+        members: group -> its members (``"layer:in"``, ``"layer:out"``).
+    """
+    classes: list[list[str]] = []
+    taken: list[set[str]] = []
+    for group, mine in members.items():
+        mine = {m for m in mine if not m.startswith("_")}
+        for cls, used in zip(classes, taken):
+            if not mine & used:
+                cls.append(group)
+                used |= mine
+                break
+        else:
+            classes.append([group])
+            taken.append(set(mine))
+    return classes
 
 
 def joint_cuts(sizes: dict[str, int], grids: dict[str, list[int]]) -> list[dict[str, int]] | None:
@@ -263,12 +292,19 @@ class CandidateGraphs:
 
     def synthesise_many(self, counts: dict[str, int]) -> onnx.ModelProto | None:
         """The graph of the current network with several groups cut at once, where every one of them was
-        learnt jointly (its integers are its own) and every count is on its lattice; None otherwise."""
+        learnt jointly, no two of them move the same integer (groups of one class never do) and every count
+        is on its lattice; None otherwise."""
         rules = {g: self._rules.get(g) for g in counts}
         if not all(r is not None and r.joint and r.confirmed for r in rules.values()):
             return None
         if any((n - rules[g].size) % rules[g].period for g, n in counts.items()):
             return None
+        seen: set = set()
+        for rule in rules.values():
+            moves = self._moves(rule)
+            if moves & seen:
+                return None
+            seen |= moves
         slots = self._joint_slots(rules, counts)
         if slots is None:
             return None
@@ -288,6 +324,11 @@ class CandidateGraphs:
                         if e != e0:
                             out[i][j] = e
         return [tuple(v) for v in out]
+
+    def _moves(self, rule: _GroupRule) -> set:
+        """The positions of the integers ``rule`` moves."""
+        return {(i, j) for i, (v0, v1) in enumerate(zip(self._base.slots, rule.slots))
+                for j, (e0, e1) in enumerate(zip(v0, v1)) if e0 != e1}
 
     def confirm(self, group: str, same_nodes: bool) -> None:
         """Whether the confirming cut's device nodes, synthesised and exported, were the same."""

@@ -14,7 +14,7 @@ from netadapt.algorithm.search import smallest_network_ms
 from netadapt.export import export_bytes
 from netadapt.latency import LatencyEstimator
 from netadapt.latency.grid import channel_grid, group_grid, probe_grids
-from netadapt.latency.synthesis import CandidateGraphs, fields, joint_cuts, normalised
+from netadapt.latency.synthesis import CandidateGraphs, fields, joint_classes, joint_cuts, normalised
 from netadapt.models import create_model
 from netadapt.pruning import analyze, shrunk_copy
 from profilers import ProfileConfig, get_profiler
@@ -218,10 +218,21 @@ def test_rules_from_three_joint_cuts_write_each_group_and_several_at_once_as_exp
     assert [u.key for u in model_units(graphs.synthesise_many(several), device, shape)] == exported_keys(several)
 
 
-def test_rules_are_not_learnt_jointly_where_an_integer_moves_with_two_groups(tmp_path):
-    """GoogLeNet's concatenations: a layer reading one is as wide as the sum of its branches, which no
-    one group's counts explain; each group is learnt from its own cuts, and the estimates are those of
-    exports."""
+def test_joint_classes_keep_groups_that_meet_in_one_layers_input_apart():
+    members = {  # a and b concatenated into conv3 (and its norm); c follows conv3; d is on its own
+        "a": {"conv1:out", "norm1:out", "_ConcatOp:out", "conv3:in", "norm3:out"},
+        "b": {"conv2:out", "norm2:out", "_ConcatOp:out", "conv3:in", "norm3:out"},
+        "c": {"conv3:out", "conv4:in"},
+        "d": {"conv5:out", "conv6:in"},
+    }
+    assert joint_classes(members) == [["a", "c", "d"], ["b"]]  # a chain (conv3 out/in) shares no member
+    assert joint_classes({}) == []
+
+
+def test_groups_that_meet_in_a_concatenation_are_learnt_in_separate_classes(tmp_path):
+    """GoogLeNet's concatenations: a layer reading one is as wide as the sum of its branches, which no one
+    group's counts explain when the branches are cut together. The branches go to separate classes, each
+    learnt from its own three networks, and every estimate is that of an export."""
     from families import FAMILIES, build
 
     torch.manual_seed(0)
@@ -232,15 +243,27 @@ def test_rules_are_not_learnt_jointly_where_an_integer_moves_with_two_groups(tmp
     table = LatencyTable(str(tmp_path / "lut.db"))
     profiler = get_profiler(device, ProfileConfig(warmup=0, repeats=1))
     grids = probe_grids(graph, graph.sizes(), 8)
+    classes = joint_classes({g: set(graph.groups[g].members) for g in grids})
+    assert [len(c) for c in classes] == [34, 9, 9, 9]
+    eligible = [g for c in classes if (cuts := joint_cuts({g: graph.sizes()[g] for g in c}, grids))
+                for g in cuts[0]]
+    assert len(eligible) == 12  # the rest have fewer than three counts below their size
     joint = CandidateEstimates(LatencyEstimator(table, device, profiler), net, graph, 1.0, grids=grids)
     plain = CandidateEstimates(LatencyEstimator(table, device, profiler), net, graph, 1.0, synthesis=False)
-    probed = [g for g in graph.groups if len(grids[g]) >= 3][:3]
+    probed = eligible[:2] + eligible[-2:]  # from both learnt classes
     for g in probed:
         for count in sorted(grids[g], reverse=True)[:3]:
             assert joint.table_ms({g: count}) == plain.table_ms({g: count})
-    assert joint.joint_exports == 2  # refused after the first two: the third is not exported
-    assert not any(joint._graphs.can(g) for g in graph.groups if g not in probed)
-    assert joint.synthesised > 0  # the probed groups' third counts, from their own two cuts
+    assert joint.joint_exports == 6  # two classes of three networks each
+    assert all(joint._graphs.can(g) for g in eligible)
+    assert joint.synthesised == 3 * len(probed)  # every probe written, none exported
+    graphs = joint._graphs
+    branches = ("inception5b.branch1.conv", "inception5b.branch2.1.conv")  # concatenated: two classes
+    assert graphs._moves(graphs._rules[branches[0]]) & graphs._moves(graphs._rules[branches[1]])
+    assert graphs.synthesise_many({g: sorted(grids[g])[0] for g in branches}) is None  # exported instead
+    apart = {g: sorted(grids[g])[0] for g in (branches[0], "aux2.fc1")}  # two classes, no integer shared
+    assert joint.table_ms(apart) == plain.table_ms(apart)
+    assert joint.synthesised == 3 * len(probed) + 1
 
 
 @pytest.mark.slow  # exports every probe (about 20-40 s)
