@@ -5,7 +5,9 @@ than a larger count, so the naive uniform width steps on cliffs that a careful p
 what the device runs fast, would not. Here each group's latency curve is read from the lookup table as the
 loop reads it (``CandidateEstimates.predicted``: the network with that one group cut to each count of its
 grid, anchored on the network's latency), and a uniform width rounds each group's ``width x size`` to the
-nearest count that is not slower than any larger count (``fast_counts``; ties go up).
+nearest count that is not slower than any larger count (``fast_counts``), ties going up: a tie in distance to
+the larger count, and a count as fast as a larger one (24 channels padded to a block of 32) to the largest
+count that fast.
 """
 
 from __future__ import annotations
@@ -36,8 +38,10 @@ def fast_counts(latency: Mapping[int, float]) -> list[int]:
 
 
 def round_to_fast(latency: Mapping[int, float], wanted: float) -> int:
-    """The count of ``fast_counts(latency)`` nearest to ``wanted`` (a tie goes to the larger count)."""
-    return min(fast_counts(latency), key=lambda c: (abs(c - wanted), -c))
+    """The count of ``fast_counts(latency)`` nearest to ``wanted`` (of two as near, the larger), or the largest
+    count exactly as fast as that one (the same nodes, the channels padded alike, cost the same)."""
+    count = min(fast_counts(latency), key=lambda c: (abs(c - wanted), -c))
+    return max(c for c in latency if c >= count and math.isclose(latency[c], latency[count], rel_tol=1e-9))
 
 
 def latency_curves(estimates, step: int, sizes: Mapping[str, int] | None = None) -> dict[str, dict[int, float]]:

@@ -32,7 +32,12 @@ def test_rounding_goes_to_the_nearest_fast_count_and_ties_go_up():
     assert round_to_fast(CURVE, 24.0) == 32  # 8 either way: up
     assert round_to_fast(CURVE, 40.0) == 48  # 40 slower than 48: 32 and 48 tie, up
     assert round_to_fast(CURVE, 39.0) == 32
-    assert round_to_fast(CURVE, 60.0) == 64  # 56 and 64 tie
+    assert round_to_fast(CURVE, 60.0) == 64  # 56 and 64 as near
+    assert round_to_fast(CURVE, 55.0) == 64  # 56 is as fast as 64: up
+    assert round_to_fast(CURVE, 51.0) == 48
+    # as ResNet-20's groups on the CPU at step 8: 24 padded to 32 (the same latency), 40 to 48
+    padded = {8: 83.3, 16: 83.71, 24: 85.04, 32: 85.04, 40: 86.59, 48: 86.59, 56: 88.17, 64: 88.17}
+    assert [round_to_fast(padded, w * 64) for w in (0.3, 0.375, 0.5, 0.6, 0.8, 0.875)] == [16, 32, 32, 48, 48, 64]
     assert round_to_fast(CURVE, 0.3) == 8
     rounding = FastRounding({"a": CURVE, "b": {10: 1.0, 20: 3.0, 30: 2.0}})
     assert rounding({"a": 64, "b": 30}, 0.5) == {"a": 32, "b": 10}  # b: 15 is as near 10 as 20 is; 20 is slow
