@@ -39,6 +39,9 @@ class AmcConfig:
                                   high=1, high_open=True)
     bn_batches: int = setting(10, "Batch-norm statistics re-estimated on this many training batches before "
                                   "the reward.", low=0)
+    reconstruct: int = setting(0, "Refit the layers a cut feeds by least squares on this many training images "
+                                  "(feature-map reconstruction, no training) before the reward and the fine-tune; "
+                                  "0: off.", low=0)
     reward: str = setting("accuracy", "What the reward is: holdout 'accuracy' or negative cross-entropy 'loss'.",
                           choices=REWARDS)
     criterion: str = setting("l2", "Which channels stay in each group (a pruning-criterion plug-in).")
@@ -68,13 +71,14 @@ class AmcConfig:
 
     def version_1_name_hash(self) -> str:
         """The hash the same settings' default folder name ended with before the version field."""
-        return versions.version_1_name_hash(self.to_dict(), _LEFT_OUT[1])
+        left_out = {k: v for left in _LEFT_OUT.values() for k, v in left.items()}  # every setting added since
+        return versions.version_1_name_hash(self.to_dict(), left_out)
 
 
 #: The version of the settings a search folder's config.json holds; raise it when a setting is added.
-VERSION = 2
+VERSION = 3
 # Per version, the settings its files leave out, with the value their searches used.
-_LEFT_OUT = {1: {"split_seed": 0}}
+_LEFT_OUT = {1: {"split_seed": 0}, 2: {"reconstruct": 0}}
 
 
 def upgrade(stored: dict) -> dict:

@@ -9,7 +9,9 @@
       final/              the best policy's network, fine-tuned: model.pt, model.onnx, info.json (verdict)
 
 Each episode's reward is the holdout score of the pruned network with batch-norm statistics re-estimated
-and no fine-tuning (as in AMC), on a fixed holdout subset.
+and no fine-tuning (as in AMC), on a fixed holdout subset. With ``reconstruct``, the layers the cuts feed are
+first refit by least squares to the base network's outputs on that many training images (as the AMC reference
+does; ``netadapt.pruning.reconstruct``), and so is the best policy's network before its fine-tune.
 """
 
 from __future__ import annotations
@@ -89,6 +91,10 @@ class AmcSearch:
             self.log(f"Frozen (not pruned): {name}: {why}")
         holdout = self.data.holdout
         self.holdout = limit(holdout, cfg.eval_limit, cfg.seed) if cfg.eval_limit < len(holdout) else holdout
+        if cfg.reconstruct:  # the images every cut's layers are refit on
+            from netadapt.data.loader import make_loader
+
+            self.samples = next(iter(make_loader(self.data.train, cfg.reconstruct, shuffle=True, seed=cfg.seed)))[0]
         rf.prepare_run_dir(self.out, cfg.to_dict(), upgrade=upgrade_settings)
         self.table = LatencyTable(self.lut)
         self.estimator = LatencyEstimator(self.table, self.device, get_profiler(
@@ -133,10 +139,21 @@ class AmcSearch:
 
     # ---- rewards -------------------------------------------------------------------------------------
     def _pruned(self, counts: dict[str, int]):
+        """The base cut to ``counts``; with ``reconstruct``, the layers the cuts feed refit to the base's outputs
+        (``netadapt.pruning.reconstruct``) on that many training images."""
         from netadapt.iterative import prune_to_counts
+        from netadapt.pruning import keep_channels
+        from netadapt.pruning.reconstruct import reconstruct, refit_layers
 
         model = copy.deepcopy(self.base)
-        prune_to_counts(model, self.input_shape, counts, self.criterion, graph=self.graph)
+        if not self.config.reconstruct:
+            prune_to_counts(model, self.input_shape, counts, self.criterion, graph=self.graph)
+            return model
+        keep = {g: self.criterion.select(model, self.graph.groups[g], n) for g, n in counts.items()
+                if n < self.graph.groups[g].size}
+        if keep:
+            keep_channels(model, self.graph, keep)
+            reconstruct(self.base, model, refit_layers(self.graph, keep), self.samples, seed=self.config.seed)
         return model
 
     def reward(self, counts: dict[str, int]) -> float:
