@@ -5,7 +5,9 @@ An executor takes pruned candidates ``(job, model)`` and yields ``(job, record, 
 finishes, in any order; the caller stores each result at once, so a killed run keeps every finished
 candidate. The task (``netadapt.task.adapter.LoopTask``) goes to each worker once, by value (cloudpickle, so
 functions defined in ``__main__`` or a notebook work); workers receive networks as state dicts with their
-channel counts, rebuild them from the task's start model, and share the main process's torch threads.
+channel counts, rebuild them from the task's start model, and share the main process's torch threads. Each
+worker trains on its own device (``netadapt.algorithm.worker_devices``: ``--train-device cuda`` puts worker i
+on ``cuda:i``).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from typing import Iterable, Iterator
 
 import torch
 
+from netadapt.algorithm.worker_devices import worker_devices
 from netadapt.errors import UserError, first_line
 from netadapt.task.adapter import CandidateJob
 
@@ -25,9 +28,10 @@ class Executor(ABC):
 
     name: str
 
-    def __init__(self, workers: int = 1, address: str | None = None):
+    def __init__(self, workers: int = 1, address: str | None = None, devices: list[str] | None = None):
         self.workers = workers
         self.address = address
+        self.devices = devices  # worker i trains on devices[i] (None: on the task's own device)
 
     @abstractmethod
     def map(self, candidates: Iterable[tuple[CandidateJob, torch.nn.Module]],
@@ -85,15 +89,19 @@ class InProcess(Executor):
 _worker: dict = {}
 
 
-def init_worker(payload: bytes | str, threads: int) -> None:
-    """Set a worker's threads and unpickle its task (once per process): the payload, or the file holding it."""
+def init_worker(payload: bytes | str, threads: int, devices=None) -> None:
+    """Set a worker's threads and unpickle its task (once per process): the payload, or the file holding it;
+    ``devices``: a queue this worker takes its training device from, or the device's name."""
     import cloudpickle
 
     torch.set_num_threads(threads)
     if isinstance(payload, str):
         with open(payload, "rb") as f:
             payload = f.read()
-    _worker["task"] = cloudpickle.loads(payload)
+    task = cloudpickle.loads(payload)
+    if devices is not None:
+        task.use_device(devices if isinstance(devices, str) else devices.get(timeout=60))
+    _worker["task"] = task
 
 
 def run_candidate(job: CandidateJob, state: dict) -> tuple[dict, dict, dict]:
@@ -110,8 +118,8 @@ class ProcessPool(Executor):
 
     name = "local"
 
-    def __init__(self, workers: int = 2, address: str | None = None):
-        super().__init__(workers, address)
+    def __init__(self, workers: int = 2, address: str | None = None, devices: list[str] | None = None):
+        super().__init__(workers, address, devices)
         self._pool = None
         self._task = None
         self._payload = None
@@ -129,9 +137,14 @@ class ProcessPool(Executor):
             with tempfile.NamedTemporaryFile(prefix="netadapt-task-", suffix=".pkl", delete=False) as f:
                 f.write(task_payload(task))
             self._payload = f.name
-            self._pool = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("spawn"),
-                                             initializer=init_worker,
-                                             initargs=(self._payload, worker_threads(self.workers)))
+            context = multiprocessing.get_context("spawn")
+            devices = None
+            if self.devices is not None:  # each worker process takes the next device, once
+                devices = context.Queue()
+                for name in self.devices:
+                    devices.put(name)
+            self._pool = ProcessPoolExecutor(self.workers, mp_context=context, initializer=init_worker,
+                                             initargs=(self._payload, worker_threads(self.workers), devices))
             self._task = task
         return self._pool
 
@@ -185,8 +198,8 @@ def _main_hint() -> str:
     return ""
 
 
-def _local(workers: int = 1, address: str | None = None) -> Executor:
-    return InProcess(1) if workers == 1 else ProcessPool(workers)
+def _local(workers: int = 1, address: str | None = None, devices: list[str] | None = None) -> Executor:
+    return InProcess(1, devices=devices) if workers == 1 else ProcessPool(workers, devices=devices)
 
 
 _EXECUTORS = {
@@ -199,13 +212,16 @@ def list_executors() -> list[str]:
     return sorted(_EXECUTORS)
 
 
-def create_executor(name: str, workers: int = 1, address: str | None = None, task=None) -> Executor:
-    """The executor ``name`` with ``workers`` candidates at once; with ``task``, a task that cannot reach
-    workers is refused before any work.
+def create_executor(name: str, workers: int = 1, address: str | None = None, task=None,
+                    train_device: str | None = None) -> Executor:
+    """The executor ``name`` with ``workers`` candidates at once, connected to its cluster if it has one;
+    with ``task``, a task that cannot reach workers is refused before any work; with ``train_device``
+    (``--train-device``), each worker trains on its own device (``worker_devices``).
 
     Raises:
-        UserError: unknown name, fewer than one worker, a back end that is not installed, or a task that does
-            not pickle for several workers.
+        UserError: unknown name, fewer than one worker, a training device that is not here or too few GPUs
+            for the workers, a back end that is not installed, a cluster that does not answer, or a task that
+            does not pickle for several workers.
     """
     if name not in _EXECUTORS:
         raise UserError(f"unknown executor {name!r}; valid: {', '.join(list_executors())}")
@@ -213,17 +229,27 @@ def create_executor(name: str, workers: int = 1, address: str | None = None, tas
         raise UserError(f"--workers must be at least 1, got {workers}")
     if address is not None and name != "ray":
         raise UserError("--ray-address needs --executor ray")
+    devices = None if train_device is None else worker_devices(train_device, workers)
     factory = _EXECUTORS[name]
     if isinstance(factory, str):  # a heavy back end, imported only when chosen
         module, _, attr = factory.partition(":")
         factory = getattr(importlib.import_module(module), attr)
-    executor = factory(workers, address)
+    executor = factory(workers, address, devices)
     if task is not None and not isinstance(executor, InProcess):
-        import cloudpickle
-
-        payload = task_payload(task)
         try:
-            cloudpickle.loads(payload)  # the round trip a worker makes
-        except Exception as exc:  # unpickling runs the objects' own code
-            raise UserError(f"the task does not unpickle as a worker would ({first_line(exc, 200)}); use one worker") from exc
+            _round_trip(task)
+        except UserError:
+            executor.close()
+            raise
     return executor
+
+
+def _round_trip(task) -> None:
+    """Refuse a task that does not come out of a worker's unpickling."""
+    import cloudpickle
+
+    payload = task_payload(task)
+    try:
+        cloudpickle.loads(payload)  # the round trip a worker makes
+    except Exception as exc:  # unpickling runs the objects' own code
+        raise UserError(f"the task does not unpickle as a worker would ({first_line(exc, 200)}); use one worker") from exc

@@ -84,8 +84,6 @@ class NetAdaptRun:
         from lut.table import LatencyTable
         from profilers import ProfileConfig, get_profiler
 
-        from netadapt.training.device import training_device
-
         cfg, ex = self.config, self.execution
         self.budget = parse_budget(cfg.budget)
         create_criterion(cfg.criterion)  # fail early on unknown plug-in names
@@ -93,8 +91,10 @@ class NetAdaptRun:
                                    (cfg.search, tuple(STEPS), "search")):
             if value not in valid:
                 raise UserError(f"unknown {what} {value!r}; valid: {', '.join(valid)}")
-        training_device(ex.train_device)  # a GPU this PyTorch cannot reach fails before anything runs
-        self.executor = create_executor(ex.executor, ex.workers, ex.ray_address, task=self.task)
+        # a GPU this PyTorch cannot reach, too few GPUs for the workers, or a cluster that does not answer fail
+        # here, before anything is written
+        self.executor = create_executor(ex.executor, ex.workers, ex.ray_address, task=self.task,
+                                        train_device=ex.train_device)
         self.device = usable_device(cfg.device, threads=cfg.threads, gpu_id=cfg.gpu_id)
         self.exact = bool(getattr(self.device, "exact", False))
         self.table = LatencyTable(self.lut)

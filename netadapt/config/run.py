@@ -131,7 +131,9 @@ class ExecutionConfig:
                                      "install 'netadapt[ray]').", choices=EXECUTORS)
     ray_address: str | None = setting(None, "Ray cluster address, e.g. ray://head:10001 (none: a local Ray).")
     train_device: str = setting("cpu", "Where fine-tuning runs (PyTorch: cpu, cuda, cuda:1); latency is still "
-                                       "measured on --device. A run may resume with another.")
+                                       "measured on --device. With --workers N, cuda puts worker i on cuda:i, "
+                                       "and a list names each worker's (cuda:0,cuda:0: two on one GPU). A run "
+                                       "may resume with another.")
 
     def __post_init__(self):
         check(self)

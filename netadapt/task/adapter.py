@@ -71,6 +71,13 @@ class LoopTask(ABC):
     summary_keys: tuple[str, ...] = ("score",)
     #: whether ``start`` wants the start model (loaded again when a run resumes)
     needs_start = False
+    #: where candidates and the final model are trained and scored (a torch device name)
+    train_device: str = "cpu"
+
+    def use_device(self, name: str) -> None:
+        """Train and score on ``name`` from now on: a worker's own device, or in the main process the first
+        of the devices ``--train-device`` names (``cuda:0,cuda:1`` -> ``cuda:0``)."""
+        self.train_device = str(name).split(",")[0].strip()
 
     # ---- before the run folder exists --------------------------------------------------------------------
     def check(self, log) -> None:

@@ -55,7 +55,7 @@ class ClassificationTask(LoopTask):
 
     def __init__(self, config: RunConfig, train_device: str = "cpu"):
         self.config = config
-        self.train_device = train_device
+        self.use_device(train_device)
         self.spec: ModelSpec | None = None
         self._data = self._holdout = None
         self._teacher = None

@@ -49,7 +49,7 @@ class UserTask(LoopTask):
         self.train, self.evaluate, self.calibrate = task.train, task.evaluate, task.calibrate
         self.loss, self.batches, self.deploy = task.loss, task.batches, task.deploy
         self.config = config
-        self.train_device = train_device
+        self.use_device(train_device)
         self.callables = {name: qualified_name(getattr(task, name))
                           for name in ("train", "evaluate", "calibrate", "loss", "deploy") if getattr(task, name)}
         self._teacher = None
