@@ -9,8 +9,8 @@ import click
 from netadapt.cli.options import config_option
 from netadapt.cli.settings import options_of
 from netadapt.config.source import DataSource, ModelSource
-from netadapt.lottery.run import LotteryConfig
-from netadapt.training.config import TrainConfig
+from netadapt.config.lottery import LotteryConfig
+from netadapt.config.train import TrainConfig
 
 
 @click.command()

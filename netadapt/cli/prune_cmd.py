@@ -10,7 +10,7 @@ import click
 from netadapt.cli.options import config_option
 from netadapt.cli.settings import options_of, settings_from
 from netadapt.config.start import ShortFineTune, StartSettings
-from netadapt.iterative.config import PruneSettings
+from netadapt.config.prune import PruneSettings
 
 
 def model_data_options(f):

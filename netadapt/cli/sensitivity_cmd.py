@@ -10,7 +10,7 @@ from netadapt.cli.options import config_option, device_options, lut_option, task
 from netadapt.cli.prune_cmd import load_inputs, model_data_options
 from netadapt.cli.settings import options_of, settings_from
 from netadapt.config.start import ShortFineTune, StartSettings
-from netadapt.sensitivity.config import SensitivitySettings
+from netadapt.config.sensitivity import SensitivitySettings
 
 
 @click.command()

@@ -7,7 +7,7 @@ import click
 from netadapt.cli.options import config_option
 from netadapt.cli.settings import options_of, settings_from
 from netadapt.config.source import DataSource, ModelSource
-from netadapt.training.config import TrainConfig, TrainOutput
+from netadapt.config.train import TrainConfig, TrainOutput
 
 
 @click.command()

@@ -11,8 +11,7 @@ import torch
 import torch.nn as nn
 
 from netadapt.errors import UserError
-
-SCOPES = ("global", "layer")
+from netadapt.config.lottery import SCOPES
 
 
 def prunable_weights(model: nn.Module) -> dict[str, nn.Parameter]:

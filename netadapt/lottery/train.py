@@ -9,7 +9,7 @@ from torch import nn
 
 from netadapt.data.loader import make_loader
 from netadapt.lottery.masks import MaskHooks
-from netadapt.training.config import TrainConfig
+from netadapt.config.train import TrainConfig
 from netadapt.training.schedule import lr_factor
 from netadapt.training.state import copy_state
 from netadapt.training.steps import make_optimizer, sgd_step

@@ -1,6 +1,6 @@
 """Training from scratch, short-term fine-tuning, and evaluation."""
 
-from netadapt.training.config import TrainConfig
+from netadapt.config.train import TrainConfig
 from netadapt.training.batchnorm import recalibrate_batchnorm
 from netadapt.training.evaluate import Scores, evaluate, score
 from netadapt.training.fine_tune import fine_tune

@@ -15,7 +15,7 @@ from netadapt.data.bundle import DataBundle
 from netadapt.data.loader import make_loader
 from netadapt.errors import UserError
 from netadapt.training import state
-from netadapt.training.config import TrainConfig
+from netadapt.config.train import TrainConfig
 from netadapt.training.device import placed, training_device
 from netadapt.training.distill import DistillationLoss
 from netadapt.training.evaluate import evaluate

@@ -4,7 +4,7 @@ import pytest
 
 from netadapt.config.start import ShortFineTune, StartSettings
 from netadapt.errors import UserError
-from netadapt.iterative.config import PruneSettings
+from netadapt.config.prune import PruneSettings
 
 
 def test_the_prune_command_takes_its_options_from_the_settings():

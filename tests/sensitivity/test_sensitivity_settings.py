@@ -3,7 +3,7 @@
 import pytest
 
 from netadapt.errors import UserError
-from netadapt.sensitivity.config import SensitivitySettings, parse_ratios
+from netadapt.config.sensitivity import SensitivitySettings, parse_ratios
 
 
 def test_the_sensitivity_command_takes_its_options_from_the_settings():

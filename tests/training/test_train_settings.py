@@ -4,7 +4,7 @@ import pytest
 
 from netadapt.config.source import DataSource, ModelSource
 from netadapt.errors import UserError
-from netadapt.training.config import TrainConfig, TrainOutput
+from netadapt.config.train import TrainConfig, TrainOutput
 
 
 def test_the_train_command_takes_its_options_from_the_settings():
