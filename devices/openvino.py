@@ -33,6 +33,7 @@ INSTALL_HINT = (f"install {BUILTIN_PACKAGE} in an environment of its own (it rep
                 f"Intel CPU, {PLUGIN_PACKAGE} beside onnxruntime (pip install 'netadapt[openvino]')")
 _PRECISIONS = ("FP32", "FP16", "ACCURACY")
 _REGISTRATION = "netadapt-openvino"  # the name the plug-in library is registered under in this process
+_registered: set[str] = set()  # plug-in libraries registered in this process (once each: a second fails)
 
 
 class Route:
@@ -67,8 +68,10 @@ def _plugin_route(ort, plugin: str) -> Route:
     try:
         import onnxruntime_ep_openvino
 
-        if not any(d.ep_name == PROVIDER for d in ort.get_ep_devices()):
-            ort.register_execution_provider_library(_REGISTRATION, onnxruntime_ep_openvino.get_library_path())
+        library = onnxruntime_ep_openvino.get_library_path()
+        if library not in _registered:
+            ort.register_execution_provider_library(_REGISTRATION, library)
+            _registered.add(library)
         offered = [d for d in ort.get_ep_devices() if d.ep_name == PROVIDER]
     except Exception as exc:  # noqa: BLE001 - a broken plug-in must read as a reason, not a traceback
         return Route(None, reason=f"{plugin} failed to load beside onnxruntime {ort.__version__}: "

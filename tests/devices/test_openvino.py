@@ -102,6 +102,7 @@ def _ep_device(ep_name, vendor, ov_device=None):
 def test_plugin_offering_no_device_names_the_vendor(monkeypatch, fresh_route, tmp_path):
     """What onnxruntime-ep-openvino 1.8.1 does on an AMD CPU: it loads, and offers no device."""
     registered = []
+    monkeypatch.setattr(ov, "_registered", set())
     monkeypatch.setattr(onnxruntime, "get_available_providers", lambda: ["CPUExecutionProvider"])
     monkeypatch.setattr(ov, "_package_version", lambda dist: "onnxruntime-ep-openvino 1.8.1"
                         if dist == ov.PLUGIN_PACKAGE else "")
@@ -114,6 +115,8 @@ def test_plugin_offering_no_device_names_the_vendor(monkeypatch, fresh_route, tm
                                               __file__=str(tmp_path / "__init__.py")))
     ok, why = OpenVinoDevice().available()
     assert not ok and registered == ["netadapt-openvino"]
+    ov.route.cache_clear()
+    assert OpenVinoDevice().available() == (False, why) and registered == ["netadapt-openvino"]  # registered once
     assert why == (f"onnxruntime-ep-openvino 1.8.1 loaded beside onnxruntime {onnxruntime.__version__} but offers "
                    "no device for this CPU (vendor AMD; it offers Intel devices only); install onnxruntime-openvino "
                    "in an environment of its own (it replaces onnxruntime)")
@@ -126,8 +129,10 @@ def test_plugin_offering_a_cpu_is_taken(monkeypatch, fresh_route, tmp_path):
                         if dist == ov.PLUGIN_PACKAGE else "")
     monkeypatch.setattr(onnxruntime, "get_ep_devices", lambda: [_ep_device("CPUExecutionProvider", "Intel"),
                                                                  offered], raising=False)
+    monkeypatch.setattr(ov, "_registered", {"libonnxruntime_providers_openvino_plugin.so"})
     monkeypatch.setitem(sys.modules, "onnxruntime_ep_openvino",
-                        types.SimpleNamespace(__file__=str(tmp_path / "__init__.py")))
+                        types.SimpleNamespace(get_library_path=lambda: "libonnxruntime_providers_openvino_plugin.so",
+                                              __file__=str(tmp_path / "__init__.py")))
     assert OpenVinoDevice().available() == (True, "")
     found = ov.route()
     assert found.kind == "plugin" and found.ep_device is offered
