@@ -18,13 +18,20 @@ trained on the 45,000 images outside netadapt's default holdout; or ``--base-che
    between the two; with ``--fill N``, up to N widths between those two are fine-tuned the same way as well,
    and the reading is between the neighbouring uniform models that bracket NetAdapt's latency (the line
    between far-apart widths flatters NetAdapt: the uniform curve rises fast just above the matched width);
+   fast-count uniform (``--arms`` ``uniform_fast``, the arm to beat): the same, but each width rounds every
+   group to the nearest channel count that the lookup table says is not slower than any larger count (ties
+   go up; netadapt.baseline.fast), as a practitioner who rounds to what the device runs fast would, so it
+   does not step on the slow counts (on ResNet-20 at channel step 4, width 0.531 ran at 11.4 ms and 0.562 at
+   16.4 ms); its models are kept in <run>/baseline_fast/ and its columns are ``fast``;
 3. sensitivity: the base scanned group by group at several ratios on the holdout (no fine-tune, as in the
    lecture), the accuracy-drop threshold searched (and blended between two thresholds) so that the network's
    table latency equals the NetAdapt iteration's, pruned in one shot, then the same fine-tuning.
 
 4. AMC (``--arms ...,amc``, at ``--amc-budgets``): netadapt's DDPG search for per-group keep ratios under
    the share of the start that NetAdapt's iteration measured, rewarded on the holdout with batch-norm
-   re-estimated and no fine-tuning, then the same fine-tuning; the search's wall time is reported.
+   re-estimated and no fine-tuning (with ``--amc-reconstruct N``, the layers the cuts feed refit by least squares
+   on N training images first: netadapt.pruning.reconstruct), then the same fine-tuning; the search's wall time
+   is reported.
 
 Every compared model is finally timed run by run against the start model (netadapt.latency.paired), all in
 one pass, so the latencies in the table are comparable whatever the machine did meanwhile. Both arms get the
@@ -268,10 +275,11 @@ def amc_point(k: int, budget: float, reference_ms: float, start_ms: float, confi
     from netadapt.runs import folder as rf
     from netadapt.training import evaluate
 
-    done = out / f"amc_{budget:g}.json"
+    name = f"amc_{budget:g}" + (f"_reconstruct{s['amc_reconstruct']}" if s.get("amc_reconstruct") else "")
+    done = out / f"{name}.json"
     if done.is_file():
         return rf.read_json(done)
-    folder = out / f"amc_{budget:g}"
+    folder = out / name
     amc = AmcConfig(budget=f"{100 * reference_ms / start_ms:.4f}%", model=config.model,
                     checkpoint=config.checkpoint, data=config.data, holdout=config.holdout,
                     eval_limit=s["amc_eval_limit"], device=config.device, threads=config.threads, batch=config.batch,
@@ -279,15 +287,15 @@ def amc_point(k: int, budget: float, reference_ms: float, start_ms: float, confi
                     channel_step=config.channel_step, episodes=s["amc_episodes"], warmup_episodes=s["amc_warmup"],
                     bn_batches=s["bn_batches"], reward="loss" if s["score"] != "accuracy" else "accuracy",
                     criterion=config.criterion, finetune_epochs=0, batch_size=config.finetune.batch_size,
-                    seed=config.seed)
+                    reconstruct=s.get("amc_reconstruct", 0), seed=config.seed)
     t0 = time.perf_counter()
     final = AmcSearch(amc, folder, lut=lut, progress=s["progress"], log=click.echo).run()
     search_seconds = time.perf_counter() - t0
     loaded = load_checkpoint(folder / "final" / "model.pt")
     model = loaded.model
-    fine_tune_like_the_run(model, run_dir, k, config, data, teacher, out / f"amc_{budget:g}_ft", s["progress"],
+    fine_tune_like_the_run(model, run_dir, k, config, data, teacher, out / f"{name}_ft", s["progress"],
                            "amc")
-    onnx = export_onnx(model, out / f"amc_{budget:g}.onnx", loaded.input_shape)
+    onnx = export_onnx(model, out / f"{name}.onnx", loaded.input_shape)
     episodes = rf.read_json(folder / "summary.json")["episodes"]
     info = {"iteration": k, "onnx": str(onnx), "test_accuracy": evaluate(model, data.test),
             "search_seconds": search_seconds, "episodes": episodes, "ratios": final["ratios"],
@@ -333,15 +341,16 @@ def plot_comparison(summary: dict, path: Path) -> Path:
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(8, 5), dpi=110)
-    styles = {"netadapt": ("o-", "tab:blue", "NetAdapt"), "uniform": ("s--", "tab:orange", "uniform width"),
+    styles = {"netadapt": ("o-", "tab:blue", "NetAdapt"), "fast": ("v-.", "tab:brown", "uniform width, fast counts"),
+              "uniform": ("s--", "tab:orange", "uniform width"),
               "sensitivity": ("^:", "tab:green", "sensitivity ratios"), "amc": ("D", "tab:purple", "AMC")}
     for seed, runs in summary["seeds"].items():
         for arm, (marker, color, label) in styles.items():
             pts = sorted((r[f"{arm}_ms"], r[f"{arm}_test_accuracy"]) for r in runs["rows"] if f"{arm}_ms" in r)
-            if arm == "uniform":
-                pts += [(r["uniform_wider_ms"], r["uniform_wider_test_accuracy"]) for r in runs["rows"]
-                        if "uniform_wider_ms" in r]
-                pts += [(b["ms"], b["test_accuracy"]) for r in runs["rows"] for b in r.get("uniform_between", [])]
+            if arm in ("uniform", "fast"):
+                pts += [(r[f"{arm}_wider_ms"], r[f"{arm}_wider_test_accuracy"]) for r in runs["rows"]
+                        if f"{arm}_wider_ms" in r]
+                pts += [(b["ms"], b["test_accuracy"]) for r in runs["rows"] for b in r.get(f"{arm}_between", [])]
                 pts = sorted(pts + [(runs["start_ms"], summary["base_test_accuracy"])])
             if pts:
                 ax.plot([p[0] for p in pts], [p[1] for p in pts], marker, color=color, alpha=0.9,
@@ -363,15 +372,102 @@ def plot_comparison(summary: dict, path: Path) -> Path:
     return path
 
 
-def between_key(k: int, point: dict) -> str:
+def between_key(k: int, point: dict, prefix: str = "uniform") -> str:
     """The final pass's name of a uniform model between iteration k's matched and wider points."""
-    return f"uniform_at_{k}_{point['width']:.4f}"
+    return f"{prefix}_at_{k}_{point['width']:.4f}"
+
+
+#: The uniform arms: name in --arms -> (rounding of netadapt.baseline, prefix of their columns and models)
+UNIFORM_ARMS = {"uniform_fast": ("fast", "fast"), "uniform": ("grid", "uniform")}
+
+
+def uniform_arm(run_dir: Path, rounding: str, wanted: list[int], compared: list[int], s: dict, lut: str,
+                clock: Clock, label: str) -> tuple[dict, dict, dict]:
+    """One uniform arm's points matching the ``wanted`` iterations, and for the ``compared`` ones the wider
+    point (``--bracket``) and the widths between (``--fill``): three dicts by iteration."""
+    from netadapt.baseline import build_between_points, build_uniform_baseline, build_wider_point
+
+    with clock.part(f"{label} (width search, fine-tune)"):
+        points = {p["iteration"]: p for p in build_uniform_baseline(
+            run_dir, points=wanted, progress=s["progress"], log=click.echo, rounding=rounding, lut=lut)}
+    wider, between = {}, {}
+    if points and s["bracket"]:
+        with clock.part(f"{label}, a wider width of each point (fine-tune)"):
+            for k in sorted(k for k in compared if k in points):
+                point = build_wider_point(run_dir, k, progress=s["progress"], log=click.echo,
+                                          margin=s["bracket_margin"], rounding=rounding, lut=lut)
+                if point is not None:
+                    wider[k] = point
+    if wider and s.get("fill"):
+        with clock.part(f"{label}, the widths between (fine-tune)"):
+            for k in sorted(wider):
+                between[k] = build_between_points(run_dir, k, progress=s["progress"], log=click.echo,
+                                                  limit=s["fill"], rounding=rounding, lut=lut)
+    return points, wider, between
+
+
+def uniform_models(run_dir: Path, rounding: str, prefix: str, arm: tuple[dict, dict, dict]) -> dict[str, str]:
+    """The final pass's names and ONNX files of one uniform arm's models."""
+    from netadapt.baseline import between_dir, point_dir, wider_dir
+
+    points, wider, between = arm
+    models = {f"{prefix}_{k}": str(point_dir(run_dir, k, rounding) / "model.onnx") for k in points}
+    models.update({f"{prefix}_wider_{k}": str(wider_dir(run_dir, k, rounding) / "model.onnx") for k in wider})
+    models.update({between_key(k, p, prefix): str(between_dir(run_dir, k, p["width"], rounding) / "model.onnx")
+                   for k, ps in between.items() for p in ps})
+    return models
+
+
+def uniform_curve(prefix: str, arm: tuple[dict, dict, dict], ms: dict, start: tuple[float, float]) -> list:
+    """(re-measured ms, test accuracy) of the start and of every model of one uniform arm."""
+    points, wider, between = arm
+    return [start] + [(ms[f"{prefix}_{k}"]["ms"], p["test_accuracy"]) for k, p in points.items()] + \
+        [(ms[f"{prefix}_wider_{k}"]["ms"], p["test_accuracy"]) for k, p in wider.items()] + \
+        [(ms[between_key(k, p, prefix)]["ms"], p["test_accuracy"]) for k, ps in between.items() for p in ps]
+
+
+def uniform_row(prefix: str, k: int, arm: tuple[dict, dict, dict], ms: dict, ours: tuple[float, float],
+                curve: list) -> dict:
+    """One uniform arm's columns of a budget's row: its matched point, its wider one, the widths between,
+    its accuracy read at NetAdapt's latency ``ours[0]`` and its latency ratio at NetAdapt's accuracy."""
+    from netadapt.baseline import bracket, interpolate
+
+    points, wider, between = arm
+    row = {}
+    ratio_key = "latency_ratio_at_equal_accuracy" if prefix == "uniform" else f"{prefix}_latency_ratio_at_equal_accuracy"
+    if k in points:
+        row.update({f"{prefix}_width": points[k]["width"], f"{prefix}_ms": ms[f"{prefix}_{k}"]["ms"],
+                    f"{prefix}_test_accuracy": points[k]["test_accuracy"], ratio_key: ratio_text(ours, curve)})
+    if k in wider:
+        lo = (ms[f"{prefix}_{k}"]["ms"], points[k]["test_accuracy"])
+        hi = (ms[f"{prefix}_wider_{k}"]["ms"], wider[k]["test_accuracy"])
+        row.update({f"{prefix}_wider_width": wider[k]["width"], f"{prefix}_wider_ms": hi[0],
+                    f"{prefix}_wider_test_accuracy": hi[1]})
+        inside = [(ms[between_key(k, p, prefix)]["ms"], p["test_accuracy"], p["width"]) for p in between.get(k, [])]
+        if inside:
+            row[f"{prefix}_between"] = [{"width": w, "ms": m, "test_accuracy": a} for m, a, w in inside]
+        # the neighbouring uniform models that bracket NetAdapt's latency, of all those measured for k
+        pair = bracket([lo, hi] + [(m, a) for m, a, _ in inside], ours[0])
+        if pair is not None:
+            row[f"{prefix}_accuracy_at_netadapt_ms"] = interpolate(list(pair), ours[0])
+            row[f"{prefix}_bracket_ms"] = [pair[0][0], pair[1][0]]
+    return row
+
+
+def arm_points(prefix: str, arm: tuple[dict, dict, dict], ms: dict) -> dict:
+    """One uniform arm's points, each with its re-measured latency, for the bench's JSON."""
+    points, wider, between = arm
+    return {f"{prefix}_points": [{**p, "remeasured_ms": ms[f"{prefix}_{k}"]["ms"]} for k, p in points.items()],
+            f"{prefix}_wider_points": [{**p, "remeasured_ms": ms[f"{prefix}_wider_{k}"]["ms"]}
+                                       for k, p in wider.items()],
+            f"{prefix}_between_points": [{**{key: v for key, v in p.items() if key != "channels"},
+                                          "remeasured_ms": ms[between_key(k, p, prefix)]["ms"]}
+                                         for k, ps in between.items() for p in ps]}
 
 
 def bench_seed(seed: int, s: dict, source: str, checkpoint: Path, out_root: Path, data, clock: Clock) -> dict:
     from netadapt.algorithm.loop import NetAdaptRun
-    from netadapt.baseline import (between_dir, bracket, build_between_points, build_uniform_baseline,
-                                   build_wider_point, choose_iterations, interpolate, point_dir, wider_dir)
+    from netadapt.baseline import choose_iterations
     from netadapt.checkpoint import load_checkpoint
     from netadapt.runs import folder as rf
 
@@ -397,25 +493,12 @@ def bench_seed(seed: int, s: dict, source: str, checkpoint: Path, out_root: Path
     last = its[-1]["iteration"]
     wanted = sorted({k for k, _ in chosen.values() if k > 0}
                     | (set(choose_iterations(last, s["curve_points"])) if last > 0 and s["curve_points"] else set()))
-    uniform = {}
-    if "uniform" in s["arms"] and wanted:
-        with clock.part(f"seed {seed}: uniform arm (width search, fine-tune)"):
-            uniform = {p["iteration"]: p for p in build_uniform_baseline(run_dir, points=wanted,
-                                                                         progress=s["progress"], log=click.echo)}
-    wider = {}
-    if uniform and s["bracket"]:
-        with clock.part(f"seed {seed}: uniform arm, a wider width of each point (fine-tune)"):
-            for k in sorted({k for k, _ in chosen.values() if k in uniform}):
-                point = build_wider_point(run_dir, k, progress=s["progress"], log=click.echo,
-                                          margin=s["bracket_margin"])
-                if point is not None:
-                    wider[k] = point
-    between = {}
-    if wider and s.get("fill"):
-        with clock.part(f"seed {seed}: uniform arm, the widths between (fine-tune)"):
-            for k in sorted(wider):
-                between[k] = build_between_points(run_dir, k, progress=s["progress"], log=click.echo,
-                                                  limit=s["fill"])
+    compared = sorted({k for k, _ in chosen.values() if k > 0})
+    arms = {}  # prefix -> (rounding, (points, wider, between)), the fast-count arm first
+    for name, (rounding, prefix) in UNIFORM_ARMS.items():
+        if name in s["arms"] and wanted:
+            label = f"seed {seed}: {'fast-count uniform' if rounding == 'fast' else 'uniform'} arm"
+            arms[prefix] = rounding, uniform_arm(run_dir, rounding, wanted, compared, s, lut, clock, label)
     sens = {}
     if "sensitivity" in s["arms"]:
         with clock.part(f"seed {seed}: sensitivity arm (scan, threshold, fine-tune)"):
@@ -435,17 +518,13 @@ def bench_seed(seed: int, s: dict, source: str, checkpoint: Path, out_root: Path
                                        lut, s, run_dir)
     with clock.part(f"seed {seed}: every compared model timed against the start, in one pass"):
         models = {f"netadapt_{b:g}": o["onnx"] for b, o in ours.items()}
-        models.update({f"uniform_{k}": str(point_dir(run_dir, k) / "model.onnx") for k in uniform})
-        models.update({f"uniform_wider_{k}": str(wider_dir(run_dir, k) / "model.onnx") for k in wider})
-        models.update({between_key(k, p): str(between_dir(run_dir, k, p["width"]) / "model.onnx")
-                       for k, ps in between.items() for p in ps})
+        for prefix, (rounding, arm) in arms.items():
+            models.update(uniform_models(run_dir, rounding, prefix, arm))
         models.update({f"sensitivity_{b:g}": o["onnx"] for b, o in sens.items()})
         models.update({f"amc_{b:g}": o["onnx"] for b, o in amc.items()})
         ms = remeasure(models, str(run_dir / "iter_000" / "model.onnx"), start_ms, config)
-    curve = [(start_ms, base.extra.get("test_accuracy", math.nan))] + \
-        [(ms[f"uniform_{k}"]["ms"], p["test_accuracy"]) for k, p in uniform.items()] + \
-        [(ms[f"uniform_wider_{k}"]["ms"], p["test_accuracy"]) for k, p in wider.items()] + \
-        [(ms[between_key(k, p)]["ms"], p["test_accuracy"]) for k, ps in between.items() for p in ps]
+    start = (start_ms, base.extra.get("test_accuracy", math.nan))
+    curves = {prefix: uniform_curve(prefix, arm, ms, start) for prefix, (_, arm) in arms.items()}
     rows = []
     for b, (k, met) in chosen.items():
         if k == 0:
@@ -455,24 +534,8 @@ def bench_seed(seed: int, s: dict, source: str, checkpoint: Path, out_root: Path
         row = {"budget_pct": b, "budget_ms": b / 100 * start_ms, "met": met, "iteration": k,
                "netadapt_ms": na["ms"], "netadapt_high_ms": na["high_ms"],
                "netadapt_test_accuracy": ours[b]["test_accuracy"]}
-        if k in uniform:
-            row.update({"uniform_width": uniform[k]["width"], "uniform_ms": ms[f"uniform_{k}"]["ms"],
-                        "uniform_test_accuracy": uniform[k]["test_accuracy"],
-                        "latency_ratio_at_equal_accuracy": ratio_text((na["ms"], ours[b]["test_accuracy"]), curve)})
-        if k in wider:
-            lo = (ms[f"uniform_{k}"]["ms"], uniform[k]["test_accuracy"])
-            hi = (ms[f"uniform_wider_{k}"]["ms"], wider[k]["test_accuracy"])
-            row.update({"uniform_wider_width": wider[k]["width"], "uniform_wider_ms": hi[0],
-                        "uniform_wider_test_accuracy": hi[1]})
-            inside = [(ms[between_key(k, p)]["ms"], p["test_accuracy"], p["width"])
-                      for p in between.get(k, [])]
-            if inside:
-                row["uniform_between"] = [{"width": w, "ms": m, "test_accuracy": a} for m, a, w in inside]
-            # the neighbouring uniform models that bracket NetAdapt's latency, of all those measured for k
-            pair = bracket([lo, hi] + [(m, a) for m, a, _ in inside], na["ms"])
-            if pair is not None:
-                row["uniform_accuracy_at_netadapt_ms"] = interpolate(list(pair), na["ms"])
-                row["uniform_bracket_ms"] = [pair[0][0], pair[1][0]]
+        for prefix, (_, arm) in arms.items():
+            row.update(uniform_row(prefix, k, arm, ms, (na["ms"], ours[b]["test_accuracy"]), curves[prefix]))
         if b in sens:
             row.update({"sensitivity_ms": ms[f"sensitivity_{b:g}"]["ms"],
                         "sensitivity_test_accuracy": sens[b]["test_accuracy"],
@@ -483,13 +546,7 @@ def bench_seed(seed: int, s: dict, source: str, checkpoint: Path, out_root: Path
                         "amc_ratios": amc[b]["ratios"]})
         rows.append(row)
     return {"run_dir": str(run_dir), "start_ms": start_ms, "stopped": result.stopped, "iterations": last,
-            "rows": rows, "uniform_points": [{**p, "remeasured_ms": ms[f"uniform_{k}"]["ms"]}
-                                             for k, p in uniform.items()],
-            "uniform_wider_points": [{**p, "remeasured_ms": ms[f"uniform_wider_{k}"]["ms"]}
-                                     for k, p in wider.items()],
-            "uniform_between_points": [{**{key: v for key, v in p.items() if key != "channels"},
-                                        "remeasured_ms": ms[between_key(k, p)]["ms"]}
-                                       for k, ps in between.items() for p in ps],
+            "rows": rows, **{key: v for prefix, (_, arm) in arms.items() for key, v in arm_points(prefix, arm, ms).items()},
             "seconds_per_iteration": _per_iteration(its)}
 
 
@@ -499,6 +556,39 @@ def _per_iteration(its) -> dict:
         for phase, sec in it.get("seconds", {}).items():
             per[phase] = per.get(phase, 0.0) + sec / max(1, len(its) - 1)
     return per
+
+
+def print_fast(summary: dict) -> None:
+    """The fast-count uniform arm against NetAdapt: per seed and budget, then the means per budget."""
+    rows = [(seed, r) for seed, runs in summary["seeds"].items() for r in runs["rows"] if "fast_ms" in r]
+    if not rows:
+        return
+    click.echo("\nthe arm to beat, fast-count uniform (each group at the nearest count the table says is not slower "
+               "than any larger count):")
+    click.echo(f"{'seed':>4} {'budget':>6} {'iter':>4} {'NA ms':>7} {'NA acc':>7} {'fast ms':>7} {'fast acc':>8} "
+               f"{'fast+ ms':>8} {'fast+ acc':>9} {'NA-fast':>8} {'at NA ms':>8} {'fast/NA ms at equal acc':>24}")
+    diffs: dict[float, list[float]] = {}
+    level: dict[float, list[float]] = {}
+    for seed, r in rows:
+        du = r["netadapt_test_accuracy"] - r["fast_test_accuracy"]
+        de = r["netadapt_test_accuracy"] - r["fast_accuracy_at_netadapt_ms"] if "fast_accuracy_at_netadapt_ms" in r \
+            else None
+        diffs.setdefault(r["budget_pct"], []).append(du)
+        if de is not None:
+            level.setdefault(r["budget_pct"], []).append(de)
+        wider = (f"{r['fast_wider_ms']:>8.3f} {r['fast_wider_test_accuracy']:>9.4f}" if "fast_wider_ms" in r
+                 else f"{'-':>8} {'-':>9}")
+        click.echo(f"{seed:>4} {r['budget_pct']:>5g}% {r['iteration']:>3}{'' if r['met'] else '*'} "
+                   f"{r['netadapt_ms']:>7.3f} {r['netadapt_test_accuracy']:>7.4f} {r['fast_ms']:>7.3f} "
+                   f"{r['fast_test_accuracy']:>8.4f} {wider} {100 * du:>+8.2f} "
+                   f"{'-' if de is None else f'{100 * de:+.2f}':>8} "
+                   f"{r.get('fast_latency_ratio_at_equal_accuracy', '-'):>24}")
+    for name, found in (("", diffs), (" at NetAdapt's latency (read between the fast-count models bracketing it)",
+                                      level)):
+        for b, d in sorted(found.items(), reverse=True):
+            spread = f", spread {100 * (max(d) - min(d)):.2f}" if len(d) > 1 else ""
+            click.echo(f"budget {b:g}%: NetAdapt - fast-count uniform{name} = {100 * statistics.mean(d):+.2f} points "
+                       f"(mean of {len(d)} seed(s){spread}; lowest {100 * min(d):+.2f})")
 
 
 def print_tables(summary: dict) -> None:
@@ -567,6 +657,7 @@ def print_tables(summary: dict) -> None:
                     reading = f"NA ({r['netadapt_ms']:.3f} ms) is {side} than all of them: no reading at NA ms"
                 click.echo(f"seed {seed}, {r['budget_pct']:g}%: uniform widths between unif and unif+: {inside}; "
                            f"{reading}")
+    print_fast(summary)
     margin = s.get("bracket_margin")
     wider = ("the next wider one" if margin is None
              else f"the fastest at least {100 * margin:g}% slower than NetAdapt's")
@@ -586,7 +677,9 @@ def print_tables(summary: dict) -> None:
               default=SHARED / "data" / "cifar10-jpg.tar.gz")
 @click.option("--out", "out_root", type=click.Path(file_okay=False, path_type=Path), default=HERE / "out")
 @click.option("--seeds", default="0", help="NetAdapt runs (and arms) per seed, comma separated.")
-@click.option("--arms", default="uniform,sensitivity", help="Arms besides NetAdapt: uniform, sensitivity, amc.")
+@click.option("--arms", default="uniform_fast,uniform,sensitivity",
+              help="Arms besides NetAdapt: uniform_fast (the uniform width on fast channel counts), uniform (on "
+                   "the grid), sensitivity, amc.")
 @click.option("--train-limit", type=int, default=0, help="Training images (class-balanced); 0: all.")
 @click.option("--test-limit", type=int, default=0, help="Test images (class-balanced); 0: all 10,000.")
 @click.option("--holdout", type=float, default=0.1, help="As the bases were trained: they never saw it.")
@@ -622,6 +715,9 @@ def print_tables(summary: dict) -> None:
 @click.option("--amc-episodes", type=int, default=150, help="AMC search episodes, warm-up included.")
 @click.option("--amc-warmup", type=int, default=50, help="AMC episodes of random actions.")
 @click.option("--amc-eval-limit", type=int, default=1000, help="Holdout images of AMC's reward.")
+@click.option("--amc-reconstruct", type=int, default=0,
+              help="AMC refits the layers each cut feeds on this many training images before its reward and "
+                   "fine-tune (netadapt amc --reconstruct; 0: off).")
 @click.option("--scan-ratios", default="0.125,0.25,0.375,0.5,0.625,0.75,0.875")
 @click.option("--scan-limit", type=int, default=2000, help="Holdout images of the sensitivity scan.")
 @click.option("--device", default="cpu")
