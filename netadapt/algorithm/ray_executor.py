@@ -147,7 +147,7 @@ class RayExecutor(Executor):
                 for job, model in todo:
                     ref = remote.remote(self._payload_ref, self._token, job, model.state_dict(), threads, self._device)
                     pending[ref] = job
-                    if len(pending) > self.workers:
+                    if len(pending) >= self.workers:  # Ray starts whatever it has CPUs for: no more at once
                         break
                 if not pending:
                     return
