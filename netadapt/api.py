@@ -27,7 +27,7 @@ from netadapt.task.base import Task
 #: ``netadapt run`` options that belong to its own classification task: a user's loop and metric own these.
 CLASSIFICATION_ONLY = ("model_args", "checkpoint", "data", "holdout", "eval_limit", "base_epochs", "rewind_iteration",
                        "split_seed", "short_term_lr", "long_term_lr", "long_term_epochs", "batch_size",
-                       "distill_temperature")
+                       "distill_temperature", "reconstruct")
 #: Where a run's work happens; it never changes the result.
 
 

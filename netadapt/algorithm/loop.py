@@ -91,6 +91,9 @@ class NetAdaptRun:
                                    (cfg.search, tuple(STEPS), "search")):
             if value not in valid:
                 raise UserError(f"unknown {what} {value!r}; valid: {', '.join(valid)}")
+        if cfg.finetune.reconstruct and (cfg.search != "netadapt" or cfg.rewinder != "none"):
+            raise UserError("--reconstruct refits the candidates of --search netadapt from the current weights: it "
+                            "takes no rewinder and no other search")
         # a GPU this PyTorch cannot reach, too few GPUs for the workers, or a cluster that does not answer fail
         # here, before anything is written
         self.executor = create_executor(ex.executor, ex.workers, ex.ray_address, task=self.task,
@@ -123,6 +126,13 @@ class NetAdaptRun:
         for name, why in graph.frozen.items():
             self.log(f"Frozen (not pruned): {name}: {why}")
         return graph.frozen
+
+    def samples(self):
+        """The training inputs every candidate's cut layers are refit on (``FineTuneConfig.reconstruct``), drawn
+        once per run from its seed."""
+        if getattr(self, "_samples", None) is None:
+            self._samples = self.task.samples(self.config.finetune.reconstruct, self.config.seed)
+        return self._samples
 
     # ---- stop rules on this run's device and budget -----------------------------------------------------
     def stop_line(self) -> float:

@@ -18,6 +18,7 @@ from netadapt.algorithm.selection import select_candidate
 from netadapt.algorithm.timer import Timer
 from netadapt.errors import first_line
 from netadapt.pruning import analyze, keep_channels
+from netadapt.pruning.reconstruct import reconstruct, refit_layers
 from netadapt.runs import folder as rf
 from netadapt.seeding import derive_seed
 from netadapt.task.adapter import CandidateJob
@@ -107,6 +108,9 @@ def prune_candidates(run, i: int, groups: list[str], found: dict, state: dict, m
                 cand_model = copy.deepcopy(model)
                 keep = run.criterion.select(cand_model, graph.groups[g], count)
                 keep_channels(cand_model, graph, {g: keep})
+                if cfg.finetune.reconstruct:
+                    reconstruct(model, cand_model, refit_layers(graph, {g: keep}), run.samples(),
+                                seed=derive_seed(cfg.seed, i, g))
                 origin = [state["origin"][g][k] for k in keep]
                 overrides = rewinder.apply(cand_model, {**state["origin"], g: origin})
             except Exception as exc:  # noqa: BLE001 - this candidate only; the others go on

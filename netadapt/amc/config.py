@@ -71,8 +71,7 @@ class AmcConfig:
 
     def version_1_name_hash(self) -> str:
         """The hash the same settings' default folder name ended with before the version field."""
-        left_out = {k: v for left in _LEFT_OUT.values() for k, v in left.items()}  # every setting added since
-        return versions.version_1_name_hash(self.to_dict(), left_out)
+        return versions.version_1_name_hash(self.to_dict(), versions.added_since_version_1(_LEFT_OUT))
 
 
 #: The version of the settings a search folder's config.json holds; raise it when a setting is added.

@@ -77,7 +77,7 @@ def run(task_target, task_args, out, uniform_baseline, no_progress, verbose, as_
 # `netadapt run` options of its own classification task, refused with --task.
 _CLASSIFICATION_ONLY = ("model", "model_args", "checkpoint", "data", "holdout", "eval_limit", "base_epochs",
                         "rewind_iteration", "split_seed", "short_term_lr", "long_term_lr", "long_term_epochs",
-                        "batch_size", "distill_temperature", "uniform_baseline")
+                        "batch_size", "distill_temperature", "uniform_baseline", "reconstruct")
 # Options that are not settings of the run.
 _NOT_SETTINGS = ("budget", "task_target", "task_args", "out", "no_progress", "as_json", "lut_url", "device",
                  "short_term_steps", "long_term_steps", "verbose")

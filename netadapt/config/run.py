@@ -33,6 +33,9 @@ class FineTuneConfig:
                                  low_open=True)
     long_steps: int | None = setting(None, "With --task: steps of your train for the final model "
                                            "(netadapt.prune's long_term_steps).", flag="long-term-steps", low=0)
+    reconstruct: int = setting(0, "Before each candidate's short-term fine-tune, refit the layers its cut feeds "
+                                  "to the current network's outputs on this many training images (feature-map "
+                                  "reconstruction, least squares; 0: off).", low=0)
 
     def __post_init__(self):
         check(self)
@@ -110,7 +113,7 @@ class RunConfig:
 
     def version_1_name_hash(self) -> str:
         """The hash the same settings' default folder name ended with before the version field."""
-        return versions.version_1_name_hash(self.to_dict(), _LEFT_OUT[1])
+        return versions.version_1_name_hash(self.to_dict(), versions.added_since_version_1(_LEFT_OUT))
 
     @classmethod
     def from_options(cls, options: dict) -> "RunConfig":
@@ -147,12 +150,13 @@ RESUMABLE_KEYS = ("max_iterations",)
 
 
 #: The version of the settings config.json holds (``RunConfig.to_dict``); raise it when a setting is added.
-VERSION = 2
+VERSION = 3
 # Per version, the settings its config.json files leave out, with the value their runs used. Version 1 (no
 # version key) left out each setting added after run folders were first named at the value its runs used
 # ("distill" was 0.0 then; it became 0.5 by default later, so a version-1 file without it means 0.0).
 _LEFT_OUT = {1: {"score": "accuracy", "bn_batches": 0, "split_seed": 0, "search": "netadapt",
-                 "finetune": {"distill": 0.0, "temperature": 4.0, "long_steps": None}}}
+                 "finetune": {"distill": 0.0, "temperature": 4.0, "long_steps": None}},
+             2: {"finetune": {"reconstruct": 0}}}
 
 
 def upgrade(stored: dict) -> dict:

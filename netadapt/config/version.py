@@ -76,6 +76,15 @@ def _changed(values: Mapping, defaults: Mapping) -> dict:
     return out
 
 
+def added_since_version_1(left_out: Mapping[int, Mapping]) -> dict:
+    """Every setting some version's files leave out (``upgrade``'s ``left_out`` of all versions merged, nested
+    dicts key by key): what version 1 did not write, for :func:`version_1_name_hash`."""
+    out: dict = {}
+    for version in sorted(left_out):
+        out = _fill(out, left_out[version])
+    return out
+
+
 def version_1_name_hash(values: Mapping, left_out: Mapping) -> str:
     """The name hash of a folder made before the version field: every setting version 1 wrote (the version-1
     settings ``left_out`` dropped where they hold the value ``left_out`` gives them)."""

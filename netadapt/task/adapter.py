@@ -79,6 +79,11 @@ class LoopTask(ABC):
         of the devices ``--train-device`` names (``cuda:0,cuda:1`` -> ``cuda:0``)."""
         self.train_device = str(name).split(",")[0].strip()
 
+    def samples(self, count: int, seed: int):
+        """``count`` training inputs (a seeded draw) that feature-map reconstruction refits layers on; a task
+        without training data of netadapt's own refuses (``FineTuneConfig.reconstruct``)."""
+        raise NotImplementedError("this task gives no training samples for reconstruction")
+
     # ---- before the run folder exists --------------------------------------------------------------------
     def check(self, log) -> None:
         """Refuse bad input before anything is written (data, model, callables)."""

@@ -73,6 +73,11 @@ class ClassificationTask(LoopTask):
         self.data  # noqa: B018 - loads both
         return self._holdout
 
+    def samples(self, count: int, seed: int):
+        from netadapt.data.loader import make_loader
+
+        return next(iter(make_loader(self.data.train, count, shuffle=True, seed=seed)))[0]
+
     def __getstate__(self):
         state = dict(self.__dict__)
         state["_data"] = state["_holdout"] = state["_teacher"] = None  # a worker loads its own

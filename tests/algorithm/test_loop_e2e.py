@@ -241,3 +241,27 @@ def test_candidates_fine_tune_on_cuda_while_latency_is_measured_elsewhere(tmp_pa
     final = load_checkpoint(tmp_path / "run" / "final" / "model.pt")
     assert next(final.model.parameters()).device.type == "cpu"
     assert 0 < result.final["test_accuracy"] <= 1
+
+
+def test_reconstruction_refits_each_candidate_before_its_fine_tune(tmp_path):
+    """With no short-term fine-tune, the candidates refit on 64 training images lose less than those only cut."""
+    ft = dict(short_steps=0, long_epochs=1, batch_size=32, distill=0.0)
+    plain = _run(tmp_path, "plain", score="loss", max_iterations=1, finetune=FineTuneConfig(**ft))
+    refit = _run(tmp_path, "refit", score="loss", max_iterations=1, finetune=FineTuneConfig(**ft, reconstruct=64))
+
+    def losses(result):
+        return {c["group"]: c["holdout_loss"] for c in result.iterations[1]["candidates"] if c["feasible"]}
+
+    before, after = losses(plain), losses(refit)
+    assert before.keys() == after.keys() and len(before) >= 2
+    assert all(after[g] < before[g] for g in before), (before, after)
+    config = json.loads((tmp_path / "refit" / "config.json").read_text())
+    assert config["finetune"]["reconstruct"] == 64 and config["version"] == 3
+
+
+def test_reconstruction_takes_no_rewinder_and_no_other_search(tmp_path):
+    from netadapt.errors import UserError
+
+    with pytest.raises(UserError, match="--reconstruct refits the candidates of --search netadapt"):
+        _run(tmp_path, "halp", search="halp", finetune=FineTuneConfig(reconstruct=32))
+    assert not (tmp_path / "halp").exists()

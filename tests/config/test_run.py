@@ -11,8 +11,17 @@ def test_distillation_is_on_by_default_and_every_setting_is_stored_with_the_vers
     cfg = RunConfig()
     assert cfg.finetune.distill == 0.5
     stored = cfg.to_dict()
-    assert stored["version"] == 2 and stored["finetune"]["distill"] == 0.5 and stored["split_seed"] == 0
+    assert stored["version"] == 3 and stored["finetune"]["distill"] == 0.5 and stored["split_seed"] == 0
+    assert stored["finetune"]["reconstruct"] == 0
     assert RunConfig.from_dict(stored) == RunConfig(model_kwargs={})
+
+
+def test_a_version_2_config_reads_back_without_reconstruction():
+    old = RunConfig(finetune=FineTuneConfig(short_steps=5)).to_dict()
+    old["version"] = 2
+    del old["finetune"]["reconstruct"]
+    cfg = RunConfig.from_dict(old)
+    assert cfg.finetune.reconstruct == 0 and cfg.finetune.short_steps == 5
 
 
 def test_a_version_1_config_reads_back_as_its_run_ran():
@@ -20,7 +29,8 @@ def test_a_version_1_config_reads_back_as_its_run_ran():
     # folders were first named left out at the value those runs used ("distill" was 0.0 then)
     old = {k: v for k, v in RunConfig().to_dict().items()
            if k not in ("version", "score", "bn_batches", "split_seed", "search")}
-    old["finetune"] = {k: v for k, v in old["finetune"].items() if k not in ("distill", "temperature", "long_steps")}
+    old["finetune"] = {k: v for k, v in old["finetune"].items()
+                       if k not in ("distill", "temperature", "long_steps", "reconstruct")}
     cfg = RunConfig.from_dict(old)
     assert cfg.finetune.distill == 0.0 and cfg.finetune.temperature == 4.0 and cfg.finetune.long_steps is None
     assert cfg.score == "accuracy" and cfg.bn_batches == 0 and cfg.split_seed == 0 and cfg.search == "netadapt"
@@ -39,9 +49,9 @@ def _old_config_hash(config):
 def test_a_config_of_a_newer_version_is_refused_in_one_line():
     from netadapt.errors import UserError
 
-    with pytest.raises(UserError, match=r"^config.json has settings version 3; this netadapt reads versions 1 to 2 "
+    with pytest.raises(UserError, match=r"^config.json has settings version 4; this netadapt reads versions 1 to 3 "
                                         r"\(a newer netadapt wrote it: upgrade netadapt\)$"):
-        RunConfig.from_dict({**RunConfig().to_dict(), "version": 3})
+        RunConfig.from_dict({**RunConfig().to_dict(), "version": 4})
     with pytest.raises(UserError, match="settings version 'two'"):
         RunConfig.from_dict({**RunConfig().to_dict(), "version": "two"})
 
