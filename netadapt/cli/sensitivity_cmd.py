@@ -10,6 +10,7 @@ from netadapt.cli.options import config_option, device_options, lut_option, task
 from netadapt.cli.prune_cmd import load_inputs, model_data_options
 from netadapt.cli.settings import options_of, settings_from
 from netadapt.config.start import ShortFineTune, StartSettings
+from netadapt.config.run import ExecutionConfig
 from netadapt.config.sensitivity import SensitivitySettings
 
 
@@ -23,8 +24,11 @@ from netadapt.config.sensitivity import SensitivitySettings
 @options_of(SensitivitySettings, only=("eval_limit", "threshold", "target_params", "target_latency"))
 @device_options
 @lut_option
+@options_of(ExecutionConfig, only=("workers", "executor", "ray_address"),
+            helps={"workers": "Score this many points at once, in worker processes (each with its share of the "
+                             "torch threads; pays off with more cores than one process uses)."})
 @options_of(SensitivitySettings, only=("out", "no_progress"))
-def sensitivity(device_name, threads, gpu_id, lut_url, **options):
+def sensitivity(device_name, threads, gpu_id, lut_url, workers, executor, ray_address, **options):
     """Prune one group at a time at each ratio; plot accuracy against ratio; pick per-group ratios.
 
     Example: netadapt sensitivity --checkpoint base.pt --data digits --target-params 0.5 --out sens/
@@ -64,7 +68,8 @@ def sensitivity(device_name, threads, gpu_id, lut_url, **options):
     else:
         crit = CRITERIA.create(criterion, seed=seed)
         baseline, rows = scan(net, shape, held, scanned, crit, train=bundle.train, finetune_steps=ft.finetune_steps,
-                              finetune=ft.as_kwargs(bundle.augment), seed=seed, progress=not s.no_progress)
+                              finetune=ft.as_kwargs(bundle.augment), seed=seed, progress=not s.no_progress,
+                              workers=workers, executor=executor, ray_address=ray_address)
         write_csv(rows, csv_path)
         info_path.write_text(json.dumps({"settings": settings, "baseline_accuracy": baseline}, indent=2) + "\n")
     chosen, info = None, {}

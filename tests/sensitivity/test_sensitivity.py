@@ -104,3 +104,22 @@ def test_fill_budget_blends_with_the_next_lower_threshold_to_land_on_the_target(
     below = ratios_for_threshold(rows, 0.02)
     assert all(min(below[g], ratios[g]) <= filled[g] <= max(below[g], ratios[g]) for g in ratios)
     assert cost(filled) <= 0.55 and cost(filled) > 0.55 - 1e-5
+
+
+# two spawned worker processes: about 4 s
+def test_two_workers_score_the_points_one_does(checkpoint):
+    from netadapt.checkpoint import load_checkpoint
+    from netadapt.criteria.registry import CRITERIA
+    from netadapt.data import load_data
+    from netadapt.sensitivity import scan
+
+    loaded = load_checkpoint(checkpoint)
+    bundle = load_data("synthetic:n=120,test=30", holdout=30)
+    runs = [scan(loaded.model, loaded.input_shape, bundle.holdout, [0, 0.25, 0.5, 0.75], CRITERIA.create("l2"),
+                 train=bundle.train, finetune_steps=3, seed=1, workers=workers) for workers in (1, 2)]
+    (base1, rows1), (base2, rows2) = runs
+    assert base1 == base2 and len(rows1) == 8 and any(r.drop > 0 for r in rows1)
+    assert [(r.group, r.ratio, r.channels) for r in rows1] == [(r.group, r.ratio, r.channels) for r in rows2]
+    # the same points, seeds and steps; a worker trains with its share of torch's threads, which may round
+    # differently from the main process's
+    assert all(abs(a.accuracy - b.accuracy) <= 0.1 for a, b in zip(rows1, rows2))
