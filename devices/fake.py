@@ -31,31 +31,21 @@ class FakeDevice(Device):
     def create_session(self, model: bytes | str, optimization: str | None = None):
         raise DeviceUnavailable("device 'fake' does not run models; time it with the fake profiler")
 
-    def _cpu_options(self, level):
-        import onnxruntime as ort
-
-        opts = ort.SessionOptions()
-        opts.intra_op_num_threads = 1
-        opts.graph_optimization_level = level
-        opts.log_severity_level = 3
-        return opts
-
     def optimize(self, model: bytes, weights: bool = True):
         """The exported graph after ONNX Runtime's extended rewrites on the CPU (batch-norm and constants
         folded, activations fused into ``FusedConv``): the same on every machine, unlike the CPU's
         layout-specific level, which depends on the instruction set."""
         import onnxruntime as ort
 
-        from devices.ort import optimize_with
+        from devices.ort import cpu_options, optimize_with
 
-        return optimize_with(model, self._cpu_options(ort.GraphOptimizationLevel.ORT_ENABLE_EXTENDED),
+        return optimize_with(model, cpu_options(ort.GraphOptimizationLevel.ORT_ENABLE_EXTENDED),
                              ["CPUExecutionProvider"], weights=weights)
 
     def inspection_session(self, model: bytes):
-        import onnxruntime as ort
+        from devices.ort import cpu_inspection_session
 
-        return ort.InferenceSession(bytes(model), sess_options=self._cpu_options(
-            ort.GraphOptimizationLevel.ORT_DISABLE_ALL), providers=["CPUExecutionProvider"])
+        return cpu_inspection_session(model)
 
     def __repr__(self) -> str:
         return f"FakeDevice(threads={self.threads})"

@@ -23,7 +23,7 @@ import os
 from importlib import metadata
 
 from devices.errors import DeviceUnavailable
-from devices.ort import OrtDevice
+from devices.ort import OrtDevice, cpu_inspection_session, cpu_options, optimize_with
 from lut.errors import UserError
 
 PROVIDER = "OpenVINOExecutionProvider"
@@ -167,31 +167,17 @@ class OpenVinoDevice(OrtDevice):
         except Exception as exc:  # noqa: BLE001 - ONNX Runtime raises its own types
             raise UserError(f"device 'openvino' could not take the model: {' '.join(str(exc).split())}") from exc
 
-    def _cpu_options(self, level):
-        import onnxruntime as ort
-
-        opts = ort.SessionOptions()
-        opts.intra_op_num_threads = 1
-        opts.graph_optimization_level = level
-        opts.log_severity_level = 3
-        return opts
-
     def optimize(self, model: bytes, weights: bool = True):
         """The exported graph after ONNX Runtime's basic rewrites on the CPU provider (constants and
         batch-norm folded): standard ONNX operators only, the nodes the table keys on. OpenVINO's own graph
         (after its fusions) is compiled inside the provider and cannot be read back."""
         import onnxruntime as ort
 
-        from devices.ort import optimize_with
-
-        return optimize_with(model, self._cpu_options(ort.GraphOptimizationLevel.ORT_ENABLE_BASIC),
+        return optimize_with(model, cpu_options(ort.GraphOptimizationLevel.ORT_ENABLE_BASIC),
                              ["CPUExecutionProvider"], weights=weights)
 
     def inspection_session(self, model: bytes):
-        import onnxruntime as ort
-
-        return ort.InferenceSession(bytes(model), sess_options=self._cpu_options(
-            ort.GraphOptimizationLevel.ORT_DISABLE_ALL), providers=["CPUExecutionProvider"])
+        return cpu_inspection_session(model)
 
     def __repr__(self) -> str:
         return f"OpenVinoDevice(threads={self.threads}, precision={self.provider_options['precision']!r})"

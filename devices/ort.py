@@ -134,6 +134,26 @@ class OrtDevice(Device):
 WEIGHTLESS_MIN_BYTES = 65536
 
 
+def cpu_options(level):
+    """Session options of one thread on the CPU at the graph optimisation ``level`` (an
+    ``onnxruntime.GraphOptimizationLevel``), quiet: how a device that times nothing itself reads graphs."""
+    import onnxruntime as ort
+
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads = 1
+    opts.graph_optimization_level = level
+    opts.log_severity_level = 3
+    return opts
+
+
+def cpu_inspection_session(model: bytes):
+    """A session of ``model`` on the CPU provider with no optimisation: its nodes as exported, for their shapes."""
+    import onnxruntime as ort
+
+    return ort.InferenceSession(bytes(model), sess_options=cpu_options(ort.GraphOptimizationLevel.ORT_DISABLE_ALL),
+                                providers=["CPUExecutionProvider"])
+
+
 def optimize_with(model: bytes, options, providers, weights: bool = True):
     """Let ONNX Runtime optimise ``model`` with these session options and providers, and read back the
     graph it would run (``optimized_model_filepath``). Zero references (``devices.zero_weights``) are
