@@ -62,3 +62,38 @@ class Agent:
             self.proc.kill()
             self.proc.wait(10)
         self.log.close()
+
+
+def in_background(argv: list[str]):
+    """``netadapt ARGV`` started in a thread: (the thread, a dict that gets the exit status as ``code``)."""
+    import threading
+
+    from netadapt.cli import main
+
+    outcome = {}
+
+    def run():
+        try:
+            main(argv)
+        except SystemExit as exc:
+            outcome["code"] = exc.code
+
+    worker = threading.Thread(target=run)
+    worker.start()
+    return worker, outcome
+
+
+def wait_for_rows(db: Path, count: int, worker, seconds: float) -> None:
+    """Until table ``db`` stores ``count`` node measurements, ``worker`` ends, or ``seconds`` pass."""
+    import sqlite3
+
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline and worker.is_alive():
+        try:
+            if db.exists():
+                with sqlite3.connect(db) as conn:
+                    if conn.execute("SELECT COUNT(*) FROM node_measurements").fetchone()[0] >= count:
+                        return
+        except sqlite3.OperationalError:  # the schema is being created
+            pass
+        time.sleep(0.02)

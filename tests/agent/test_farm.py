@@ -7,7 +7,7 @@ import threading
 import time
 
 import pytest
-from agentproc import TOKEN, Agent, free_port
+from agentproc import TOKEN, Agent, free_port, in_background, wait_for_rows
 from click.testing import CliRunner
 
 from devices import get_device, usable_device
@@ -152,25 +152,9 @@ def test_a_board_killed_mid_profile_leaves_its_work_to_the_others(tmp_path, toke
     agents = start_agents(tmp_path, "", "")
     one, two = tmp_path / "one.db", tmp_path / "two.db"
     argv = [*GRID, "--repeats", "30"]
-    outcome = {}
-
-    def profile():
-        try:
-            main(["profile", "--device", farm(*agents), *argv, "--lut", str(two)])
-        except SystemExit as exc:
-            outcome["code"] = exc.code
-
-    worker = threading.Thread(target=profile)
     try:
-        worker.start()
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline and worker.is_alive():
-            try:
-                if two.exists() and len(rows(two)) >= 3:
-                    break
-            except sqlite3.OperationalError:  # the schema is being created
-                pass
-            time.sleep(0.02)
+        worker, outcome = in_background(["profile", "--device", farm(*agents), *argv, "--lut", str(two)])
+        wait_for_rows(two, 3, worker, 120)
         agents[0].stop()  # the model board: its graphs and its nodes in flight go to the other
         worker.join(180)
         err = capsys.readouterr().err

@@ -3,12 +3,10 @@ faults that end in one line and exit status 2 with only complete rows stored."""
 
 import re
 import sqlite3
-import threading
-import time
 
 import pytest
 import torch
-from agentproc import TOKEN, Agent, free_port
+from agentproc import TOKEN, Agent, free_port, in_background, wait_for_rows
 from click.testing import CliRunner
 
 from devices import get_device
@@ -142,26 +140,9 @@ def test_an_agent_killed_mid_run_gives_one_line_and_a_rerun_resumes(tmp_path, mo
     lut = tmp_path / "lut.db"
     agent = Agent(tmp_path / "first")
     argv = ["profile", *SMALL, "--repeats", "20", "--lut", str(lut)]
-    outcome = {}
-
-    def profile():
-        try:
-            main(["profile", "--device", f"remote:{agent.url}", *argv[1:]])
-        except SystemExit as exc:
-            outcome["code"] = exc.code
-
-    worker = threading.Thread(target=profile)
     try:
-        worker.start()
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline and worker.is_alive():
-            if lut.exists():
-                try:
-                    if len(_rows(lut)) >= 3:
-                        break
-                except sqlite3.OperationalError:  # the schema is being created
-                    pass
-            time.sleep(0.02)
+        worker, outcome = in_background(["profile", "--device", f"remote:{agent.url}", *argv[1:]])
+        wait_for_rows(lut, 3, worker, 60)
         agent.stop()
         worker.join(60)
     finally:
