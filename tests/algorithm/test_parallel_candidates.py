@@ -17,6 +17,7 @@ from netadapt.config.run import ExecutionConfig, FineTuneConfig, RunConfig
 from netadapt.config.schedule import ReductionSchedule
 from netadapt.errors import UserError
 from netadapt.runs import folder as rf
+from run_copies import start_from
 
 TESTS = Path(__file__).resolve().parents[1]
 # distillation, the kl score and batch-norm re-estimation: workers rebuild the teacher and the data too
@@ -53,18 +54,8 @@ def one_worker(tmp_path_factory) -> Path:
     return folder
 
 
-def _start_from(one: Path, out: Path) -> Path:
-    """A copy of ``one`` up to its measured start model: the same base model without training it again."""
-    out.mkdir()
-    for name in ("base", "iter_000", "config.json", "run.toml"):
-        source = one / name
-        shutil.copytree(source, out / name) if source.is_dir() else shutil.copy(source, out / name)
-    shutil.copy(one.parent / "lut.db", out.parent / "lut.db")
-    return out
-
-
 def test_two_workers_choose_the_same_candidates_with_the_same_scores(one_worker, tmp_path):
-    two = _run(_start_from(one_worker, tmp_path / "two"), 2)
+    two = _run(start_from(one_worker, tmp_path / "two"), 2)
     one = [rf.read_json(rf.iteration_dir(one_worker, k) / "info.json") for k in range(len(two.iterations))]
     assert len(two.iterations) == len(one) == 3
     for mine, theirs in zip(two.iterations[1:], one[1:]):
@@ -77,7 +68,7 @@ def test_two_workers_choose_the_same_candidates_with_the_same_scores(one_worker,
 
 
 def test_a_run_resumed_with_two_workers_keeps_the_candidates_already_stored(one_worker, tmp_path):
-    out = _start_from(one_worker, tmp_path / "resumed")
+    out = start_from(one_worker, tmp_path / "resumed")
     first = rf.read_json(rf.iteration_dir(one_worker, 1) / "info.json")
     chosen = first["pruned_group"]
     partial = rf.partial_dir(out, 1)

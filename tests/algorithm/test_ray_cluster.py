@@ -34,6 +34,7 @@ else:
     pytest.importorskip("ray", reason="Ray is not installed (pip install -e '.[ray]')")
 
 from recording_task import RecordingTask, job  # noqa: E402
+from run_copies import start_from  # noqa: E402
 
 from netadapt.algorithm import ray_executor  # noqa: E402
 from netadapt.algorithm.executors import create_executor  # noqa: E402
@@ -152,16 +153,6 @@ def one_worker(tmp_path_factory) -> Path:
     return out
 
 
-def _start_from(one: Path, out: Path) -> Path:
-    """A copy of ``one`` up to its measured start model: the same base model without training it again."""
-    out.mkdir()
-    for name in ("base", "iter_000", "config.json", "run.toml"):
-        source = one / name
-        shutil.copytree(source, out / name) if source.is_dir() else shutil.copy(source, out / name)
-    shutil.copy(one.parent / "lut.db", out.parent / "lut.db")
-    return out
-
-
 def _same_run(mine: Path, theirs: Path) -> None:
     for k in (1, 2):
         a, b = (rf.read_json(rf.iteration_dir(run, k) / "info.json") for run in (mine, theirs))
@@ -182,7 +173,7 @@ def test_every_node_is_on_loopback(cluster):
 
 @pytest.mark.slow
 def test_two_ray_workers_give_the_same_run_as_one(cluster, one_worker, tmp_path, capsys):
-    two = _start_from(one_worker, tmp_path / "two")
+    two = start_from(one_worker, tmp_path / "two")
     code, err = _main(["run", *QUICK, "--workers", "2", "--executor", "ray", "--ray-address", cluster.address,
                        "--out", str(two)], capsys)
     assert code == 0, err
@@ -217,7 +208,7 @@ def _candidate_workers(cluster: Cluster) -> list[int]:
 
 @pytest.mark.slow
 def test_a_ray_worker_killed_during_an_iteration_costs_nothing(cluster, one_worker, tmp_path, capsys):
-    out = _start_from(one_worker, tmp_path / "killed")
+    out = start_from(one_worker, tmp_path / "killed")
     killed = []
 
     def kill_one():
