@@ -92,9 +92,9 @@ class AmcSearch:
         holdout = self.data.holdout
         self.holdout = limit(holdout, cfg.eval_limit, cfg.seed) if cfg.eval_limit < len(holdout) else holdout
         if cfg.reconstruct:  # the images every cut's layers are refit on
-            from netadapt.data.loader import make_loader
+            from netadapt.data.loader import first_batches
 
-            self.samples = next(iter(make_loader(self.data.train, cfg.reconstruct, shuffle=True, seed=cfg.seed)))[0]
+            self.samples = first_batches(self.data.train, 1, cfg.reconstruct, seed=cfg.seed)[0][0]
         rf.prepare_run_dir(self.out, cfg.to_dict(), upgrade=upgrade_settings)
         self.table = LatencyTable(self.lut)
         self.estimator = LatencyEstimator(self.table, self.device, get_profiler(
@@ -141,19 +141,16 @@ class AmcSearch:
     def _pruned(self, counts: dict[str, int]):
         """The base cut to ``counts``; with ``reconstruct``, the layers the cuts feed refit to the base's outputs
         (``netadapt.pruning.reconstruct``) on that many training images."""
-        from netadapt.iterative import prune_to_counts
+        from netadapt.iterative.prune import channels_to_keep
         from netadapt.pruning import keep_channels
         from netadapt.pruning.reconstruct import reconstruct, refit_layers
 
         model = copy.deepcopy(self.base)
-        if not self.config.reconstruct:
-            prune_to_counts(model, self.input_shape, counts, self.criterion, graph=self.graph)
-            return model
-        keep = {g: self.criterion.select(model, self.graph.groups[g], n) for g, n in counts.items()
-                if n < self.graph.groups[g].size}
+        keep = channels_to_keep(model, self.graph, counts, self.criterion)
         if keep:
             keep_channels(model, self.graph, keep)
-            reconstruct(self.base, model, refit_layers(self.graph, keep), self.samples, seed=self.config.seed)
+            if self.config.reconstruct:
+                reconstruct(self.base, model, refit_layers(self.graph, keep), self.samples, seed=self.config.seed)
         return model
 
     def reward(self, counts: dict[str, int]) -> float:

@@ -43,6 +43,12 @@ def prepare_criterion(criterion, model, dataset, batches: int = 4, batch_size: i
     criterion.prepare(model, first_batches(dataset, batches, batch_size, seed))
 
 
+def channels_to_keep(model: nn.Module, graph: NetworkGraph, counts: dict[str, int], criterion) -> dict:
+    """Group -> the indices of the ``counts[group]`` channels ``criterion`` ranks highest, for each group cut
+    below its size (the argument of ``keep_channels``)."""
+    return {g: criterion.select(model, graph.groups[g], n) for g, n in counts.items() if n < graph.groups[g].size}
+
+
 def prune_to_counts(model: nn.Module, input_shape: tuple[int, ...], counts: dict[str, int], criterion,
                     data=None, seed: int = 0, graph: NetworkGraph | None = None) -> NetworkGraph:
     """Shrink ``model`` in place so each group has ``counts[group]`` channels, keeping the ones
@@ -50,8 +56,7 @@ def prune_to_counts(model: nn.Module, input_shape: tuple[int, ...], counts: dict
     when the caller has it."""
     graph = graph or analyze(model, input_shape)
     prepare_criterion(criterion, model, data, seed=seed)
-    keep = {g: criterion.select(model, graph.groups[g], n) for g, n in counts.items()
-            if n < graph.groups[g].size}
+    keep = channels_to_keep(model, graph, counts, criterion)
     return keep_channels(model, graph, keep) if keep else graph
 
 

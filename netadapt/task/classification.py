@@ -74,9 +74,9 @@ class ClassificationTask(LoopTask):
         return self._holdout
 
     def samples(self, count: int, seed: int):
-        from netadapt.data.loader import make_loader
+        from netadapt.data.loader import first_batches
 
-        return next(iter(make_loader(self.data.train, count, shuffle=True, seed=seed)))[0]
+        return first_batches(self.data.train, 1, count, seed=seed)[0][0]
 
     def __getstate__(self):
         state = dict(self.__dict__)
