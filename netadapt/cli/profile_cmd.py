@@ -169,12 +169,4 @@ def _round_estimator(table, device, profiler):
     call, before the round looks them up one network at a time: the same nodes, more of them at once."""
     from netadapt.latency import LatencyEstimator
 
-    if getattr(profiler, "parallel", 1) <= 1:
-        return LatencyEstimator(table, device, profiler)
-
-    class RoundEstimator(LatencyEstimator):
-        def units_of_many(self, keyed, input_shape):
-            super().units_of_many(keyed, input_shape)
-            self.ensure(u.key for key, _ in keyed for u in self.known(key) or ())
-
-    return RoundEstimator(table, device, profiler)
+    return LatencyEstimator(table, device, profiler, measure_rounds=getattr(profiler, "parallel", 1) > 1)

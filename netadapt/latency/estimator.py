@@ -68,6 +68,9 @@ class LatencyEstimator:
         weightless: have the device leave large weights out of the optimised graphs it hands back
             (``profilers.units.model_units``); False reads them back, for comparison.
         batch: how many written graphs ``units_of_many`` optimises together (0: each alone).
+        measure_rounds: ``units_of_many`` also measures, in one call, the nodes the table lacks for all the
+            networks it worked out (a farm of boards spreads them); otherwise a node is measured when a
+            network using it is looked up.
         deploy: what of a network the device runs (``Task.deploy``): exports are of ``deploy(network)``;
             None: the network itself.
     """
@@ -83,6 +86,7 @@ class LatencyEstimator:
     weightless: bool = True
     batch: int = 16
     deploy: object = None
+    measure_rounds: bool = False
     _batch_checked: bool = field(default=False, repr=False)
     _ms: dict = field(default_factory=dict, repr=False)
     _units: dict = field(default_factory=dict, repr=False)
@@ -136,7 +140,13 @@ class LatencyEstimator:
         """The units of several written graphs ((key, ModelProto) pairs, cut from one network), cached under
         their keys, from one optimisation per ``batch`` of them (``profilers.batched``). The first batch is
         checked: its first network is optimised alone too and must give the same units, or batches are not
-        used again. Graphs a batch cannot tell are left uncached (``units_of_export`` does them one by one)."""
+        used again. Graphs a batch cannot tell are left uncached (``units_of_export`` does them one by one).
+        With ``measure_rounds``, the nodes of the graphs cached are then measured where the table lacks them."""
+        self._cache_many(keyed, input_shape)
+        if self.measure_rounds:
+            self.ensure(u.key for key, _ in keyed for u in self.known(key) or ())
+
+    def _cache_many(self, keyed: list[tuple], input_shape) -> None:
         from profilers.batched import batched_units
         from profilers.units import model_units
 
