@@ -36,7 +36,7 @@ def click_type(s: Setting):
     if s.file:
         return click.Path(dir_okay=False, exists=s.exists)
     if s.folder:
-        return click.Path(file_okay=False)
+        return click.Path(file_okay=False, exists=s.exists)
     if s.kind in (int, float) and (s.low is not None or s.high is not None):
         ranged = click.IntRange if s.kind is int else click.FloatRange
         return ranged(s.low, s.high, min_open=s.low_open, max_open=s.high_open)
@@ -44,9 +44,16 @@ def click_type(s: Setting):
 
 
 def option(s: Setting, *, name: str | None = None, default=None, help: str | None = None):
-    """The click option of one setting (parameter ``name``, the setting's keyword by default)."""
+    """The click option of one setting (parameter ``name``, the setting's keyword by default); a positional
+    argument for a setting declared with ``argument=True``."""
     value = s.default if default is None else default
-    kwargs = dict(type=click_type(s), help=help or s.help, show_default=value is not None and s.kind is not dict)
+    if s.argument:
+        kwargs = {"required": True} if s.required else {"default": value, "required": False}
+        if s.metavar:
+            kwargs["metavar"] = s.metavar
+        return click.argument(name or s.name, type=click_type(s), **kwargs)
+    shown = value not in (None, "") and s.kind is not dict
+    kwargs = dict(type=click_type(s), help=help or s.help, show_default=shown)
     if s.required:
         kwargs["required"] = True
     else:

@@ -18,7 +18,7 @@ from netadapt.errors import UserError
 def setting(default=None, help: str = "", *, flag: str | None = None, low=None, high=None, low_open: bool = False,
             high_open: bool = False, choices: tuple | None = None, required: bool = False, file: bool = False,
             exists: bool = False, folder: bool = False, short: str | None = None, metavar: str | None = None,
-            default_factory=None):
+            argument: bool = False, default_factory=None):
     """A settings field.
 
     Args:
@@ -30,19 +30,41 @@ def setting(default=None, help: str = "", *, flag: str | None = None, low=None, 
         required: the command line asks for it (the library keeps ``default``).
         file: the value names a file (the command line checks it is not a folder); with ``exists``, a file
             that must exist.
-        folder: the value names a folder (the command line checks it is not a file).
+        folder: the value names a folder (the command line checks it is not a file; with ``exists``, that it
+            exists).
         short: a one-letter alias on the command line (``o`` for ``-o``).
         metavar: how ``--help`` shows the value (``NxCxHxW``).
+        argument: the command line takes it as a positional argument (``netadapt verify RUN_DIR``) rather
+            than an option; ``required`` makes it one the user must give.
 
     A boolean that is off by default is a plain switch on the command line (``--force``); one that is on
     by default gets its ``--no-`` form too.
     """
     meta = {"help": help, "flag": flag, "low": low, "high": high, "low_open": low_open, "high_open": high_open,
             "choices": choices, "required": required, "file": file, "exists": exists, "folder": folder, "short": short,
-            "metavar": metavar}
+            "metavar": metavar, "argument": argument}
     if default_factory is not None:
         return field(default_factory=default_factory, metadata=meta)
     return field(default=default, metadata=meta)
+
+
+def same_as(cls, name: str, **changes):
+    """A field declared as the settings dataclass ``cls`` declares its field ``name`` (default, help, bounds,
+    ...), so one setting shared by several commands is declared once; ``changes`` are the keywords of
+    :func:`setting` that differ here (``help=`` for a command's own wording, ``low=`` for a tighter bound).
+    """
+    f = next((f for f in dataclasses.fields(cls) if f.name == name), None)
+    if f is None:
+        raise TypeError(f"{cls.__name__} has no field {name!r}")
+    unknown = set(changes) - set(f.metadata) - {"default"}
+    if unknown:
+        raise TypeError(f"not keywords of setting(): {', '.join(sorted(unknown))}")
+    meta = {**f.metadata, **{k: v for k, v in changes.items() if k != "default"}}
+    if "default" in changes:
+        return field(default=changes["default"], metadata=meta)
+    if f.default is dataclasses.MISSING:
+        return field(default_factory=f.default_factory, metadata=meta)
+    return field(default=f.default, metadata=meta)
 
 
 @dataclass(frozen=True)
@@ -73,6 +95,7 @@ class Setting:
     folder: bool = False
     short: str | None = None
     metavar: str | None = None
+    argument: bool = False
 
     @property
     def name(self) -> str:
@@ -121,7 +144,7 @@ def settings_of(cls, prefix: str = "") -> list[Setting]:
                            choices=m.get("choices"),
                            optional=optional or default is None, required=m.get("required", False),
                            file=m.get("file", False), exists=m.get("exists", False), folder=m.get("folder", False),
-                           short=m.get("short"), metavar=m.get("metavar")))
+                           short=m.get("short"), metavar=m.get("metavar"), argument=m.get("argument", False)))
     return out
 
 
