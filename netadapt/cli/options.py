@@ -29,18 +29,20 @@ def parse_input_shape(text: str) -> tuple[int, ...]:
 
 
 def lut_option(f):
-    return click.option(
-        "--lut", "lut_url", default=None, metavar="PATH|URL",
-        help="Lookup table: a SQLite file path or any SQLAlchemy URL "
-             "(default: $NETADAPT_LUT or ~/.cache/netadapt/lut.db).")(f)
+    """``--lut`` as ``TableSettings`` declares it (parameter ``lut_url``)."""
+    from netadapt.cli.settings import options_of
+    from netadapt.config.table import TableSettings
+
+    return options_of(TableSettings, names={"lut": "lut_url"})(f)
 
 
 def device_options(f):
-    """``--device``, ``--threads`` and ``--gpu-id`` as a run's settings declare them (``device_name``)."""
+    """``--device``, ``--threads`` and ``--gpu-id`` as ``DeviceSettings`` (a run's settings) declare them
+    (``device_name``)."""
     from netadapt.cli.settings import options_of
-    from netadapt.config.run import RunConfig
+    from netadapt.config.device import DeviceSettings
 
-    return options_of(RunConfig, only=("device", "threads", "gpu_id"), names={"device": "device_name"})(f)
+    return options_of(DeviceSettings, names={"device": "device_name"})(f)
 
 
 def _read_settings(path: str) -> dict:
