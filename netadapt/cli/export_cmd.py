@@ -4,26 +4,24 @@ from __future__ import annotations
 
 import click
 
+from netadapt.cli.settings import options_of, settings_from
+from netadapt.config.export import ExportSettings
+
 
 @click.command()
-@click.argument("checkpoint", type=click.Path(dir_okay=False))
-@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="The .onnx file to write.")
-@click.option("--input-shape", default=None, metavar="NxCxHxW",
-              help="Input shape (default: the checkpoint's, else the model's default input with batch 1).")
-@click.option("--opset", type=click.IntRange(7, 30), default=17, show_default=True, help="ONNX opset version.")
-@click.option("--atol", type=float, default=1e-4, show_default=True, help="Absolute tolerance of the check.")
-@click.option("--rtol", type=float, default=1e-3, show_default=True, help="Relative tolerance of the check.")
-def export(checkpoint, output, input_shape, opset, atol, rtol):
+@options_of(ExportSettings)
+def export(**options):
     """Export CHECKPOINT (from netadapt train or run) to ONNX, and check it against PyTorch in ONNX Runtime."""
     from netadapt.checkpoint import load_checkpoint
     from netadapt.cli.options import parse_input_shape
     from netadapt.export import OnnxMismatchError, export_onnx, verify_onnx
 
-    loaded = load_checkpoint(checkpoint)
-    shape = parse_input_shape(input_shape) if input_shape else default_shape(loaded)
-    path = export_onnx(loaded.model, output, shape, verify=False, opset=opset)
+    s = settings_from(ExportSettings, options)
+    loaded = load_checkpoint(s.checkpoint)
+    shape = parse_input_shape(s.input_shape) if s.input_shape else default_shape(loaded)
+    path = export_onnx(loaded.model, s.output, shape, verify=False, opset=s.opset)
     try:
-        diff = verify_onnx(loaded.model, path, shape, atol=atol, rtol=rtol)
+        diff = verify_onnx(loaded.model, path, shape, atol=s.atol, rtol=s.rtol)
     except OnnxMismatchError as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(f"Wrote {path} (input {'x'.join(map(str, shape))}); "

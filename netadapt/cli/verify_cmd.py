@@ -4,18 +4,13 @@ from __future__ import annotations
 
 import click
 
-from netadapt.cli.options import lut_option
+from netadapt.cli.settings import options_of, settings_from
+from netadapt.config.verify import VerifySettings
 
 
 @click.command()
-@click.argument("run_dir", type=click.Path(file_okay=False, exists=True))
-@click.option("--model", "which", default="final", show_default=True,
-              help="What to measure: final, or an iteration number.")
-@click.option("--max-pairs", type=click.IntRange(6), default=None,
-              help="Most pairs of runs to time before giving up on a decision (default: as many as a run's "
-                   "final measurement takes near the line; a decision usually comes far sooner).")
-@lut_option
-def verify(run_dir, which, max_pairs, lut_url):
+@options_of(VerifySettings)
+def verify(**options):
     """Time RUN_DIR's final model again, run by run against its starting model, on the run's device.
 
     Prints the latency with its 95% interval and the verdict against the run's budget: met (the interval's
@@ -32,12 +27,14 @@ def verify(run_dir, which, max_pairs, lut_url):
     from netadapt.latency.paired import MAX_PAIRS_NEAR_LINE, PairedConfig, compare_models, report_latency
     from netadapt.runs import folder as rf
 
-    max_pairs = max_pairs or MAX_PAIRS_NEAR_LINE
-    run = Path(run_dir)
+    s = settings_from(VerifySettings, options)
+    which = s.model
+    max_pairs = s.max_pairs or MAX_PAIRS_NEAR_LINE
+    run = Path(s.run_dir)
     if not (run / rf.CONFIG_FILE).is_file() or not (rf.iteration_dir(run, 0) / "info.json").is_file():
         raise UserError(f"{run} is not a netadapt run folder with a measured start (iter_000)")
     cfg = RunConfig.from_dict(rf.read_json(run / rf.CONFIG_FILE))
-    folder = rf.final_dir(run) if which == "final" else rf.iteration_dir(run, int(which) if which.isdigit() else -1)
+    folder = rf.final_dir(run) if which == "final" else rf.iteration_dir(run, int(which))
     if not (folder / "model.onnx").is_file():
         raise UserError(f"{run} has no {'final model' if which == 'final' else f'iteration {which}'} yet")
     device = usable_device(cfg.device, threads=cfg.threads, gpu_id=cfg.gpu_id)
