@@ -4,17 +4,13 @@ from __future__ import annotations
 
 import click
 
+from netadapt.cli.settings import options_of, settings_from
+from netadapt.config.agent import AgentSettings
+
 
 @click.command()
-@click.option("--host", default="127.0.0.1", show_default=True,
-              help="Address to bind; anything but loopback should sit behind TLS or an SSH tunnel.")
-@click.option("--port", type=click.IntRange(0, 65535), default=8470, show_default=True)
-@click.option("--token-file", type=click.Path(dir_okay=False), default=None,
-              help="File whose first line is the token (default: $NETADAPT_AGENT_TOKEN).")
-@click.option("--max-bytes", type=click.IntRange(1), default=64 * 1024 * 1024, show_default=True,
-              help="Largest model accepted, in bytes (larger requests get HTTP 413).")
-@click.option("--label", default="", help="A name for this device, added to its fingerprint (e.g. the board).")
-def agent(host, port, token_file, max_bytes, label):
+@options_of(AgentSettings)
+def agent(**options):
     """Time ONNX graphs sent by a netadapt on another machine, on this machine's ONNX Runtime.
 
     Every request must carry the token. Graphs arrive as raw ONNX bytes and are timed one request at a
@@ -25,4 +21,5 @@ def agent(host, port, token_file, max_bytes, label):
     """
     from netadapt.agent.server import read_token, serve
 
-    serve(host, port, read_token(token_file), max_bytes, label)
+    s = settings_from(AgentSettings, options)
+    serve(s.host, s.port, read_token(s.token_file), s.max_bytes, s.label)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import click
 
-# source name -> module with URL, MD5 and download(directory, url, md5, progress)
-DOWNLOADABLE = {"cifar10": "netadapt.data.cifar10"}
+from netadapt.cli.settings import options_of, settings_from
+from netadapt.config.data import DOWNLOADABLE, DownloadSettings
 
 
 @click.group()
@@ -23,18 +23,16 @@ def sources():
 
 
 @data.command("download")
-@click.argument("source", type=click.Choice(sorted(DOWNLOADABLE)))
-@click.argument("directory", type=click.Path(file_okay=False))
-@click.option("--url", default=None, help="Download from this URL (a mirror) instead of the official one.")
-@click.option("--md5", default=None, help="The archive's expected MD5 (default: the official archive's).")
-@click.option("--no-check", is_flag=True, help="Do not check the archive's MD5 (a mirror's own archive).")
-def download(source, directory, url, md5, no_check):
+@options_of(DownloadSettings)
+def download(**options):
     """Download SOURCE's official archive, check its MD5 and unpack it into DIRECTORY.
 
     Example: netadapt data download cifar10 ~/data/cifar10, then use --data cifar10:~/data/cifar10.
     """
     import importlib
 
-    module = importlib.import_module(DOWNLOADABLE[source])
-    folder = module.download(directory, url=url or module.URL, md5=None if no_check else (md5 or module.MD5))
-    click.echo(f"{source} is in {folder}; use --data {source}:{directory}")
+    s = settings_from(DownloadSettings, options)
+    module = importlib.import_module(DOWNLOADABLE[s.source])
+    folder = module.download(s.directory, url=s.url or module.URL,
+                             md5=None if s.no_check else (s.md5 or module.MD5))
+    click.echo(f"{s.source} is in {folder}; use --data {s.source}:{s.directory}")

@@ -6,6 +6,9 @@ import json
 
 import click
 
+from netadapt.cli.settings import options_of, settings_from
+from netadapt.config.device import DeviceListing
+
 
 def format_columns(headers: list[str], rows: list[list[str]]) -> str:
     """Left-aligned text columns under a header and a rule."""
@@ -28,20 +31,17 @@ def fingerprint_summary(fp: dict) -> str:
 
 
 @click.command()
-@click.option("--threads", type=click.IntRange(1, 256), default=1, show_default=True,
-              help="Intra-op threads the fingerprints are computed for (CPU devices).")
-@click.option("--gpu-id", type=click.IntRange(0, 64), default=0, show_default=True,
-              help="GPU index the fingerprints are computed for (CUDA devices).")
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON object per device instead.")
-def devices(threads, gpu_id, as_json):
+@options_of(DeviceListing)
+def devices(**options):
     """List devices: available here or not (and why), and the fingerprint that keys their table rows."""
     from devices import get_device, list_devices
     from netadapt.errors import UserError
 
+    s = settings_from(DeviceListing, options)
     rows = []
     for name in list_devices():
         try:
-            dev = get_device(name, threads=threads, gpu_id=gpu_id)
+            dev = get_device(name, threads=s.threads, gpu_id=s.gpu_id)
             ok, why = dev.available()
             fp = dev.fingerprint()
         except UserError as exc:  # a broken plug-in must not hide the others
@@ -49,7 +49,7 @@ def devices(threads, gpu_id, as_json):
             continue
         rows.append({"name": name, "available": ok, "reason": why, "fingerprint": fp,
                      "fingerprint_id": dev.fingerprint_id()})
-    if as_json:
+    if s.as_json:
         for row in rows:
             click.echo(json.dumps(row, sort_keys=True))
         return

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import click
 
+from netadapt.cli.settings import options_of, settings_from
+from netadapt.config.zoo import ModelListing
+
 
 @click.command()
-@click.argument("pattern", default="*")
-def models(pattern):
+@options_of(ModelListing)
+def models(**options):
     """List zoo models matching PATTERN (a glob, default all): name, task, default input, description.
 
     Classifiers run with `netadapt run --model NAME`; the detection and segmentation models are pruned through
@@ -17,6 +20,7 @@ def models(pattern):
     from netadapt.cli.devices_cmd import format_columns
     from netadapt.models import list_models, model_info
 
+    pattern = settings_from(ModelListing, options).pattern
     rows = []
     for name in list_models(pattern):
         info = model_info(name)
