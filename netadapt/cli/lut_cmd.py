@@ -5,8 +5,9 @@ from __future__ import annotations
 import click
 
 from netadapt.cli.devices_cmd import format_columns
-from netadapt.cli.options import device_options, lut_option
-from profilers.base import NODE_WARMUP
+from netadapt.cli.settings import options_of, settings_from
+from netadapt.config.lut import LutCheck, LutInversions, LutRetake, LutShow, LutStats
+from netadapt.config.table import TableSettings
 
 
 def _open(ctx, lut_url, hint: bool = True):
@@ -29,17 +30,16 @@ def lut():
 
 
 @lut.command()
-@lut_option
-@click.option("--json", "as_json", is_flag=True, help="One JSON object per device.")
+@options_of(LutStats)
 @click.pass_context
-def stats(ctx, lut_url, as_json):
+def stats(ctx, **options):
     """Per device: fingerprint, hardware, provider, threads and rows per op."""
     from lut.fingerprint import fingerprint_id_of
-    from netadapt.cli.devices_cmd import format_columns
 
-    table = _open(ctx, lut_url)
+    s = settings_from(LutStats, options)
+    table = _open(ctx, s.lut)
     devices = table.devices()
-    if as_json:
+    if s.as_json:
         import json
 
         counts = table.stats()
@@ -66,29 +66,26 @@ def stats(ctx, lut_url, as_json):
 
 
 @lut.command()
-@lut_option
+@options_of(TableSettings)
 @click.pass_context
-def migrate(ctx, lut_url):
+def migrate(ctx, **options):
     """Bring a table made before node keys up to date: its layer-signature rows, which a layer signature
     cannot turn into the nodes a device runs, are removed; node rows, devices and calibrations stay."""
-    table = _open(ctx, lut_url, hint=False)
+    table = _open(ctx, settings_from(TableSettings, options).lut, hint=False)
     removed = table.drop_old_rows()
     click.echo(f"{table.label}: removed {removed} layer-signature rows" if removed
                else f"{table.label}: nothing to migrate")
 
 
 @lut.command()
-@lut_option
-@click.option("--device-id", type=int, default=None, help="Only this device (ids from `netadapt lut stats`).")
-@click.option("--op", default=None, help="Only this node op, as `lut stats` names it (e.g. nchwc.Conv, Gemm).")
-@click.option("--limit", type=click.IntRange(0), default=50, show_default=True, help="At most this many rows (0: all).")
+@options_of(LutShow)
 @click.pass_context
-def show(ctx, lut_url, device_id, op, limit):
+def show(ctx, **options):
     """Stored measurements: the node and its latency statistics in milliseconds."""
-    from netadapt.cli.devices_cmd import format_columns
-
-    table = _open(ctx, lut_url)
-    found = table.rows(device_id, op=op, limit=limit or None)
+    s = settings_from(LutShow, options)
+    limit = s.limit
+    table = _open(ctx, s.lut)
+    found = table.rows(s.device_id, op=s.op, limit=limit or None)
     rows = [[str(r.device_id), r.key.short(), f"{r.stats.median:.4f}", f"{r.stats.p10:.4f}",
              f"{r.stats.p90:.4f}", str(r.stats.count)] for r in found]
     if not found:
@@ -101,14 +98,9 @@ def show(ctx, lut_url, device_id, op, limit):
 
 
 @lut.command()
-@lut_option
-@click.option("--device-id", type=int, default=None,
-              help="The device (ids from `netadapt lut stats`); needed when the table holds several.")
-@click.option("--tolerance", type=click.FloatRange(0), default=0.05, show_default=True,
-              help="Report counts slower than a larger one by more than this fraction.")
-@click.option("--limit", type=click.IntRange(0), default=20, show_default=True, help="Rows shown (0: all).")
+@options_of(LutInversions)
 @click.pass_context
-def inversions(ctx, lut_url, device_id, tolerance, limit):
+def inversions(ctx, **options):
     """Channel counts measured slower than a larger count of the same layer.
 
     NetAdapt never prunes to such a count for speed (it takes the largest count meeting its target),
@@ -119,7 +111,9 @@ def inversions(ctx, lut_url, device_id, tolerance, limit):
     from lut.inversions import find_inversions
     from netadapt.errors import UserError
 
-    table = _open(ctx, lut_url)
+    s = settings_from(LutInversions, options)
+    device_id, tolerance, limit = s.device_id, s.tolerance, s.limit
+    table = _open(ctx, s.lut)
     devices = table.devices()
     if not devices:
         click.echo("No devices measured yet.")
@@ -146,22 +140,9 @@ def inversions(ctx, lut_url, device_id, tolerance, limit):
 
 
 @lut.command()
-@click.option("--model", default="mobilenet_v1", show_default=True, help="Zoo name or package.module:factory.")
-@click.option("--model-args", default=None, metavar="JSON", help="Constructor arguments as JSON.")
-@click.option("--checkpoint", default=None, type=click.Path(dir_okay=False),
-              help="Check the (possibly pruned) model stored in this checkpoint instead.")
-@click.option("--input-shape", default=None, metavar="NxCxHxW",
-              help="Input shape (default: the model's default input, batch 1).")
-@device_options
-@click.option("--warmup", type=click.IntRange(0), default=10, show_default=True)
-@click.option("--repeats", type=click.IntRange(1), default=50, show_default=True,
-              help="Timed runs per node (and 4x this for the whole model).")
-@click.option("--layers/--no-layers", default=True, show_default=True, help="Print the per-node breakdown.")
-@click.option("--json", "as_json", is_flag=True, help="Print the result as one JSON object.")
-@lut_option
+@options_of(LutCheck)
 @click.pass_context
-def check(ctx, model, model_args, checkpoint, input_shape, device_name, threads, gpu_id, warmup, repeats,
-          layers, as_json, lut_url):
+def check(ctx, **options):
     """Table estimate vs a measurement of the whole model, with the per-node breakdown.
 
     The model is exported and optimised for the device; the nodes it runs that the table lacks are
@@ -173,7 +154,6 @@ def check(ctx, model, model_args, checkpoint, input_shape, device_name, threads,
     """
     import json
 
-    from devices import usable_device
     from netadapt.cli.options import parse_input_shape
     from netadapt.errors import UserError
     from netadapt.latency import LatencyEstimator
@@ -183,23 +163,21 @@ def check(ctx, model, model_args, checkpoint, input_shape, device_name, threads,
     from netadapt.models.spec import ModelSpec
     from profilers import ProfileConfig, get_profiler
 
-    dev = usable_device(device_name, threads=threads, gpu_id=gpu_id)
-    if checkpoint:
+    s = settings_from(LutCheck, options)
+    model, warmup, repeats, as_json = s.model, s.warmup, s.repeats, s.as_json
+    dev = s.device.usable()
+    if s.checkpoint:
         from netadapt.checkpoint import load_checkpoint
 
-        loaded = load_checkpoint(checkpoint)
+        loaded = load_checkpoint(s.checkpoint)
         net, default_shape = loaded.model, loaded.input_shape
     else:
-        try:
-            kwargs = json.loads(model_args) if model_args else {}
-        except json.JSONDecodeError as exc:
-            raise UserError(f"--model-args is not valid JSON: {exc}") from exc
-        net = ModelSpec(model, kwargs).build()
+        net = ModelSpec(model, dict(s.model_args or {})).build()
         default_shape = None if ":" in model else (1, *model_info(model).default_input)
-    shape = parse_input_shape(input_shape) if input_shape else default_shape
+    shape = parse_input_shape(s.input_shape) if s.input_shape else default_shape
     if shape is None:
         raise UserError("--input-shape is required for a model given as module:factory")
-    table = _open(ctx, lut_url)
+    table = _open(ctx, s.lut)
     fp = dev.fingerprint()
     estimator = LatencyEstimator(table, dev, get_profiler(dev, ProfileConfig(warmup=warmup, repeats=repeats)),
                                  progress=not as_json)
@@ -217,7 +195,7 @@ def check(ctx, model, model_args, checkpoint, input_shape, device_name, threads,
             "nodes": [{"name": n, "node": k.short(), "key_id": k.key_id, "ms": ms} for n, k, ms in result.breakdown]},
             sort_keys=True))
         return
-    if layers:
+    if s.layers:
         total = result.table_ms
         click.echo(format_columns(["node", "kind", "ms", "share"],
                                   [[name, key.short(), f"{ms:.4f}", f"{100 * ms / total:.1f}%"]
@@ -234,17 +212,9 @@ def check(ctx, model, model_args, checkpoint, input_shape, device_name, threads,
 
 
 @lut.command()
-@device_options
-@click.option("--max-spread", type=click.FloatRange(0, min_open=True), default=0.1, show_default=True,
-              help="A row is unsteady when its median lies more than this fraction above its 10th percentile.")
-@click.option("--warmup", type=click.IntRange(0), default=NODE_WARMUP, show_default=True,
-              help="Untimed runs before each node's timed runs.")
-@click.option("--repeats", type=click.IntRange(1), default=50, show_default=True, help="Timed runs per node.")
-@click.option("--dry-run", is_flag=True, help="List the unsteady rows; time nothing.")
-@click.option("--limit", type=click.IntRange(0), default=20, show_default=True, help="Rows listed (0: all).")
-@lut_option
+@options_of(LutRetake)
 @click.pass_context
-def retake(ctx, device_name, threads, gpu_id, max_spread, warmup, repeats, dry_run, limit, lut_url):
+def retake(ctx, **options):
     """Time again the stored nodes of this machine's device whose take was unsteady.
 
     A node timed while other work took the CPU has samples far slower than its fastest ones: its median
@@ -255,12 +225,13 @@ def retake(ctx, device_name, threads, gpu_id, max_spread, warmup, repeats, dry_r
     """
     from tqdm import tqdm
 
-    from devices import usable_device
     from profilers import ProfileConfig, get_profiler
 
-    dev = usable_device(device_name, threads=threads, gpu_id=gpu_id)
-    table = _open(ctx, lut_url)
-    config = ProfileConfig(warmup=warmup, repeats=repeats, max_spread=max_spread)
+    s = settings_from(LutRetake, options)
+    max_spread, limit = s.max_spread, s.limit
+    dev = s.device.usable()
+    table = _open(ctx, s.lut)
+    config = ProfileConfig(warmup=s.warmup, repeats=s.repeats, max_spread=max_spread)
     stored = table.rows(dev)
     unsteady = [r for r in stored if config.unsteady(r.stats)]
     click.echo(f"{len(unsteady)} of {len(stored)} rows of this device ({table.label}) have a median more than "
@@ -268,7 +239,7 @@ def retake(ctx, device_name, threads, gpu_id, max_spread, warmup, repeats, dry_r
     if not unsteady:
         return
     shown = unsteady[:limit] if limit else unsteady
-    if dry_run:
+    if s.dry_run:
         click.echo(format_columns(["node", "median_ms", "p10_ms", "count"],
                                   [[r.key.short(), f"{r.stats.median:.4f}", f"{r.stats.p10:.4f}", str(r.stats.count)]
                                    for r in shown]))
