@@ -7,24 +7,21 @@ import math
 import click
 
 from netadapt.cli.options import config_option
-from netadapt.cli.settings import options_of
-from netadapt.config.source import DataSource, ModelSource
-from netadapt.config.lottery import LotteryConfig
+from netadapt.cli.settings import options_of, settings_from
+from netadapt.config.lottery import LotteryConfig, LotteryRun
+from netadapt.config.source import ModelSource
 from netadapt.config.train import TrainConfig
 
 
 @click.command()
 @config_option()
 @options_of(ModelSource, only=("model", "model_args"))
-@options_of(DataSource, only=("data",))
+@options_of(LotteryRun, only=("data",))
 @options_of(LotteryConfig, only=("rounds", "rate", "rewind_iter", "scope", "control"))
 @options_of(TrainConfig, only=("epochs", "batch_size", "lr", "seed"), defaults={"epochs": 10, "batch_size": 64, "lr": 0.05},
             helps={"epochs": "Training epochs per round.", "lr": "Peak learning rate (cosine schedule)."})
-@click.option("--train-limit", type=click.IntRange(2), default=None, help="Use at most this many training images.")
-@click.option("--out", default="lottery", show_default=True, type=click.Path(file_okay=False),
-              help="Folder for lottery.csv, lottery.png and per-round state; re-run to resume.")
-def lottery(model, model_args, data, rounds, rate, rewind_iter, scope, control, epochs, batch_size, lr, seed,
-            train_limit, out):
+@options_of(LotteryRun, only=("train_limit", "out"))
+def lottery(**options):
     """Find lottery tickets: train, prune --rate of the weights by magnitude, rewind, retrain; repeat.
 
     Example: netadapt lottery --data digits --rounds 8 --rate 0.2 --rewind-iter 0 --out lottery/
@@ -33,11 +30,10 @@ def lottery(model, model_args, data, rounds, rate, rewind_iter, scope, control, 
     from netadapt.lottery import run_lottery
     from netadapt.models.spec import spec_for_data
 
-    kwargs = dict(model_args or {})
-    bundle = load_data(data, holdout=0, seed=seed, train_limit=train_limit)
-    spec = spec_for_data(model, kwargs, bundle.num_classes, bundle.input_shape[0])
-    config = LotteryConfig(rounds=rounds, rate=rate, rewind_iteration=rewind_iter, scope=scope, control=control,
-                           train=TrainConfig(epochs=epochs, lr=lr, batch_size=batch_size, seed=seed))
+    source, run, config = (settings_from(cls, options) for cls in (ModelSource, LotteryRun, LotteryConfig))
+    bundle = load_data(run.data, holdout=0, seed=config.train.seed, train_limit=run.train_limit)
+    spec = spec_for_data(source.model, source.kwargs(), bundle.num_classes, bundle.input_shape[0])
+    out = run.out
     rows = run_lottery(spec, bundle, config, out, log=click.echo)
     click.echo(f"{'round':>5} {'remaining':>9} {'test acc':>8} {'control':>8}")
     for r in rows:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
-from netadapt.config.fields import check, setting
+from netadapt.config.fields import check, same_as, setting
+from netadapt.config.source import DataSource
 from netadapt.config.train import TrainConfig
 
 SCOPES = ("global", "layer")
@@ -31,3 +32,17 @@ class LotteryConfig:
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+
+@dataclass(frozen=True)
+class LotteryRun:
+    """The images a lottery experiment trains on (the whole training split: no holdout) and where it writes;
+    none of it is stored with the experiment's settings (``LotteryConfig``)."""
+
+    data: str = same_as(DataSource, "data")
+    train_limit: int | None = same_as(DataSource, "train_limit", low=2)
+    out: str = setting("lottery", "Folder for lottery.csv, lottery.png and per-round state; re-run to resume.",
+                       folder=True)
+
+    def __post_init__(self):
+        check(self)
