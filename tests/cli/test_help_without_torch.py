@@ -7,8 +7,11 @@ CHECK = """
 import sys
 from click.testing import CliRunner
 from netadapt.cli import cli
-for args in (["--help"], ["run", "--help"], ["train", "--help"], ["sensitivity", "--help"], ["prune", "--help"],
-             ["lottery", "--help"], ["amc", "--help"], ["profile", "--help"]):
+COMMANDS = ("", "run", "train", "sensitivity", "prune", "lottery", "amc", "profile", "export", "verify", "report",
+            "agent", "devices", "models", "data", "data download", "lut", "lut stats", "lut migrate", "lut show",
+            "lut inversions", "lut check", "lut retake")
+for command in COMMANDS:
+    args = [*command.split(), "--help"]
     result = CliRunner().invoke(cli, args)
     assert result.exit_code == 0, (args, result.output)
 print(sorted(m for m in sys.modules if m == "torch" or m.startswith("torch.")))
