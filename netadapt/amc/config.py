@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 
 from netadapt.config import version as versions
-from netadapt.config.fields import check, setting
+from netadapt.config.device import DeviceSettings
+from netadapt.config.fields import check, same_as, setting
 
 REWARDS = ("accuracy", "loss")
 
@@ -22,9 +23,9 @@ class AmcConfig:
     holdout: float = setting(0.1, "Holdout carved from the training split (fraction or count).", low=0,
                              low_open=True)
     eval_limit: int = setting(1000, "Holdout images each episode's reward is computed on (a fixed subset).", low=1)
-    device: str = setting("cpu", "Device to measure on (see `netadapt devices`).")
-    threads: int = setting(1, "Intra-op threads of the ONNX Runtime session (CPU devices).", low=1, high=256)
-    gpu_id: int = setting(0, "GPU index (CUDA devices).", low=0, high=64)
+    device: str = same_as(DeviceSettings, "device")
+    threads: int = same_as(DeviceSettings, "threads")
+    gpu_id: int = same_as(DeviceSettings, "gpu_id")
     batch: int = setting(32, "Batch size the latency is measured and budgeted at.", low=1, high=4096)
     warmup: int = setting(10, "Warm-up runs before timing.", low=0)
     repeats: int = setting(50, "Timed runs per node.", low=1)

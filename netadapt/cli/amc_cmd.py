@@ -6,21 +6,17 @@ import click
 
 from netadapt.amc.config import AmcConfig
 from netadapt.cli.options import config_option, lut_option, task_refused
-from netadapt.cli.settings import options_of
+from netadapt.cli.settings import options_of, settings_from
+from netadapt.config.amc import AmcOutput
 
 
 @click.command()
 @task_refused("amc")
 @config_option()
 @options_of(AmcConfig, skip=("model",))
-@click.option("--out", default=None, type=click.Path(file_okay=False),
-              help="Search folder (default: runs/amc-<model>-<budget>-<settings hash>). Re-run to resume.")
-@click.option("--train-device", default="cpu", show_default=True,
-              help="Where rewards are scored and the result fine-tuned (PyTorch: cpu, cuda, cuda:1); latency "
-                   "is still measured on --device.")
-@click.option("--no-progress", is_flag=True)
+@options_of(AmcOutput)
 @lut_option
-def amc(out, train_device, no_progress, lut_url, **settings):
+def amc(lut_url, **settings):
     """AMC: a DDPG agent picks each group's keep ratio; every episode meets the budget by construction.
 
     The reward is the holdout score with batch-norm re-estimated and no fine-tuning; the best policy's
@@ -35,6 +31,8 @@ def amc(out, train_device, no_progress, lut_url, **settings):
     from netadapt.config.budget import parse_budget
     from netadapt.runs.folder import default_folder
 
+    output = settings_from(AmcOutput, settings)
+    out = output.out
     budget, checkpoint = settings["budget"], settings["checkpoint"]
     parse_budget(budget)
     model = read_checkpoint(checkpoint)["spec"]["name"]
@@ -43,8 +41,8 @@ def amc(out, train_device, no_progress, lut_url, **settings):
         tag = budget.strip().replace("%", "pct")
         out = default_folder(Path("runs"), f"amc-{model.replace(':', '_').replace('.', '_')}-{tag}", config)
     click.echo(f"Search folder: {out}")
-    final = AmcSearch(config, out, lut=lut_url, progress=not no_progress, log=click.echo,
-                      train_device=train_device).run()
+    final = AmcSearch(config, out, lut=lut_url, progress=not output.no_progress, log=click.echo,
+                      train_device=output.train_device).run()
     verdict = "MET" if final["budget_met"] else ("WITHIN THE MEASUREMENT'S UNCERTAINTY"
                                                  if final["verdict"] == "uncertain" else "NOT MET")
     click.echo(f"best policy (episode {final['episode']}): measured {final['measurement']} -> {verdict}; "

@@ -15,7 +15,6 @@ from netadapt.config.profile import ProfileSettings
 @config_option()
 @device_options
 @options_of(ProfileSettings)
-@click.option("--no-progress", is_flag=True, help="Hide the progress bar.")
 @lut_option
 def profile(device_name, threads, gpu_id, model, checkpoint, input_shape, channel_step, scope, warmup, repeats,
             force, limit, no_progress, lut_url):

@@ -28,6 +28,7 @@ class ProfileSettings:
     repeats: int = setting(50, "Timed runs per node.", low=1, high=100_000)
     force: bool = setting(False, "Measure again what the table already holds.")
     limit: int | None = setting(None, "Measure at most this many missing nodes (the rest on a later run).", low=1)
+    no_progress: bool = setting(False, "Hide the progress bar.")
 
     def __post_init__(self):
         check(self)

@@ -129,3 +129,15 @@ def test_bad_values_are_one_line_with_status_2(argv, needle, tmp_path, capsys):
         main([a.format(tmp=tmp_path) for a in argv])
     err = capsys.readouterr().err.strip().splitlines()
     assert exit_.value.code == 2 and len(err) == 1 and needle in err[0], err
+
+
+def test_amc_takes_where_it_writes_and_trains_from_amc_output():
+    from netadapt.amc.config import AmcConfig
+    from netadapt.config.amc import AmcOutput
+
+    params = {p.name: p for p in _command(("amc",)).params}
+    for s in settings_of(AmcOutput):
+        assert params[s.name].opts == [f"--{s.flag}"] and params[s.name].help == s.help
+    assert params["train_device"].default == "cpu" and params["no_progress"].is_flag
+    device = {s.name: s for s in settings_of(DeviceSettings)}
+    assert all(s == device[s.name] for s in settings_of(AmcConfig) if s.name in device)
