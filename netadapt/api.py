@@ -214,7 +214,7 @@ def _result(result, task) -> PruneResult:
                                metrics=dict(h.get("metrics") or {}),
                                onnx=rf.iteration_dir(result.run_dir, h["iteration"]) / "model.onnx")
                for h in result.iterations]
-    model = task.load(rf.final_dir(result.run_dir) / "model.pt")
+    model = task.checkpoints.load(rf.final_dir(result.run_dir) / "model.pt")
     return PruneResult(model=model, measured_ms=final.get("measured_ms"), budget_ms=result.budget_ms,
                        met=bool(final.get("budget_met")), score=final.get("score"), run_dir=Path(result.run_dir),
                        iterations=records, stopped=result.stopped, final=final)

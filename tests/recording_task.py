@@ -10,6 +10,7 @@ import time
 from torch import nn
 
 from netadapt.task.adapter import CandidateJob, LoopTask
+from netadapt.task.checkpoints import CheckpointFormat
 
 
 def job(i: int) -> CandidateJob:
@@ -17,18 +18,8 @@ def job(i: int) -> CandidateJob:
                         seed=i, bn_seed=0)
 
 
-class RecordingTask(LoopTask):
-    """Candidates take ``seconds`` each, so that every worker gets some."""
-
-    def __init__(self, train_device: str = "cpu", seconds: float = 0.3):
-        self.use_device(train_device)
-        self.seconds = seconds
-
-    def candidate_model(self) -> nn.Module:
-        return nn.Linear(1, 1)
-
-    def start_model(self, out, log, progress):
-        return nn.Linear(1, 1)
+class LinearCheckpoints(CheckpointFormat):
+    """Workers rebuild a one-weight linear layer; nothing is written."""
 
     def save(self, path, state, channels, extra=None):
         raise NotImplementedError("not used by the executor tests")
@@ -40,6 +31,21 @@ class RecordingTask(LoopTask):
         model = nn.Linear(1, 1)
         model.load_state_dict(state)
         return model
+
+
+class RecordingTask(LoopTask):
+    """Candidates take ``seconds`` each, so that every worker gets some."""
+
+    def __init__(self, train_device: str = "cpu", seconds: float = 0.3):
+        self.use_device(train_device)
+        self.seconds = seconds
+        self.checkpoints = LinearCheckpoints()
+
+    def candidate_model(self) -> nn.Module:
+        return nn.Linear(1, 1)
+
+    def start_model(self, out, log, progress):
+        return nn.Linear(1, 1)
 
     def scores(self, model):
         return {"score": 0.0}

@@ -107,7 +107,7 @@ def init_worker(payload: bytes | str, threads: int, devices=None) -> None:
 def run_candidate(job: CandidateJob, state: dict) -> tuple[dict, dict, dict]:
     """Rebuild the candidate from its state dict, then fine-tune and score it (in a worker)."""
     task = _worker["task"]
-    model = task.build(job.network, state)
+    model = task.checkpoints.build(job.network, state)
     record, seconds = task.candidate(model, job)
     return record, model.state_dict(), seconds
 

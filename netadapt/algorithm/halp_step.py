@@ -67,9 +67,9 @@ def iterate(run, i: int, state: dict, model, start_ms: float, budget_ms: float, 
         if not cand["feasible"]:
             raise AllDropped(f"halp: {cand.get('dropped')}")
         cand = {**cand, "origin": origin, "finetune_steps": steps}
-        task.save(partial / "halp.pt", pruned.state_dict(), network)
+        task.checkpoints.save(partial / "halp.pt", pruned.state_dict(), network)
         rf.write_json(done, cand)
-    best_model = task.load(partial / "halp.pt")
+    best_model = task.checkpoints.load(partial / "halp.pt")
     changed = sorted(found["channels"])
     groups = f"{len(changed)} group{'s' if len(changed) > 1 else ''}"
     scores = {k: cand[k] for k in run.score_keys if k in cand}

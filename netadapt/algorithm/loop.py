@@ -164,9 +164,9 @@ class NetAdaptRun:
         original = first["original_channels"]
         history = [rf.read_json(rf.iteration_dir(self.out, k) / "info.json") for k in range(last + 1)]
         state = history[-1]
-        model = self.task.load(rf.iteration_dir(self.out, last) / "model.pt")
+        model = self.task.checkpoints.load(rf.iteration_dir(self.out, last) / "model.pt")
         if self.task.needs_start:
-            start = model if last == 0 else self.task.load(rf.iteration_dir(self.out, 0) / "model.pt")
+            start = model if last == 0 else self.task.checkpoints.load(rf.iteration_dir(self.out, 0) / "model.pt")
             self.task.start(start, first["channels"])
         if last == 0:
             self._check_floor(state, model, original, start_ms)
@@ -267,7 +267,7 @@ class NetAdaptRun:
             parts = timer_split(timer.seconds)
             self.log(f"iteration {i} took {parts['wall']:.1f} s: search {parts['search']:.1f} s, fine-tune "
                      f"{parts['finetune']:.1f} s, score {parts['score']:.1f} s, measure {parts['measure']:.1f} s")
-        self.task.save(tmp / "model.pt", model.state_dict(), info["channels"], extra={"iteration": i})
+        self.task.checkpoints.save(tmp / "model.pt", model.state_dict(), info["channels"], extra={"iteration": i})
         rf.write_json(tmp / "info.json", info)
         rf.publish(tmp, rf.iteration_dir(self.out, i))
         shutil.rmtree(rf.partial_dir(self.out, i), ignore_errors=True)
@@ -308,7 +308,7 @@ class NetAdaptRun:
         info = {**measurement, "from_iteration": state["iteration"], "channels": state["channels"],
                 "budget_ms": budget_ms, "budget_met": stopping.met(measurement, budget_ms), **fields,
                 "device": self.device.fingerprint(), "seconds": timer.seconds}
-        self.task.save(tmp / "model.pt", final_model.state_dict(), state["channels"], extra={"final": True})
+        self.task.checkpoints.save(tmp / "model.pt", final_model.state_dict(), state["channels"], extra={"final": True})
         rf.write_json(tmp / "info.json", info)
         rf.publish(tmp, rf.final_dir(self.out))
         shutil.rmtree(self.out / "final_train", ignore_errors=True)

@@ -162,7 +162,7 @@ def iterate(run, i: int, state: dict, model, start_ms: float, budget_ms: float, 
     for job, cand, weights, seconds in run.executor.map(jobs, task):
         timer.add(seconds)  # summed over workers when they run side by side
         if cand["feasible"]:
-            task.save(partial / f"{job.group}.pt", weights, job.network)
+            task.checkpoints.save(partial / f"{job.group}.pt", weights, job.network)
         rf.write_json(partial / f"{job.group}.json", cand)  # written last: its presence means it is whole
         candidates.append(cand)
         bar.update(1)
@@ -178,7 +178,7 @@ def iterate(run, i: int, state: dict, model, start_ms: float, budget_ms: float, 
         reasons = [f"{c['group']}: {c['dropped']}" for c in candidates if c.get("dropped")]
         raise AllDropped(reasons[0] if reasons else "no candidate")
     best = select_candidate(feasible, state, cfg.selection, task.value, stop_ms=run.stop_line())
-    best_model = task.load(partial / f"{best['group']}.pt")
+    best_model = task.checkpoints.load(partial / f"{best['group']}.pt")
     scores = {k: best[k] for k in run.score_keys if k in best}
     info = {"iteration": i + 1, "pruned_group": best["group"],
             "channels": {**state["channels"], best["group"]: best["channels"]},

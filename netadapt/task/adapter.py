@@ -5,6 +5,8 @@ network is for goes through a :class:`LoopTask`: where the starting model comes 
 is trained and scored, how the final model is fine-tuned, which score ranks candidates. Two implement it: the
 user's own :class:`~netadapt.task.Task` (``netadapt.task.user``), and image classification on netadapt's data
 sources and zoo (``netadapt.task.classification``), which is what ``netadapt run --model ... --data ...`` builds.
+How a task's networks are saved and rebuilt is an object of its own (``task.checkpoints``,
+``netadapt.task.checkpoints``).
 
 A task object is sent once to every worker process that fine-tunes candidates, so it must pickle (with
 cloudpickle) and load its data lazily.
@@ -12,14 +14,13 @@ cloudpickle) and load its data lazily.
 
 from __future__ import annotations
 
-import copy
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from pathlib import Path
 
 from torch import nn
 
-from netadapt.pruning import apply_channels
+from netadapt.task.checkpoints import CheckpointFormat
 
 
 @dataclass(frozen=True)
@@ -60,6 +61,7 @@ class LoopTask(ABC):
         score_keys: the fields of a candidate's record that its iteration keeps.
         summary_keys: the fields a run's summary lists per iteration.
         needs_start: whether ``start`` wants the start model.
+        checkpoints: how the task's networks are saved, loaded and rebuilt in a worker.
     """
 
     input_shape: object = None
@@ -73,6 +75,8 @@ class LoopTask(ABC):
     needs_start = False
     #: where candidates and the final model are trained and scored (a torch device name)
     train_device: str = "cpu"
+    #: the task's checkpoint format (each implementation sets its own)
+    checkpoints: CheckpointFormat
 
     def use_device(self, name: str) -> None:
         """Train and score on ``name`` from now on: a worker's own device, or in the main process the first
@@ -100,19 +104,6 @@ class LoopTask(ABC):
     @abstractmethod
     def start_model(self, out: Path, log, progress: bool) -> nn.Module:
         """The network the run starts from (trained here first where the task needs it)."""
-
-    @abstractmethod
-    def save(self, path: Path, state: dict, channels: dict[str, int], extra: dict | None = None) -> None:
-        """Write a network's checkpoint: its state dict and its groups' channel counts."""
-
-    @abstractmethod
-    def load(self, path: Path) -> nn.Module:
-        """Rebuild the network a checkpoint written by ``save`` holds (eval mode)."""
-
-    @abstractmethod
-    def build(self, channels: dict[str, int], state: dict) -> nn.Module:
-        """The network of these channel counts with ``state`` loaded (eval mode): how a worker rebuilds a
-        candidate."""
 
     def start(self, model: nn.Module, channels: dict[str, int]) -> None:
         """Told the start model (and its groups' channel counts) once the run has it, e.g. to distil from it."""
@@ -151,14 +142,3 @@ class LoopTask(ABC):
         from netadapt.rewinding import create_rewinder
 
         return create_rewinder(name)
-
-    # ---- shared by implementations -----------------------------------------------------------------------
-    def rebuild(self, start: nn.Module, channels: dict[str, int], state: dict) -> nn.Module:
-        """A copy of ``start`` shrunk to ``channels`` with ``state`` loaded, in eval mode."""
-        from netadapt.checkpoint import load_weights
-
-        model = copy.deepcopy(start)
-        if channels:
-            apply_channels(model, self.input_shape, channels)
-        load_weights(model, state)
-        return model.eval()

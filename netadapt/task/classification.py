@@ -18,6 +18,7 @@ from netadapt.config.run import RunConfig
 from netadapt.errors import UserError
 from netadapt.models.spec import ModelSpec
 from netadapt.task.adapter import CandidateJob, LoopTask
+from netadapt.task.checkpoints import ZooCheckpoints
 
 # A HALP step ranks channels on the Taylor scores of this many training batches.
 HALP_BATCHES = 8
@@ -56,7 +57,7 @@ class ClassificationTask(LoopTask):
     def __init__(self, config: RunConfig, train_device: str = "cpu"):
         self.config = config
         self.use_device(train_device)
-        self.spec: ModelSpec | None = None
+        self.checkpoints = ZooCheckpoints()
         self._data = self._holdout = None
         self._teacher = None
         self._teacher_state = None  # (channels, state dict): how a worker rebuilds the teacher
@@ -103,7 +104,7 @@ class ClassificationTask(LoopTask):
             if kind != "classification":
                 raise UserError(f"{cfg.model} is a {kind} model: prune it through its task, e.g. netadapt run "
                                 f"--task netadapt.tasks.{kind}:make_task")
-        self.input_shape = (cfg.batch, *self.data.input_shape)
+        self.input_shape = self.checkpoints.input_shape = (cfg.batch, *self.data.input_shape)
 
     def candidate_model(self) -> nn.Module:
         """The given checkpoint's model, or the untrained architecture the run would train."""
@@ -132,13 +133,11 @@ class ClassificationTask(LoopTask):
             loaded = load_checkpoint(cfg.checkpoint)
             if loaded.spec.name != spec.name and cfg.model != RunConfig.model:
                 raise UserError(f"checkpoint {cfg.checkpoint} is for model {loaded.spec.name}, not {cfg.model}")
-            self.spec = loaded.spec
+            self.checkpoints.spec = loaded.spec
             return loaded.model
         path = Path(out) / "base" / "model.pt"
         if path.exists():
-            loaded = load_checkpoint(path)
-            self.spec = loaded.spec
-            return loaded.model
+            return self.checkpoints.load(path)
         from netadapt.training import TrainConfig, train
 
         spec = self._data_spec()
@@ -152,25 +151,8 @@ class ClassificationTask(LoopTask):
         result = train(model, self.data, base, out_dir=path.parent / "train", progress=progress, resume=True,
                        device=self.train_device)
         save_checkpoint(path, model, spec, (1, *self.data.input_shape), extra={"test_accuracy": result.test_accuracy})
-        self.spec = spec
+        self.checkpoints.spec = spec
         return model
-
-    def save(self, path, state, channels, extra=None) -> None:
-        from netadapt.checkpoint import save_state
-
-        save_state(path, state, self.spec, self.input_shape, channels=channels, extra=extra)
-
-    def load(self, path) -> nn.Module:
-        from netadapt.checkpoint import load_checkpoint
-
-        loaded = load_checkpoint(path)
-        self.spec = loaded.spec
-        return loaded.model
-
-    def build(self, channels, state) -> nn.Module:
-        from netadapt.checkpoint import build_model
-
-        return build_model(self.spec, self.input_shape, channels, state)
 
     @property
     def needs_start(self) -> bool:
@@ -186,10 +168,8 @@ class ClassificationTask(LoopTask):
 
     def teacher(self) -> nn.Module | None:
         if self._teacher is None and self._teacher_state is not None:
-            from netadapt.checkpoint import build_model
-
             channels, state = self._teacher_state
-            self._teacher = build_model(self.spec, self.input_shape, channels, state)
+            self._teacher = self.checkpoints.build(channels, state)
         return self._teacher
 
     # ---- scoring and training ---------------------------------------------------------------------------------
@@ -274,7 +254,7 @@ class ClassificationTask(LoopTask):
     def rewinder(self, name: str, out: Path):
         from netadapt.rewinding import create_rewinder
 
-        return create_rewinder(name, spec=self.spec, input_shape=self.input_shape, run_dir=Path(out),
+        return create_rewinder(name, spec=self.checkpoints.spec, input_shape=self.input_shape, run_dir=Path(out),
                                config=self.config, rewind=self._rewind_file(out))
 
     def _rewind_file(self, out: Path) -> Path | None:

@@ -17,17 +17,15 @@ from torch import nn
 
 from netadapt.config.run import RunConfig
 from netadapt.errors import UserError, first_line
-from netadapt.inputs import ExampleInputs
-from netadapt.models.spec import ModelSpec
+from netadapt.inputs import ExampleInputs, shape_text
 from netadapt.runs import folder as rf
 from netadapt.seeding import derive_seed
 from netadapt.task import fingerprint as fp
 from netadapt.task.adapter import CandidateJob, LoopTask
 from netadapt.task.base import Task
 from netadapt.task.calls import TaskError, accepts, as_score, invoke, qualified_name
+from netadapt.task.checkpoints import TaskCheckpoints
 
-#: The spec of checkpoints of a user's model: they rebuild only with the model given again (``netadapt.load``).
-TASK_SPEC = "task"
 TASK_FILE = "task.json"
 
 
@@ -52,6 +50,8 @@ class UserTask(LoopTask):
         self.use_device(train_device)
         self.callables = {name: qualified_name(getattr(task, name))
                           for name in ("train", "evaluate", "calibrate", "loss", "deploy") if getattr(task, name)}
+        # after the callables: a part that does not pickle is named by its own name (executors.task_payload)
+        self.checkpoints = TaskCheckpoints(self.model, self.input_shape)
         self._teacher = None
 
     def __getstate__(self):
@@ -69,7 +69,7 @@ class UserTask(LoopTask):
                 out = self.model(*args)
         except Exception as exc:  # the user's forward: the reason matters, not its type
             first = first_line(exc, 300)
-            raise UserError(f"example_inputs ({self._shapes()}) do not run through the model: "
+            raise UserError(f"example_inputs ({shape_text(self.input_shape)}) do not run through the model: "
                             f"{type(exc).__name__}: {first}") from exc
         from netadapt.pruning.dependency import output_tensors
 
@@ -108,11 +108,6 @@ class UserTask(LoopTask):
         if hasattr(create_criterion(cfg.criterion), "prepare") and self.loss is None:
             raise UserError(f"criterion {cfg.criterion!r} needs gradients: give loss(model, batch) and batches")
 
-    def _shapes(self) -> str:
-        from netadapt.inputs import shape_text
-
-        return shape_text(self.input_shape)
-
     def candidate_model(self) -> nn.Module:
         return self.model
 
@@ -140,21 +135,6 @@ class UserTask(LoopTask):
 
     def start_model(self, out: Path, log, progress: bool) -> nn.Module:
         return copy.deepcopy(self.model)
-
-    def save(self, path, state, channels, extra=None) -> None:
-        from netadapt.checkpoint import save_state
-
-        spec = ModelSpec(TASK_SPEC, {"class": qualified_name(self.model)})
-        save_state(path, state, spec, self.input_shape, channels=channels, extra=extra)
-
-    def load(self, path) -> nn.Module:
-        from netadapt.checkpoint import read_checkpoint
-
-        data = read_checkpoint(path)
-        return self.build(data.get("channels") or {}, data["state_dict"])
-
-    def build(self, channels, state) -> nn.Module:
-        return self.rebuild(self.model, channels, state)
 
     def teacher(self) -> nn.Module:
         if self._teacher is None:
