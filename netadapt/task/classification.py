@@ -19,27 +19,11 @@ from netadapt.errors import UserError
 from netadapt.models.spec import ModelSpec
 from netadapt.task.adapter import CandidateJob, LoopTask
 from netadapt.task.checkpoints import ZooCheckpoints
+from netadapt.task.run_data import RunData
+from netadapt.task.teacher import StartTeacher, needs_teacher
 
 # A HALP step ranks channels on the Taylor scores of this many training batches.
 HALP_BATCHES = 8
-
-
-def run_data(config: RunConfig):
-    """The run's data bundle and the holdout that ranks candidates (a seeded subset with ``eval_limit``)."""
-    from netadapt.data import load_data
-    from netadapt.data.splits import limit
-
-    data = load_data(config.data, holdout=config.holdout, seed=config.split_seed)
-    holdout = data.holdout
-    if config.eval_limit is not None and config.eval_limit < len(holdout):
-        # a random subset: the holdout is in class order for image folders
-        holdout = limit(holdout, config.eval_limit, config.seed)
-    return data, holdout
-
-
-def needs_teacher(config: RunConfig) -> bool:
-    """Whether candidates need the start model: as distillation's teacher or the ``kl`` score's reference."""
-    return config.finetune.distill > 0 or config.score == "kl"
 
 
 class ClassificationTask(LoopTask):
@@ -57,32 +41,9 @@ class ClassificationTask(LoopTask):
     def __init__(self, config: RunConfig, train_device: str = "cpu"):
         self.config = config
         self.use_device(train_device)
+        self.data = RunData(config)  # loaded once per process
         self.checkpoints = ZooCheckpoints()
-        self._data = self._holdout = None
-        self._teacher = None
-        self._teacher_state = None  # (channels, state dict): how a worker rebuilds the teacher
-
-    # ---- data, loaded once per process ---------------------------------------------------------------------
-    @property
-    def data(self):
-        if self._data is None:
-            self._data, self._holdout = run_data(self.config)
-        return self._data
-
-    @property
-    def holdout(self):
-        self.data  # noqa: B018 - loads both
-        return self._holdout
-
-    def samples(self, count: int, seed: int):
-        from netadapt.data.loader import first_batches
-
-        return first_batches(self.data.train, 1, count, seed=seed)[0][0]
-
-    def __getstate__(self):
-        state = dict(self.__dict__)
-        state["_data"] = state["_holdout"] = state["_teacher"] = None  # a worker loads its own
-        return state
+        self.teacher = StartTeacher(self.checkpoints)
 
     # ---- before the run folder exists -----------------------------------------------------------------------
     def check(self, log) -> None:
@@ -92,7 +53,7 @@ class ClassificationTask(LoopTask):
 
             if cfg.rewinder not in list_rewinders():
                 raise UserError(f"unknown rewinder {cfg.rewinder!r}; valid: {', '.join(list_rewinders())}")
-        self.data  # noqa: B018 - a missing data set fails before the run folder exists
+        data = self.data.bundle  # a missing data set fails before the run folder exists
         if cfg.checkpoint:
             from netadapt.checkpoint import read_checkpoint
 
@@ -104,7 +65,7 @@ class ClassificationTask(LoopTask):
             if kind != "classification":
                 raise UserError(f"{cfg.model} is a {kind} model: prune it through its task, e.g. netadapt run "
                                 f"--task netadapt.tasks.{kind}:make_task")
-        self.input_shape = self.checkpoints.input_shape = (cfg.batch, *self.data.input_shape)
+        self.input_shape = self.checkpoints.input_shape = (cfg.batch, *data.input_shape)
 
     def candidate_model(self) -> nn.Module:
         """The given checkpoint's model, or the untrained architecture the run would train."""
@@ -117,8 +78,9 @@ class ClassificationTask(LoopTask):
     def _data_spec(self) -> ModelSpec:
         from netadapt.models.spec import spec_for_data
 
-        return spec_for_data(self.config.model, dict(self.config.model_kwargs or {}), self.data.num_classes,
-                             self.data.input_shape[0])
+        data = self.data.bundle
+        return spec_for_data(self.config.model, dict(self.config.model_kwargs or {}), data.num_classes,
+                             data.input_shape[0])
 
     # ---- the starting model -----------------------------------------------------------------------------------
     def start_model(self, out: Path, log, progress: bool) -> nn.Module:
@@ -140,17 +102,18 @@ class ClassificationTask(LoopTask):
             return self.checkpoints.load(path)
         from netadapt.training import TrainConfig, train
 
+        data = self.data.bundle
         spec = self._data_spec()
         torch.manual_seed(cfg.seed)  # the base model's initial weights follow the run's seed
         model = spec.build()
-        log(f"No checkpoint given: training {spec.name} on {self.data.name} "
+        log(f"No checkpoint given: training {spec.name} on {data.name} "
             f"for {cfg.base_epochs} epochs first (kept in {path.parent}).")
         base = TrainConfig(epochs=cfg.base_epochs, seed=cfg.seed, lr=0.05, batch_size=32)
-        total_steps = cfg.base_epochs * -(-len(self.data.train) // base.batch_size)
+        total_steps = cfg.base_epochs * -(-len(data.train) // base.batch_size)
         base = dataclasses.replace(base, rewind_iteration=min(cfg.rewind_iteration, total_steps))
-        result = train(model, self.data, base, out_dir=path.parent / "train", progress=progress, resume=True,
+        result = train(model, data, base, out_dir=path.parent / "train", progress=progress, resume=True,
                        device=self.train_device)
-        save_checkpoint(path, model, spec, (1, *self.data.input_shape), extra={"test_accuracy": result.test_accuracy})
+        save_checkpoint(path, model, spec, (1, *data.input_shape), extra={"test_accuracy": result.test_accuracy})
         self.checkpoints.spec = spec
         return model
 
@@ -161,22 +124,13 @@ class ClassificationTask(LoopTask):
     def start(self, model: nn.Module, channels: dict[str, int]) -> None:
         """The start model is distillation's teacher and the ``kl`` score's reference."""
         if needs_teacher(self.config):
-            import copy
-
-            self._teacher = copy.deepcopy(model).eval()
-            self._teacher_state = (dict(channels), {k: v.clone() for k, v in model.state_dict().items()})
-
-    def teacher(self) -> nn.Module | None:
-        if self._teacher is None and self._teacher_state is not None:
-            channels, state = self._teacher_state
-            self._teacher = self.checkpoints.build(channels, state)
-        return self._teacher
+            self.teacher.keep(model, channels)
 
     # ---- scoring and training ---------------------------------------------------------------------------------
     def scores(self, model: nn.Module) -> dict:
         from netadapt.training import score
 
-        scores = score(model, self.holdout, reference=model if self.config.score == "kl" else None)
+        scores = score(model, self.data.holdout, reference=model if self.config.score == "kl" else None)
         return {"holdout_accuracy": scores.accuracy, "holdout_loss": scores.loss, "holdout_kl": scores.kl}
 
     def value(self, info: dict) -> float:
@@ -192,15 +146,15 @@ class ClassificationTask(LoopTask):
     def candidate(self, model: nn.Module, job: CandidateJob) -> tuple[dict, dict]:
         from netadapt.training.device import placed, training_device
 
-        with placed(training_device(self.train_device), model, self.teacher()):
+        with placed(training_device(self.train_device), model, self.teacher.model()):
             return self._train_and_score(model, job)
 
     def _train_and_score(self, model, job):
         from netadapt.training import fine_tune, recalibrate_batchnorm, score
 
-        config, data = self.config, self.data
+        config, data = self.config, self.data.bundle
         ft = config.finetune
-        teacher = self.teacher()
+        teacher = self.teacher.model()
         seconds = {}
         t0 = time.perf_counter()
         distill = {"teacher": teacher, "distill": ft.distill, "temperature": ft.temperature} if ft.distill > 0 else {}
@@ -212,7 +166,7 @@ class ClassificationTask(LoopTask):
         seconds["finetune"] = t1 - t0
         if config.bn_batches:  # the same batches for every candidate of the iteration
             recalibrate_batchnorm(model, data.train, config.bn_batches, ft.batch_size, seed=job.bn_seed)
-        scores = score(model, self.holdout, reference=teacher if config.score == "kl" else None)
+        scores = score(model, self.data.holdout, reference=teacher if config.score == "kl" else None)
         seconds["evaluate"] = time.perf_counter() - t1
         record = {"group": job.group, "feasible": True, "channels": job.channels, "predicted_ms": job.predicted_ms,
                   "holdout_accuracy": scores.accuracy, "holdout_loss": scores.loss, "holdout_kl": scores.kl,
@@ -223,32 +177,38 @@ class ClassificationTask(LoopTask):
         from netadapt.training import TrainConfig, evaluate, train
 
         ft = self.config.finetune
+        data = self.data.bundle
         seconds = {}
         if ft.long_epochs > 0:
             log(f"Long-term fine-tune: {ft.long_epochs} epochs.")
             t0 = time.perf_counter()
-            train(model, self.data,
+            train(model, data,
                   TrainConfig(epochs=ft.long_epochs, lr=ft.long_lr, batch_size=ft.batch_size, seed=self.config.seed,
                               distill=ft.distill, distill_temperature=ft.temperature),
                   out_dir=Path(out) / "final_train", progress=progress, resume=True,
-                  teacher=self.teacher() if ft.distill > 0 else None, device=self.train_device)
+                  teacher=self.teacher.model() if ft.distill > 0 else None, device=self.train_device)
             seconds["finetune"] = time.perf_counter() - t0
         t0 = time.perf_counter()
-        fields = {"test_accuracy": evaluate(model, self.data.test), "holdout_accuracy": evaluate(model, self.holdout)}
+        fields = {"test_accuracy": evaluate(model, data.test), "holdout_accuracy": evaluate(model, self.data.holdout)}
         seconds["evaluate"] = time.perf_counter() - t0
         return fields, seconds
+
+    def samples(self, count: int, seed: int):
+        from netadapt.data.loader import first_batches
+
+        return first_batches(self.data.bundle.train, 1, count, seed=seed)[0][0]
 
     # ---- plug-ins that need the data ----------------------------------------------------------------------------
     def prepare_criterion(self, criterion, model: nn.Module, seed: int) -> None:
         from netadapt.iterative.prune import prepare_criterion
 
-        prepare_criterion(criterion, model, self.data.train, seed=seed)
+        prepare_criterion(criterion, model, self.data.bundle.train, seed=seed)
 
     def importance(self, model: nn.Module, groups: dict, seed: int) -> dict:
         from netadapt.criteria.taylor import taylor_scores
         from netadapt.data.loader import first_batches
 
-        return taylor_scores(model, groups, first_batches(self.data.train, HALP_BATCHES,
+        return taylor_scores(model, groups, first_batches(self.data.bundle.train, HALP_BATCHES,
                                                           self.config.finetune.batch_size, seed))
 
     def rewinder(self, name: str, out: Path):

@@ -18,7 +18,7 @@ def test_eval_limit_takes_a_mixed_subset_of_a_class_ordered_holdout(tmp_path, mo
             folder.mkdir(parents=True)
             for k in range(n):
                 Image.fromarray(rng.integers(0, 255, (8, 8, 3), dtype=np.uint8)).save(folder / f"{k}.png")
-    from netadapt.task.classification import run_data
+    from netadapt.task.run_data import run_data
 
     cfg = RunConfig(budget="50%", data=f"imagefolder:{root}", holdout=60, eval_limit=12, device="fake", batch=1)
     data, holdout = run_data(cfg)
@@ -34,7 +34,7 @@ def test_the_holdout_split_follows_the_split_seed_not_the_run_seed():
     ranking on another split would score candidates on images the model learned."""
     import torch
 
-    from netadapt.task.classification import run_data
+    from netadapt.task.run_data import run_data
 
     def holdout_images(**kw):
         data, _ = run_data(RunConfig(budget="50%", data="synthetic:classes=3,size=8,n=90,test=9", holdout=30,
