@@ -5,9 +5,9 @@ An executor takes pruned candidates ``(job, model)`` and yields ``(job, record, 
 finishes, in any order; the caller stores each result at once, so a killed run keeps every finished
 candidate. The task (``netadapt.task.adapter.LoopTask``) goes to each worker once, by value (cloudpickle, so
 functions defined in ``__main__`` or a notebook work); workers receive networks as state dicts with their
-channel counts, rebuild them from the task's start model, and share the main process's torch threads. Each
-worker trains on its own device (``netadapt.algorithm.worker_devices``: ``--train-device cuda`` puts worker i
-on ``cuda:i``).
+channel counts, rebuild them through the task's checkpoint format (``task.checkpoints.build``), and share the
+main process's torch threads. Each worker trains on its own device (``netadapt.algorithm.worker_devices``:
+``--train-device cuda`` puts worker i on ``cuda:i``).
 """
 
 from __future__ import annotations

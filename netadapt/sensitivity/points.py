@@ -15,10 +15,29 @@ from netadapt.pruning import analyze, shrunk_copy
 from netadapt.task.adapter import CandidateJob
 
 
+class ShrunkCopies:
+    """How a worker rebuilds a point: the unpruned network cut to the point's channel counts, with its weights
+    (the ``build`` of a task's checkpoint format; a scan writes no checkpoints)."""
+
+    def __init__(self, model: nn.Module, input_shape: tuple[int, ...]):
+        self.model = model
+        self.input_shape = input_shape
+        self._graph = None
+
+    def build(self, channels: dict[str, int], state: dict) -> nn.Module:
+        """The point's network (the unpruned one cut to ``channels``) with its weights."""
+        if self._graph is None:
+            self._graph = analyze(self.model, self.input_shape)
+        model = shrunk_copy(self.model, self._graph, channels)
+        model.load_state_dict(state)
+        return model
+
+
 class ScanTask:
     """What a worker needs to score a scan's points: the unpruned network, the data, the fine-tune settings.
 
-    It travels to each worker once (cloudpickle); ``build`` and ``candidate`` are what the executors call.
+    It travels to each worker once (cloudpickle); ``checkpoints.build`` and ``candidate`` are what the executors
+    call.
     """
 
     def __init__(self, model: nn.Module, input_shape: tuple[int, ...], holdout, train=None,
@@ -30,18 +49,10 @@ class ScanTask:
         self.finetune_steps = finetune_steps
         self.finetune = dict(finetune or {})
         self.train_device = "cpu"
-        self._graph = None
+        self.checkpoints = ShrunkCopies(model, input_shape)
 
     def use_device(self, name: str) -> None:
         self.train_device = str(name).split(",")[0].strip()
-
-    def build(self, channels: dict[str, int], state: dict) -> nn.Module:
-        """The point's network (the unpruned one cut to ``channels``) with its weights."""
-        if self._graph is None:
-            self._graph = analyze(self.model, self.input_shape)
-        model = shrunk_copy(self.model, self._graph, channels)
-        model.load_state_dict(state)
-        return model
 
     def candidate(self, model: nn.Module, job: CandidateJob) -> tuple[dict, dict]:
         """Fine-tune (``finetune_steps``, seeded by the job) and score one point: ({"accuracy"}, seconds)."""
