@@ -29,7 +29,7 @@ def iterate(run, i: int, state: dict, model, start_ms: float, budget_ms: float, 
         search = rf.read_json(path)
     else:
         with timer.phase("search"):
-            importance = task.importance(model, graph.groups, derive_seed(cfg.seed, i, "criterion"))
+            importance = task.hooks.importance(model, graph.groups, derive_seed(cfg.seed, i, "criterion"))
             found_estimates = estimates(run, i, state, model, graph, original)
             floor = run.floor(state)
             scheduled = reduction = cfg.schedule.reduction_ms(i, start_ms)
@@ -55,7 +55,7 @@ def iterate(run, i: int, state: dict, model, start_ms: float, budget_ms: float, 
             keep_channels(pruned, graph, search["keep"])
             origin = {**state["origin"], **{g: [state["origin"][g][k] for k in keep]
                                             for g, keep in search["keep"].items()}}
-            overrides = task.rewinder(cfg.rewinder, run.out).apply(pruned, origin)
+            overrides = task.hooks.rewinder(cfg.rewinder, run.out).apply(pruned, origin)
         network = {**state["channels"], **found["channels"]}
         # one fine-tune as long as a NetAdapt iteration's candidates (one per group) take together
         steps = cfg.finetune.short_steps * len(graph.groups)

@@ -131,7 +131,7 @@ class NetAdaptRun:
         """The training inputs every candidate's cut layers are refit on (``FineTuneConfig.reconstruct``), drawn
         once per run from its seed."""
         if getattr(self, "_samples", None) is None:
-            self._samples = self.task.samples(self.config.finetune.reconstruct, self.config.seed)
+            self._samples = self.task.hooks.samples(self.config.finetune.reconstruct, self.config.seed)
         return self._samples
 
     # ---- stop rules on this run's device and budget -----------------------------------------------------

@@ -140,14 +140,14 @@ def iterate(run, i: int, state: dict, model, start_ms: float, budget_ms: float, 
     partial.mkdir(exist_ok=True)
     found = search(run, i, state, model, graph, start_ms, original, timer)
     target = found["target_ms"]
-    rewinder = task.rewinder(cfg.rewinder, run.out)
+    rewinder = task.hooks.rewinder(cfg.rewinder, run.out)
     feasible_groups = [g for g, r in sorted(found["groups"].items()) if r and "channels" in r]
     candidates = [{"group": g, "feasible": False, **(r or {})} for g, r in sorted(found["groups"].items())
                   if g not in feasible_groups]
     if not feasible_groups:
         return None, model
     if hasattr(run.criterion, "prepare"):  # data-aware criteria (e.g. taylor) see the current model
-        task.prepare_criterion(run.criterion, model, derive_seed(cfg.seed, i, "criterion"))
+        task.hooks.prepare_criterion(run.criterion, model, derive_seed(cfg.seed, i, "criterion"))
     todo = []
     for g in feasible_groups:
         done = partial / f"{g}.json"

@@ -5,8 +5,9 @@ network is for goes through a :class:`LoopTask`: where the starting model comes 
 is trained and scored, how the final model is fine-tuned, which score ranks candidates. Two implement it: the
 user's own :class:`~netadapt.task.Task` (``netadapt.task.user``), and image classification on netadapt's data
 sources and zoo (``netadapt.task.classification``), which is what ``netadapt run --model ... --data ...`` builds.
-How a task's networks are saved and rebuilt is an object of its own (``task.checkpoints``,
-``netadapt.task.checkpoints``).
+Two parts of a task are objects of their own: how its networks are saved and rebuilt (``task.checkpoints``,
+``netadapt.task.checkpoints``) and what the plug-ins that need its data get from it (``task.hooks``,
+``netadapt.task.hooks``).
 
 A task object is sent once to every worker process that fine-tunes candidates, so it must pickle (with
 cloudpickle) and load its data lazily.
@@ -21,6 +22,7 @@ from pathlib import Path
 from torch import nn
 
 from netadapt.task.checkpoints import CheckpointFormat
+from netadapt.task.hooks import PluginHooks
 
 
 @dataclass(frozen=True)
@@ -62,6 +64,7 @@ class LoopTask(ABC):
         summary_keys: the fields a run's summary lists per iteration.
         needs_start: whether ``start`` wants the start model.
         checkpoints: how the task's networks are saved, loaded and rebuilt in a worker.
+        hooks: what the plug-ins that need the task's data get from it.
     """
 
     input_shape: object = None
@@ -77,16 +80,13 @@ class LoopTask(ABC):
     train_device: str = "cpu"
     #: the task's checkpoint format (each implementation sets its own)
     checkpoints: CheckpointFormat
+    #: a task without data of its own refuses the plug-ins that need it
+    hooks: PluginHooks = PluginHooks()
 
     def use_device(self, name: str) -> None:
         """Train and score on ``name`` from now on: a worker's own device, or in the main process the first
         of the devices ``--train-device`` names (``cuda:0,cuda:1`` -> ``cuda:0``)."""
         self.train_device = str(name).split(",")[0].strip()
-
-    def samples(self, count: int, seed: int):
-        """``count`` training inputs (a seeded draw) that feature-map reconstruction refits layers on; a task
-        without training data of netadapt's own refuses (``FineTuneConfig.reconstruct``)."""
-        raise NotImplementedError("this task gives no training samples for reconstruction")
 
     # ---- before the run folder exists --------------------------------------------------------------------
     def check(self, log) -> None:
@@ -128,17 +128,3 @@ class LoopTask(ABC):
     def describe(self, info: dict) -> str:
         """``holdout accuracy 0.9861``: a record's score for messages."""
         return f"{self.score_label} {self.value(info):.4f}"
-
-    # ---- plug-ins that need the task's data --------------------------------------------------------------
-    def prepare_criterion(self, criterion, model: nn.Module, seed: int) -> None:
-        """Give a data-aware criterion (one with ``prepare``) batches of the current model."""
-
-    def importance(self, model: nn.Module, groups: dict, seed: int) -> dict:
-        """Taylor importance of every channel of ``groups`` (HALP's search)."""
-        raise NotImplementedError
-
-    def rewinder(self, name: str, out: Path):
-        """The rewinding plug-in ``name`` for this run."""
-        from netadapt.rewinding import create_rewinder
-
-        return create_rewinder(name)

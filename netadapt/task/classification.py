@@ -19,11 +19,9 @@ from netadapt.errors import UserError
 from netadapt.models.spec import ModelSpec
 from netadapt.task.adapter import CandidateJob, LoopTask
 from netadapt.task.checkpoints import ZooCheckpoints
+from netadapt.task.hooks import ClassificationHooks
 from netadapt.task.run_data import RunData
 from netadapt.task.teacher import StartTeacher, needs_teacher
-
-# A HALP step ranks channels on the Taylor scores of this many training batches.
-HALP_BATCHES = 8
 
 
 class ClassificationTask(LoopTask):
@@ -44,6 +42,7 @@ class ClassificationTask(LoopTask):
         self.data = RunData(config)  # loaded once per process
         self.checkpoints = ZooCheckpoints()
         self.teacher = StartTeacher(self.checkpoints)
+        self.hooks = ClassificationHooks(config, self.data, self.checkpoints)
 
     # ---- before the run folder exists -----------------------------------------------------------------------
     def check(self, log) -> None:
@@ -192,35 +191,3 @@ class ClassificationTask(LoopTask):
         fields = {"test_accuracy": evaluate(model, data.test), "holdout_accuracy": evaluate(model, self.data.holdout)}
         seconds["evaluate"] = time.perf_counter() - t0
         return fields, seconds
-
-    def samples(self, count: int, seed: int):
-        from netadapt.data.loader import first_batches
-
-        return first_batches(self.data.bundle.train, 1, count, seed=seed)[0][0]
-
-    # ---- plug-ins that need the data ----------------------------------------------------------------------------
-    def prepare_criterion(self, criterion, model: nn.Module, seed: int) -> None:
-        from netadapt.iterative.prune import prepare_criterion
-
-        prepare_criterion(criterion, model, self.data.bundle.train, seed=seed)
-
-    def importance(self, model: nn.Module, groups: dict, seed: int) -> dict:
-        from netadapt.criteria.taylor import taylor_scores
-        from netadapt.data.loader import first_batches
-
-        return taylor_scores(model, groups, first_batches(self.data.bundle.train, HALP_BATCHES,
-                                                          self.config.finetune.batch_size, seed))
-
-    def rewinder(self, name: str, out: Path):
-        from netadapt.rewinding import create_rewinder
-
-        return create_rewinder(name, spec=self.checkpoints.spec, input_shape=self.input_shape, run_dir=Path(out),
-                               config=self.config, rewind=self._rewind_file(out))
-
-    def _rewind_file(self, out: Path) -> Path | None:
-        """The rewind point saved when this run trained its own base model (else the rewinder searches
-        beside --checkpoint)."""
-        if self.config.checkpoint:
-            return None
-        found = sorted((Path(out) / "base" / "train").glob("rewind_*.pt"))
-        return found[0] if found else None

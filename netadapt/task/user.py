@@ -25,6 +25,7 @@ from netadapt.task.adapter import CandidateJob, LoopTask
 from netadapt.task.base import Task
 from netadapt.task.calls import TaskError, accepts, as_score, invoke, qualified_name
 from netadapt.task.checkpoints import TaskCheckpoints
+from netadapt.task.hooks import UserHooks
 
 TASK_FILE = "task.json"
 
@@ -52,6 +53,7 @@ class UserTask(LoopTask):
                           for name in ("train", "evaluate", "calibrate", "loss", "deploy") if getattr(task, name)}
         # after the callables: a part that does not pickle is named by its own name (executors.task_payload)
         self.checkpoints = TaskCheckpoints(self.model, self.input_shape)
+        self.hooks = UserHooks(self.loss, self.batches, self.input_shape)
         self._teacher = None
 
     def __getstate__(self):
@@ -202,16 +204,3 @@ class UserTask(LoopTask):
             fields = self._evaluate(model, derive_seed(self.config.seed, "final", "evaluate"))
             seconds["evaluate"] = time.perf_counter() - t0
         return fields, seconds
-
-    # ---- plug-ins that need data ----------------------------------------------------------------------------
-    def prepare_criterion(self, criterion, model: nn.Module, seed: int) -> None:
-        if hasattr(criterion, "prepare"):
-            criterion.prepare(model, list(self.batches), input_shape=self.input_shape, loss=self._loss)
-
-    def importance(self, model: nn.Module, groups: dict, seed: int) -> dict:
-        from netadapt.criteria.taylor import taylor_scores
-
-        return taylor_scores(model, groups, list(self.batches), loss=self._loss)
-
-    def _loss(self, model, batch):
-        return invoke("loss", self.loss, model, batch)
