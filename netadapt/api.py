@@ -232,12 +232,10 @@ def load(run_dir, model: nn.Module | None = None, iteration: int | None = None) 
     Raises:
         UserError: no such model in the folder, or a ``model`` of another architecture.
     """
-    import copy
-
-    from netadapt.checkpoint import load_checkpoint, load_weights, read_checkpoint, stored_inputs
-    from netadapt.pruning import apply_channels
+    from netadapt.checkpoint import load_checkpoint, read_checkpoint, stored_inputs
     from netadapt.runs import folder as rf
     from netadapt.task import fingerprint as fp
+    from netadapt.task.checkpoints import TaskCheckpoints
     from netadapt.task.user import TASK_FILE
 
     run_dir = Path(run_dir)
@@ -256,9 +254,4 @@ def load(run_dir, model: nn.Module | None = None, iteration: int | None = None) 
     if why is not None:
         raise UserError(f"the model given to netadapt.load is not the one {run_dir} started from ({why})")
     data = read_checkpoint(path)
-    rebuilt = copy.deepcopy(model)
-    channels = data.get("channels") or {}
-    if channels:
-        apply_channels(rebuilt, stored_inputs(data), channels)
-    load_weights(rebuilt, data["state_dict"])
-    return rebuilt.eval()
+    return TaskCheckpoints(model, stored_inputs(data)).build(data.get("channels") or {}, data["state_dict"])
