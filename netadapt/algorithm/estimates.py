@@ -45,7 +45,7 @@ class CandidateEstimates:
     exported it to measure it); otherwise it is exported here.
 
     ``previous``: the estimates of the network before this one (the last iteration's): the rules they learnt
-    are taken over where they still hold (``CandidateGraphs.carry``), so only what the cut changed is learnt
+    are taken over where they still hold (``netadapt.latency.carried``), so only what the cut changed is learnt
     again; ``carried`` counts them. Joint cuts are then not needed.
     """
 
@@ -69,15 +69,17 @@ class CandidateEstimates:
         if synthesis:
             import onnx
 
+            from netadapt.latency.carried import CarriedRules
             from netadapt.latency.synthesis import CandidateGraphs
 
             if exported is None:
                 exported = estimator.export(model, shape)
             self._current = estimator.units_of_export(self._key, exported, shape)
             self._graphs = CandidateGraphs(onnx.load_model_from_string(exported), graph.sizes())
+            self._carry = CarriedRules(self._graphs)
             if previous is not None and previous._graphs is not None:
                 t0 = time.perf_counter()
-                self.carried = self._graphs.carry(previous._graphs)
+                self.carried = self._carry.take_over(previous._graphs)
                 estimator.clock("synthesis", t0)
                 if self.carried:
                     self._grids = None
@@ -205,28 +207,28 @@ class CandidateEstimates:
         """Confirm every rule taken over from the network before whose integers the cut moved too, by one export
         of this network with each of those groups cut (once)."""
         self._carry_checked = True
-        graphs, estimator, shape = self._graphs, self.estimator, self.graph.input_shape
-        cut = graphs.carried_cuts()
+        carry, estimator, shape = self._carry, self.estimator, self.graph.input_shape
+        cut = carry.cuts()
         if not cut:
             return
         try:
             copy = shrunk_copy(self.model, self.graph, cut)
             exported = estimator.export(copy, shape)
         except Exception:  # noqa: BLE001 - a cut the model or exporter refuses: each group on its own cuts
-            graphs.confirm_carried(cut, False)
+            carry.confirm(cut, False)
             return
         self.joint_exports += 1
         t0 = time.perf_counter()
-        check = graphs.check_carried(cut, exported)
+        check = carry.check(cut, exported)
         estimator.clock("synthesis", t0)
         same = check is not None and self._agrees(
             check, lambda: estimator.units_of_export(architecture_key(copy, shape), exported, shape))
-        graphs.confirm_carried(cut, same)
+        carry.confirm(cut, same)
 
     def _learn_jointly(self) -> None:
         """Learn every group's rule from three networks per class of groups (``joint_classes``), each with all
         the class's groups cut at once (once)."""
-        from netadapt.latency.synthesis import joint_classes
+        from netadapt.latency.joint import joint_classes
 
         grids, self._grids = self._grids, None
         groups, sizes = self.graph.groups, self.graph.sizes()
@@ -235,12 +237,12 @@ class CandidateEstimates:
 
     def _learn_class(self, sizes: dict[str, int], grids: dict[str, list[int]]) -> None:
         """Learn the rules of the groups of ``sizes`` from three networks with all of them cut at once."""
-        from netadapt.latency.synthesis import joint_cuts
+        from netadapt.latency.joint import JointRules, joint_cuts
 
         cuts = joint_cuts(sizes, grids)
         if cuts is None:
             return
-        estimator, shape, graphs = self.estimator, self.graph.input_shape, self._graphs
+        estimator, shape, joint = self.estimator, self.graph.input_shape, JointRules(self._graphs)
         exports = []
         for cut in cuts:
             try:
@@ -252,16 +254,16 @@ class CandidateEstimates:
             self.joint_exports += 1
             if len(exports) == 2:
                 t0 = time.perf_counter()
-                learnt = graphs.learn_jointly(cuts, [e for _, e in exports])
+                learnt = joint.learn(cuts, [e for _, e in exports])
                 estimator.clock("synthesis", t0)
                 if not learnt:
                     return
         t0 = time.perf_counter()
-        check = graphs.check_jointly(cuts[2], exports[2][1])
+        check = joint.check(cuts[2], exports[2][1])
         estimator.clock("synthesis", t0)
         if check is None:
             return
-        graphs.confirm_jointly(self._agrees(check, lambda: estimator.units_of_export(*exports[2], shape)))
+        joint.confirm(self._agrees(check, lambda: estimator.units_of_export(*exports[2], shape)))
 
     def predicted(self, group: str, count: int) -> float:
         """The anchored estimate of the network with ``group`` cut to ``count`` channels."""

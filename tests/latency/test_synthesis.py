@@ -14,7 +14,8 @@ from netadapt.algorithm.search import smallest_network_ms
 from netadapt.export import export_bytes
 from netadapt.latency import LatencyEstimator
 from netadapt.latency.grid import channel_grid, group_grid, probe_grids
-from netadapt.latency.synthesis import CandidateGraphs, fields, joint_classes, joint_cuts, normalised
+from netadapt.latency.joint import JointRules, joint_classes, joint_cuts
+from netadapt.latency.synthesis import CandidateGraphs, fields, normalised
 from netadapt.models import create_model
 from netadapt.pruning import analyze, shrunk_copy
 from profilers import ProfileConfig, get_profiler
@@ -196,12 +197,13 @@ def test_rules_from_three_joint_cuts_write_each_group_and_several_at_once_as_exp
     grids = probe_grids(graph, graph.sizes(), 4)
     cuts = joint_cuts(graph.sizes(), grids)
     exports = [export_bytes(shrunk_copy(net, graph, cut), shape) for cut in cuts]
-    assert graphs.learn_jointly(cuts, exports[:2])
-    check = graphs.check_jointly(cuts[2], exports[2])
+    joint = JointRules(graphs)
+    assert joint.learn(cuts, exports[:2])
+    check = joint.check(cuts[2], exports[2])
     assert check is not None
     assert [u.key for u in model_units(check, device, shape)] == [u.key for u in model_units(exports[2], device,
                                                                                                shape)]
-    assert graphs.confirm_jointly(True) == list(cuts[0])
+    assert joint.confirm(True) == list(cuts[0])
 
     def exported_keys(sizes):
         return [u.key for u in model_units(export_bytes(shrunk_copy(net, graph, sizes), shape), device, shape)]
@@ -259,7 +261,7 @@ def test_groups_that_meet_in_a_concatenation_are_learnt_in_separate_classes(tmp_
     assert joint.synthesised == 3 * len(probed)  # every probe written, none exported
     graphs = joint._graphs
     branches = ("inception5b.branch1.conv", "inception5b.branch2.1.conv")  # concatenated: two classes
-    assert graphs._moves(graphs._rules[branches[0]]) & graphs._moves(graphs._rules[branches[1]])
+    assert graphs.moves(graphs.rules[branches[0]]) & graphs.moves(graphs.rules[branches[1]])
     assert graphs.synthesise_many({g: sorted(grids[g])[0] for g in branches}) is None  # exported instead
     apart = {g: sorted(grids[g])[0] for g in (branches[0], "aux2.fc1")}  # two classes, no integer shared
     assert joint.table_ms(apart) == plain.table_ms(apart)

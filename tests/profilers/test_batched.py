@@ -10,7 +10,8 @@ import torch
 from devices import get_device, zero_weights
 from netadapt.export import export_bytes
 from netadapt.latency.grid import probe_grids
-from netadapt.latency.synthesis import CandidateGraphs, joint_cuts
+from netadapt.latency.joint import JointRules, joint_cuts
+from netadapt.latency.synthesis import CandidateGraphs
 from netadapt.models import create_model
 from netadapt.pruning import analyze, shrunk_copy
 from profilers.batched import batched_units, merged
@@ -26,8 +27,9 @@ def _written(name, shape):
     grids = probe_grids(graph, graph.sizes(), 4)
     cuts = joint_cuts(graph.sizes(), grids)
     exports = [export_bytes(shrunk_copy(net, graph, cut), shape) for cut in cuts]
-    assert graphs.learn_jointly(cuts, exports[:2]) and graphs.check_jointly(cuts[2], exports[2]) is not None
-    graphs.confirm_jointly(True)
+    joint = JointRules(graphs)
+    assert joint.learn(cuts, exports[:2]) and joint.check(cuts[2], exports[2]) is not None
+    joint.confirm(True)
     written = [graphs.synthesise(g, counts[0]) for g, counts in grids.items() if g in cuts[0]]
     written += [graphs.synthesise_many(cut) for cut in cuts]
     return [w for w in written if w is not None]
