@@ -257,9 +257,9 @@ def test_groups_that_meet_in_a_concatenation_are_learnt_in_separate_classes(tmp_
         for count in sorted(grids[g], reverse=True)[:3]:
             assert joint.table_ms({g: count}) == plain.table_ms({g: count})
     assert joint.joint_exports == 6  # two classes of three networks each
-    assert all(joint._graphs.can(g) for g in eligible)
+    assert all(joint.written.graphs.can(g) for g in eligible)
     assert joint.synthesised == 3 * len(probed)  # every probe written, none exported
-    graphs = joint._graphs
+    graphs = joint.written.graphs
     branches = ("inception5b.branch1.conv", "inception5b.branch2.1.conv")  # concatenated: two classes
     assert graphs.moves(graphs.rules[branches[0]]) & graphs.moves(graphs.rules[branches[1]])
     assert graphs.synthesise_many({g: sorted(grids[g])[0] for g in branches}) is None  # exported instead
@@ -319,7 +319,7 @@ def test_written_graphs_are_optimised_in_batches_that_give_what_one_at_a_time_gi
     # a batch that loses a node (its order alone would not matter: the table sums the nodes)
     monkeypatch.setattr(profilers.batched, "batched_units", lambda parts, *a: [u[:-1] for u in real(parts, *a)])
     wrong.prefetch(wanted)
-    assert wrong.estimator.batch == 0 and all(wrong.estimator.known(wrong._written_key(s)) is None for s in wanted)
+    assert wrong.estimator.batch == 0 and all(wrong.estimator.known(wrong.written.key_of(s)) is None for s in wanted)
     assert [u.key for u in wrong.units(wanted[0])] == [u.key for u in alone.units(wanted[0])]
 
 
@@ -358,7 +358,7 @@ def test_rules_carried_to_the_next_network_write_what_its_exports_give_with_few_
     net, graph, estimator = _densenet_estimates(tmp_path)
     first = CandidateEstimates(estimator(), net, graph, 1.0)
     _probe_all(first, graph, counts=3)  # every group's rule learnt from its own cuts
-    learnt = sum(first._graphs.can(g) for g in graph.groups)
+    learnt = sum(first.written.graphs.can(g) for g in graph.groups)
     assert learnt >= 0.8 * len(graph.groups)
     # the next network: the group read by the most layers (through the concatenations) cut to its smallest count
     cut = max(graph.groups, key=lambda g: len(graph.groups[g].consumers))
