@@ -2,34 +2,22 @@
 
 from __future__ import annotations
 
-import json
-
 import click
 
 from netadapt.cli.options import config_option, lut_option
-from netadapt.cli.settings import options_of
+from netadapt.cli.settings import options_of, settings_from
 from netadapt.config.run import EXECUTION, ExecutionConfig, RunConfig, as_options
+from netadapt.config.run_command import RunCommand
 
 
 @click.command()
 @config_option(translate=as_options)
-@click.option("--task", "task_target", default=None, metavar="MODULE:FACTORY",
-              help="Your own task: a factory returning a netadapt.Task (or an object with model, example_inputs, "
-                   "train and evaluate); replaces --model, --data and netadapt's own training.")
-@click.option("--task-args", default=None, metavar="JSON", help="Arguments of the --task factory, as a JSON object.")
+@options_of(RunCommand, only=("task", "task_args"))
 @options_of(RunConfig, defaults={"long_term_steps": 0})
 @options_of(ExecutionConfig)
-@click.option("--out", default=None, type=click.Path(file_okay=False),
-              help="Run folder (default: runs/<model>-<budget>-<settings hash>). Re-run to resume.")
-@click.option("--uniform-baseline", type=click.IntRange(0), default=0, show_default=True,
-              help="Also build N uniform width-multiplier models at the latencies of N iterations, "
-                   "with the same fine-tuning, for `netadapt report` to compare against.")
-@click.option("--no-progress", is_flag=True)
-@click.option("--verbose", is_flag=True, help="Say where each iteration's time went: search, fine-tune, score, measure "
-                                            "(also kept in summary.json).")
-@click.option("--json", "as_json", is_flag=True, help="Print the run's summary as JSON on stdout (messages go to stderr).")
+@options_of(RunCommand, skip=("task", "task_args"))
 @lut_option
-def run(task_target, task_args, out, uniform_baseline, no_progress, verbose, as_json, lut_url, **settings):
+def run(lut_url, **settings):
     """Run NetAdapt until the measured latency meets --budget.
 
     Example: netadapt run --budget 70%   (built-in digits data and model, CPU; or a time: --budget 8ms)
@@ -41,10 +29,11 @@ def run(task_target, task_args, out, uniform_baseline, no_progress, verbose, as_
     from netadapt.errors import UserError
     from netadapt.runs.folder import default_folder
 
+    command = settings_from(RunCommand, settings)
     budget = settings["budget"]
     parse_budget(budget)  # bad budgets fail before anything is loaded
-    if task_target is not None:
-        return _run_task(click.get_current_context(), task_target, task_args, as_json, no_progress)
+    if command.task is not None:
+        return _run_task(click.get_current_context(), command)
     if settings.pop("long_term_steps"):
         raise UserError("--long-term-steps is for --task (your own train); netadapt's classification task takes "
                         "--long-term-epochs")
@@ -52,24 +41,26 @@ def run(task_target, task_args, out, uniform_baseline, no_progress, verbose, as_
         settings["checkpoint"] = str(Path(settings["checkpoint"]).resolve())
     execution = ExecutionConfig(**{k: settings.pop(k) for k in EXECUTION})
     config = RunConfig.from_options({**settings, "model_args": settings["model_args"] or {}})
+    out = command.out
     if out is None:
         tag = budget.strip().replace("%", "pct").replace(" ", "")
         out = default_folder(Path("runs"), f"{config.model.replace(':', '_').replace('.', '_')}-{tag}", config)
 
     def log(message):
-        click.echo(message, err=as_json)
+        click.echo(message, err=command.as_json)
 
     log(f"Run folder: {out}")
-    result = NetAdaptRun(config, out, lut=lut_url, progress=not no_progress, log=log, execution=execution,
-                         verbose=verbose).run()
-    if as_json:
+    result = NetAdaptRun(config, out, lut=lut_url, progress=not command.no_progress, log=log, execution=execution,
+                         verbose=command.verbose).run()
+    if command.as_json:
         click.echo((Path(out) / "summary.json").read_text().strip())
     else:
         click.echo(format_table(result))
-    if uniform_baseline:
+    if command.uniform_baseline:
         from netadapt.baseline import build_uniform_baseline
 
-        points = build_uniform_baseline(out, points=uniform_baseline, progress=not no_progress, log=log)
+        points = build_uniform_baseline(out, points=command.uniform_baseline, progress=not command.no_progress,
+                                        log=log)
         log(f"uniform baseline: {len(points)} point(s) in {Path(out) / 'baseline'}; "
                    f"see `netadapt report {out}`")
 
@@ -79,11 +70,11 @@ _CLASSIFICATION_ONLY = ("model", "model_args", "checkpoint", "data", "holdout", 
                         "rewind_iteration", "split_seed", "short_term_lr", "long_term_lr", "long_term_epochs",
                         "batch_size", "distill_temperature", "uniform_baseline", "reconstruct")
 # Options that are not settings of the run.
-_NOT_SETTINGS = ("budget", "task_target", "task_args", "out", "no_progress", "as_json", "lut_url", "device",
+_NOT_SETTINGS = ("budget", "task", "task_args", "out", "no_progress", "json", "lut_url", "device",
                  "short_term_steps", "long_term_steps", "verbose")
 
 
-def _run_task(ctx, target, task_args, as_json, no_progress):
+def _run_task(ctx, command: RunCommand):
     """``netadapt run --task``: the factory's task through ``netadapt.prune``, with the options given."""
     from pathlib import Path
 
@@ -101,15 +92,10 @@ def _run_task(ctx, target, task_args, as_json, no_progress):
         flags = ", ".join("--" + n.replace("_", "-") for n in refused)
         raise UserError(f"{flags}: netadapt's own classification task's option(s); with --task, your task's "
                         "train and evaluate own them")
-    try:
-        kwargs = json.loads(task_args) if task_args else {}
-    except json.JSONDecodeError as exc:
-        raise UserError(f"--task-args is not JSON ({exc.msg})") from exc
-    if not isinstance(kwargs, dict):
-        raise UserError("--task-args must be a JSON object")
+    target, kwargs, as_json = command.task, command.task_args or {}, command.as_json
     options = {name: ctx.params[name] for name in given if name not in _NOT_SETTINGS}
     p = ctx.params
-    out = p["out"]
+    out = command.out
     if out is None:
         tag = p["budget"].strip().replace("%", "pct").replace(" ", "")
         name = target.replace(":", "_").replace(".", "_")
@@ -122,7 +108,7 @@ def _run_task(ctx, target, task_args, as_json, no_progress):
     task = load_task(target, kwargs)
     result = prune(task, budget=p["budget"], out=out, device=p["device"],
                    short_term_steps=p["short_term_steps"], long_term_steps=p["long_term_steps"], lut=p["lut_url"],
-                   progress=not no_progress, log=log, verbose=p["verbose"], **options)
+                   progress=not command.no_progress, log=log, verbose=command.verbose, **options)
     if as_json:
         click.echo((Path(out) / "summary.json").read_text().strip())
     else:

@@ -141,3 +141,25 @@ def test_amc_takes_where_it_writes_and_trains_from_amc_output():
     assert params["train_device"].default == "cpu" and params["no_progress"].is_flag
     device = {s.name: s for s in settings_of(DeviceSettings)}
     assert all(s == device[s.name] for s in settings_of(AmcConfig) if s.name in device)
+
+
+def test_every_option_of_run_comes_from_its_settings():
+    from netadapt.config.run import ExecutionConfig
+    from netadapt.config.run_command import RunCommand
+
+    params = {p.name: p for p in _command(("run",)).params}
+    declared = [s for cls in (RunCommand, RunConfig, ExecutionConfig, TableSettings) for s in settings_of(cls)]
+    # --config reads a settings file (command machinery), --lut keeps its parameter name lut_url
+    assert sorted(params) == sorted(["config", "lut_url"] + [s.name for s in declared if s.name != "lut"])
+    own = {s.name: s for s in settings_of(RunCommand)}
+    assert params["json"].opts == ["--json"] and params["json"].is_flag
+    assert params["uniform_baseline"].default == 0 and params["task"].metavar == own["task"].metavar
+    assert params["no_progress"].help == own["no_progress"].help
+
+
+@pytest.mark.parametrize("bad, why", [("{nope", "not JSON"), ("[1]", "must be a JSON object")])
+def test_run_task_args_must_be_a_json_object(bad, why, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(["run", "--task", "usertasks:make_task", "--task-args", bad, "--budget", "80%"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert exit_.value.code == 2 and len(err) == 1 and why in err[0] and "--task-args" in err[0], err
