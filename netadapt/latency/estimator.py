@@ -211,10 +211,6 @@ class LatencyEstimator:
         self.ensure(u.key for u in units)
         return [(u.name, u.key, self._ms[u.key.key_id]) for u in units]
 
-    def breakdown(self, model: nn.Module, input_shape) -> list[tuple[str, NodeKey, float]]:
-        """(unit name, key, ms) for every node ``model`` runs on the device."""
-        return self.breakdown_of(self.units(model, input_shape))
-
     def total(self, model: nn.Module, input_shape) -> float:
         """Table-only latency (ms) of ``model``."""
         return self.total_of(self.units(model, input_shape))
