@@ -49,7 +49,7 @@ def measure_missing(table, profiler, keys: Iterable[NodeKey], force: bool = Fals
     fp = profiler.device.fingerprint()
     unique = list(dict.fromkeys(keys))
     todo = unique if force else table.missing(fp, unique)
-    table.device_id(fp)
+    table.devices.id(fp)
     bar = tqdm(todo, desc=f"profiling on {profiler.device.name}", unit="node", disable=not progress,
                dynamic_ncols=True)
     many = getattr(profiler, "measure_many", None)  # a farm: keys spread over boards, back in any order

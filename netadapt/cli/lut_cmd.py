@@ -17,7 +17,7 @@ def _open(ctx, lut_url, hint: bool = True):
 
     table = LatencyTable(lut_url)
     ctx.call_on_close(table.close)
-    old = table.old_rows() if hint else 0
+    old = table.old_rows.count() if hint else 0
     if old:
         click.echo(f"{table.label} still holds {old} layer-signature rows from before node keys; they are not "
                    "used: `netadapt lut migrate` removes them", err=True)
@@ -38,7 +38,7 @@ def stats(ctx, **options):
 
     s = settings_from(LutStats, options)
     table = _open(ctx, s.lut)
-    devices = table.devices()
+    devices = table.devices.all()
     if s.as_json:
         import json
 
@@ -72,7 +72,7 @@ def migrate(ctx, **options):
     """Bring a table made before node keys up to date: its layer-signature rows, which a layer signature
     cannot turn into the nodes a device runs, are removed; node rows, devices and calibrations stay."""
     table = _open(ctx, settings_from(TableSettings, options).lut, hint=False)
-    removed = table.drop_old_rows()
+    removed = table.old_rows.drop()
     click.echo(f"{table.label}: removed {removed} layer-signature rows" if removed
                else f"{table.label}: nothing to migrate")
 
@@ -114,7 +114,7 @@ def inversions(ctx, **options):
     s = settings_from(LutInversions, options)
     device_id, tolerance, limit = s.device_id, s.tolerance, s.limit
     table = _open(ctx, s.lut)
-    devices = table.devices()
+    devices = table.devices.all()
     if not devices:
         click.echo("No devices measured yet.")
         return

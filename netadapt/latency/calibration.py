@@ -103,21 +103,21 @@ class Calibration:
         if self.feature_set not in _SETS:
             raise ValueError(f"cannot store a calibration over features {self.feature_set}")
         for name, c in self.coef.items():
-            table.set_calibration(fingerprint, f"whole_model.{name}", float(c))
-        table.set_calibration(fingerprint, "whole_model.feature_set", float(_SETS.index(self.feature_set)))
-        table.set_calibration(fingerprint, "whole_model.models", float(self.models))
+            table.calibration.set(fingerprint, f"whole_model.{name}", float(c))
+        table.calibration.set(fingerprint, "whole_model.feature_set", float(_SETS.index(self.feature_set)))
+        table.calibration.set(fingerprint, "whole_model.models", float(self.models))
 
     @classmethod
     def load(cls, table, fingerprint) -> "Calibration | None":
-        models = table.get_calibration(fingerprint, "whole_model.models")
+        models = table.calibration.get(fingerprint, "whole_model.models")
         if models is None:
             return None
-        code = table.get_calibration(fingerprint, "whole_model.feature_set")
+        code = table.calibration.get(fingerprint, "whole_model.feature_set")
         if code is None:  # stored before feature sets existed: the SIMPLE coefficients, other names
             names = {n: f"whole_model.{o}" for n, o in _OLD_NAMES.items()}
         else:
             names = {n: f"whole_model.{n}" for n in _SETS[int(code)]}
-        values = {n: table.get_calibration(fingerprint, key) for n, key in names.items()}
+        values = {n: table.calibration.get(fingerprint, key) for n, key in names.items()}
         if any(v is None for v in values.values()):
             return None
         return cls(values, int(models))
@@ -174,7 +174,7 @@ def model_key(breakdown) -> str:
 
 def record(table, fingerprint, breakdown, measured_ms: float, source: str) -> None:
     """Store one whole-model measurement and its features in the table, for later fits."""
-    table.record_model(fingerprint, model_key(breakdown), features(breakdown), measured_ms, source)
+    table.models.record(fingerprint, model_key(breakdown), features(breakdown), measured_ms, source)
 
 
 def refit(table, fingerprint) -> Calibration | None:
@@ -182,7 +182,7 @@ def refit(table, fingerprint) -> Calibration | None:
 
     None (and nothing stored) when the table holds no whole-model measurement for the device.
     """
-    samples = [Sample(f, ms) for f, ms in table.model_measurements(fingerprint) if f.get(BASIS)]
+    samples = [Sample(f, ms) for f, ms in table.models.measured_on(fingerprint) if f.get(BASIS)]
     if not samples:
         return None
     calib = fit(samples)

@@ -44,7 +44,7 @@ def test_profile_and_lut_check_store_rows_under_the_remote_fingerprint(remote, t
     assert device.fingerprint_id() != get_device("cpu").fingerprint_id()
     assert get_device(remote, threads=2).fingerprint_id() != device.fingerprint_id()
     with LatencyTable(lut) as table:
-        [(_, _, stored_fp, count)] = table.devices()
+        [(_, _, stored_fp, count)] = table.devices.all()
         assert stored_fp == fp and count == nodes
         assert all(row.stats.count == 3 for row in table.rows(fp))
     check = CliRunner().invoke(cli, ["lut", "check", "--device", remote, "--model", "digits_cnn", "--input-shape",

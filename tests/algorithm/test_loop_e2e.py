@@ -93,7 +93,7 @@ def test_netadapt_meets_budget_and_every_iteration_is_consistent(tmp_path):
 
     table = LatencyTable(str(tmp_path / "run.db"))
     fp = get_device("fake").fingerprint()
-    stored = table.model_measurements(fp)
+    stored = table.models.measured_on(fp)
     # the final model has the last iteration's architecture: its measurement replaces that row
     expected = [it["measured_ms"] for it in its[:-1]] + [final["measured_ms"]]
     assert sorted(ms for _, ms in stored) == pytest.approx(sorted(expected))
@@ -166,13 +166,13 @@ def test_plugins_run_inside_the_loop(tmp_path, criterion, rewinder):
 
 
 def test_a_table_that_refuses_whole_model_rows_does_not_stop_the_run(tmp_path, monkeypatch):
-    from lut.table import LatencyTable
+    from lut.model_measurements import ModelMeasurements
     from netadapt.errors import UserError
 
     def refuse(self, *args, **kwargs):
         raise UserError("cannot write lookup table t.db: attempt to write a readonly database")
 
-    monkeypatch.setattr(LatencyTable, "record_model", refuse)
+    monkeypatch.setattr(ModelMeasurements, "record", refuse)
     logged = []
     result = NetAdaptRun(_config(max_iterations=1), tmp_path / "run", lut=str(tmp_path / "run.db"),
                          progress=False, log=logged.append).run()

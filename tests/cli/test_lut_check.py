@@ -47,7 +47,7 @@ def test_lut_check_shows_the_stored_calibration(tmp_path):
     assert "refitted on 1 whole models" in result.output
     table = LatencyTable(str(db))
     fp = get_device("fake").fingerprint()
-    [(feats, measured)] = table.model_measurements(fp)
+    [(feats, measured)] = table.models.measured_on(fp)
     assert feats["table_ms"] == pytest.approx(table_ms, abs=2e-4) and feats["units"] == 42
     assert Calibration.load(table, fp).models == 1
     table.close()

@@ -43,7 +43,7 @@ def test_an_old_table_is_hinted_at_then_migrated_keeping_its_node_rows(tmp_path)
     path = tmp_path / "old.db"
     _old_table(path)
     with LatencyTable(str(path)) as table:  # the new tables are added beside the old rows
-        assert table.old_rows() == 2
+        assert table.old_rows.count() == 2
         table.record(FakeDevice(), conv_key(16, 32), Stats.constant(1.0))
     shown = CliRunner().invoke(cli, ["lut", "stats", "--lut", str(path)])
     assert shown.exit_code == 0
@@ -52,7 +52,7 @@ def test_an_old_table_is_hinted_at_then_migrated_keeping_its_node_rows(tmp_path)
     done = CliRunner().invoke(cli, ["lut", "migrate", "--lut", str(path)])
     assert done.exit_code == 0 and "removed 2 layer-signature rows" in done.output
     with LatencyTable(str(path)) as table:
-        assert table.old_rows() == 0
+        assert table.old_rows.count() == 0
         assert table.stats() == {1: {"Conv": 1}}  # the node row and its device stayed
     again = CliRunner().invoke(cli, ["lut", "migrate", "--lut", str(path)])
     assert again.exit_code == 0 and "nothing to migrate" in again.output

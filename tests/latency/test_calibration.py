@@ -147,7 +147,7 @@ def test_calibrations_stored_by_the_first_version_still_load(tmp_path):
     table = LatencyTable(str(tmp_path / "t.db"))
     fp = {"kind": "fake"}
     for key, value in [("scale", 0.9), ("per_unit_ms", 0.002), ("offset_ms", 0.01), ("models", 7)]:
-        table.set_calibration(fp, f"whole_model.{key}", value)
+        table.calibration.set(fp, f"whole_model.{key}", value)
     assert Calibration.load(table, fp) == Calibration({"table_ms": 0.9, "units": 0.002, "one": 0.01}, 7)
 
 
@@ -162,9 +162,9 @@ def test_whole_model_measurements_are_stored_once_per_architecture_and_refitted(
     record(table, fp, small, 1.2, "test")
     record(table, fp, large, 2.0, "test")
     record(table, fp, small, 1.0, "test")  # the same network again: replaces its row
-    stored = table.model_measurements(fp)
+    stored = table.models.measured_on(fp)
     assert sorted(ms for _, ms in stored) == [1.0, 2.0]
-    assert table.model_measurements({"kind": "other"}) == []
+    assert table.models.measured_on({"kind": "other"}) == []
     calib = refit(table, fp)
     assert calib.models == 2 and calib.feature_set == ("table_ms",)
     assert Calibration.load(table, fp) == calib
@@ -178,7 +178,7 @@ def test_models_recorded_before_node_keys_are_left_out_of_fits(tmp_path):
 
     table = LatencyTable(str(tmp_path / "t.db"))
     fp = {"kind": "fake"}
-    table.record_model(fp, "old", {"table_ms": 3.0, "units": 5, "one": 1.0}, 1.0, "an older version")
+    table.models.record(fp, "old", {"table_ms": 3.0, "units": 5, "one": 1.0}, 1.0, "an older version")
     assert refit(table, fp) is None
     from netadapt.latency.calibration import record
 

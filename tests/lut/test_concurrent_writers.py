@@ -31,7 +31,7 @@ def test_two_processes_write_concurrently(tmp_path):
         p.join(timeout=120)
     assert [p.exitcode for p in procs] == [0, 0]
     table = LatencyTable(path)
-    with table._engine.connect() as conn:
+    with table.database.engine.connect() as conn:
         assert conn.scalar(text("SELECT count(*) FROM node_measurements")) == 400
         assert conn.scalar(text("SELECT count(*) FROM devices")) == 1
     table.close()

@@ -35,7 +35,7 @@ def any_table(request, tmp_path, monkeypatch):
 
 
 def _count(t):
-    with t._engine.connect() as conn:
+    with t.database.engine.connect() as conn:
         return conn.scalar(text("SELECT count(*) FROM node_measurements"))
 
 
@@ -59,15 +59,15 @@ def test_fingerprints_never_mixed(table):
     assert table.lookup(FP, SIG).median == 1.0
     assert table.lookup(OTHER, SIG).median == 9.0
     assert table.lookup(CpuDevice().fingerprint(), SIG) is None
-    assert table.device_id(FP) != table.device_id(OTHER)
-    assert [(name, rows) for _, name, _, rows in table.devices()] == [("fake", 1), ("fake", 1)]
+    assert table.devices.id(FP) != table.devices.id(OTHER)
+    assert [(name, rows) for _, name, _, rows in table.devices.all()] == [("fake", 1), ("fake", 1)]
 
 
 def test_device_or_fingerprint_and_device_id_idempotent(table):
     dev = FakeDevice()
-    assert table.device_id(dev) == table.device_id(FP) == table.device_id(dict(FP))
-    assert len(table.devices()) == 1
-    assert table.devices()[0][2] == FP
+    assert table.devices.id(dev) == table.devices.id(FP) == table.devices.id(dict(FP))
+    assert len(table.devices.all()) == 1
+    assert table.devices.all()[0][2] == FP
 
 
 def test_lookup_many_and_missing(table):
@@ -86,7 +86,7 @@ def test_rows_and_stats(table):
     table.record(FP, SIG, Stats.constant(1.0))
     table.record(FP, gemm_key(8, 4), Stats.constant(0.5))
     table.record(OTHER, SIG, Stats.constant(2.0))
-    fid, oid = table.device_id(FP), table.device_id(OTHER)
+    fid, oid = table.devices.id(FP), table.devices.id(OTHER)
     assert table.stats() == {fid: {"microsoft.Conv": 1, "Gemm": 1}, oid: {"microsoft.Conv": 1}}
     assert [r.key.op for r in table.rows(FP)] == ["Gemm", "microsoft.Conv"]
     assert [r.key for r in table.rows(FP)] == [gemm_key(8, 4), SIG]
@@ -133,16 +133,16 @@ def test_a_table_made_before_node_keys_opens_and_takes_node_rows_beside_its_old_
 
 def test_calibration(any_table):
     table = any_table
-    assert table.get_calibration(FP, "overhead_ms") is None
-    table.set_calibration(FP, "overhead_ms", 0.02)
-    table.set_calibration(FP, "overhead_ms", 0.03)
-    table.set_calibration(OTHER, "overhead_ms", 1.0)
-    assert table.get_calibration(FP, "overhead_ms") == 0.03
-    assert table.get_calibration(OTHER, "overhead_ms") == 1.0
+    assert table.calibration.get(FP, "overhead_ms") is None
+    table.calibration.set(FP, "overhead_ms", 0.02)
+    table.calibration.set(FP, "overhead_ms", 0.03)
+    table.calibration.set(OTHER, "overhead_ms", 1.0)
+    assert table.calibration.get(FP, "overhead_ms") == 0.03
+    assert table.calibration.get(OTHER, "overhead_ms") == 1.0
 
 
 def test_sqlite_pragmas(table):
-    with table._engine.connect() as conn:
+    with table.database.engine.connect() as conn:
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == 30000
         assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
@@ -198,7 +198,7 @@ def test_a_read_only_table_from_before_model_measurements_still_opens(tmp_path):
     conn.commit()
     conn.close()
     table = LatencyTable(f"sqlite:///file:{path}?mode=ro&uri=true")
-    assert table.devices() == []
+    assert table.devices.all() == []
     table.close()
     with sqlite3.connect(path) as conn:
         assert "model_measurements" not in {r[0] for r in conn.execute("SELECT name FROM sqlite_master")}
