@@ -188,33 +188,8 @@ class NodeKey:
         return "depthwise" if self.is_conv and self.groups > 1 else "dense"
 
     @property
-    def weight_count(self) -> int:
-        """Elements of the stored float tensors the node reads per inference."""
-        return sum(t.elements for t in self.inputs if t is not None and t.role == "weight")
-
-    @property
     def dtype(self) -> str:
         return self.outputs[0].dtype if self.outputs else "float32"
-
-    @property
-    def io_elements(self) -> int:
-        """Elements of the activations the node reads and writes."""
-        return (sum(t.elements for t in self.inputs if t is not None and t.role == "data")
-                + sum(t.elements for t in self.outputs))
-
-    @property
-    def macs(self) -> int:
-        """Multiply-accumulates of a convolution or matrix product; elements touched otherwise."""
-        w = self.weight
-        out = self.outputs[0].elements if self.outputs else 0
-        if w is not None and self.is_conv:
-            return out * math.prod(w.shape[1:])
-        if w is not None:
-            inner = self.channels[0] if self.channels else 1
-            return out * inner
-        if self.op_type in ("MatMul", "FusedMatMul") and len(self.inputs) > 1 and self.inputs[0] is not None:
-            return out * (self.inputs[0].shape[-1] if self.inputs[0].shape else 1)
-        return max([out] + [t.elements for t in self.inputs if t is not None and t.role == "data"])
 
     def short(self) -> str:
         """A compact human-readable form, e.g. ``nchwc.Conv 3x3/s1 g1 32->64 @32x32 b32 +Relu``."""

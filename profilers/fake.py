@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from devices.base import Device
 from lut.nodekey import NodeKey
+from lut.nodework import NodeWork
 from lut.stats import Stats
 from profilers.base import Profiler
 
@@ -35,7 +36,7 @@ class FakeProfiler(Profiler):
 
     def latency_ms(self, key: NodeKey) -> float:
         """The fake latency of one node."""
-        return self.per_node_ms + self.ms_per_mmac * key.macs / 1e6
+        return self.per_node_ms + self.ms_per_mmac * NodeWork.of(key).macs / 1e6
 
     def _charge(self, ms: float) -> Stats:
         self.timed_seconds += ms / 1e3

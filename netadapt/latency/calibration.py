@@ -32,6 +32,8 @@ from typing import Iterable, Mapping, Sequence
 
 import numpy as np
 
+from lut.nodework import NodeWork
+
 
 SIMPLE = ("table_ms", "units", "one")
 FULL = ("conv_ms", "depthwise_ms", "other_ms", "units", "weight_mb", "one")
@@ -60,8 +62,9 @@ def features(breakdown: Iterable[tuple]) -> dict[str, float]:
         kind = {"dense": "conv_ms", "depthwise": "depthwise_ms"}.get(key.kind, "other_ms")
         f[kind] += ms
         size = _BYTES.get(key.dtype, 4) / 1e6
-        f["weight_mb"] += key.weight_count * size
-        f["act_mb"] += key.io_elements * size
+        work = NodeWork.of(key)
+        f["weight_mb"] += work.weight_count * size
+        f["act_mb"] += work.io_elements * size
     return f
 
 

@@ -3,6 +3,7 @@ import math
 import pytest
 
 from lut.nodekey import NodeKey, TensorSpec
+from lut.nodework import NodeWork
 from lut.table import LatencyTable
 from netadapt.latency.calibration import FULL, SIMPLE, TRAFFIC, Calibration, Sample, features, fit, leave_one_out
 
@@ -32,9 +33,9 @@ def test_features_split_the_table_by_layer_kind_and_count_weight_bytes():
     assert f["depthwise_ms"] == pytest.approx(0.25)
     assert f["other_ms"] == pytest.approx(0.125)
     assert f["units"] == 4 and f["one"] == 1.0 and f["node_keys"] == 1.0
-    assert CONV.weight_count == 32 * 16 * 9 + 32
-    assert DW.weight_count == 32 * 9 + 32
-    assert FC.weight_count == 330 and ADD.weight_count == 0
+    assert NodeWork.of(CONV).weight_count == 32 * 16 * 9 + 32
+    assert NodeWork.of(DW).weight_count == 32 * 9 + 32
+    assert NodeWork.of(FC).weight_count == 330 and NodeWork.of(ADD).weight_count == 0
     assert f["weight_mb"] == pytest.approx((4640 + 320 + 330) * 4 / 1e6)
     # activations read and written: conv 16x8x8 in, 32x8x8 out; depthwise 32x8x8 each way; add two
     # 32x8x8 in, one out; linear 32 in, 10 out

@@ -2,6 +2,7 @@ import pytest
 
 from devices.cpu import CpuDevice
 from lut.measure import measure_missing
+from lut.nodework import NodeWork
 from lut.table import LatencyTable
 from profilers import ProfileConfig
 from profilers.fake import FakeProfiler
@@ -25,10 +26,10 @@ def test_measures_only_missing(table):
     assert (first.measured, first.skipped) == (2, 0)
     second = measure_missing(table, prof, SIGS, progress=False)
     assert (second.measured, second.skipped) == (1, 2)
-    assert table.lookup(fp, SIGS[2]).median == pytest.approx(0.01 + 0.02 * SIGS[2].macs / 1e6)
+    assert table.lookup(fp, SIGS[2]).median == pytest.approx(0.01 + 0.02 * NodeWork.of(SIGS[2]).macs / 1e6)
     forced = measure_missing(table, FakeProfiler(ms_per_mmac=1.0), SIGS, force=True, progress=False)
     assert (forced.measured, forced.skipped) == (3, 0)
-    assert table.lookup(fp, SIGS[0]).median == pytest.approx(0.01 + SIGS[0].macs / 1e6)
+    assert table.lookup(fp, SIGS[0]).median == pytest.approx(0.01 + NodeWork.of(SIGS[0]).macs / 1e6)
 
 
 class _Crashing(FakeProfiler):

@@ -3,6 +3,7 @@ import pytest
 from onnx import TensorProto, helper, numpy_helper
 
 from devices.fake import FakeDevice
+from lut.nodework import NodeWork
 from profilers.fake import FakeProfiler
 from profilers.units import model_units
 
@@ -12,7 +13,7 @@ from nodekeys import conv_key
 def test_formula_and_determinism():
     prof = FakeProfiler(per_node_ms=0.01, ms_per_mmac=0.02)
     key = conv_key(16, 32, hw=32)
-    assert key.macs == 32 * 32 * 32 * 16 * 9
+    assert NodeWork.of(key).macs == 32 * 32 * 32 * 16 * 9
     stats = prof.measure_node(key)
     expected = 0.01 + 0.02 * 4_718_592 / 1e6
     assert stats.median == stats.p10 == stats.p90 == stats.mean == pytest.approx(expected)
@@ -63,4 +64,4 @@ def test_the_fake_device_runs_the_graph_with_batch_norm_folded_and_the_model_is_
     prof = FakeProfiler(per_node_ms=0.05, ms_per_mmac=0.3)
     total = prof.measure_model(residual_model(), (2, 3, 16, 16)).median
     assert total == pytest.approx(sum(prof.measure_node(u.key).median for u in units))
-    assert units[0].key.macs == 2 * 8 * 16 * 16 * 3 * 9
+    assert NodeWork.of(units[0].key).macs == 2 * 8 * 16 * 16 * 3 * 9
