@@ -247,9 +247,10 @@ class NetAdaptRun:
                  f"budget, but it measures {measured['measured_ms']:.3f} ms: the run goes on.")
 
     # ---- writing what an iteration made -----------------------------------------------------------------
-    def write_iteration(self, i: int, model, info: dict, began: float | None = None) -> dict:
+    def write_iteration(self, i: int, model, info: dict, began: float | None = None, refuse=None) -> dict:
         """Export, measure and publish iteration ``i``'s network with its record ``info`` (``began``: when the
-        iteration started, for its wall time)."""
+        iteration started, for its wall time). ``refuse``: given the measurement, why the network must not be
+        kept (or None); a refused network is not published and its record comes back with ``refused``."""
         tmp = rf.fresh_tmp_dir(self.out, f"iter_{i:03d}")
         timer = Timer(info.get("seconds", {}))
         with timer.phase("export_measure"):
@@ -259,6 +260,10 @@ class NetAdaptRun:
                 info.update(self.measurer.measure_alone(onnx_path))
             else:
                 info.update(self.measurer.against_start(onnx_path, start, self.budget_ms))
+        why = refuse(info) if refuse is not None and i > 0 else None
+        if why is not None:
+            shutil.rmtree(tmp, ignore_errors=True)
+            return {**info, "refused": why}
         self.measurer.note_table_estimates(onnx_path, info)
         if began is not None:
             timer.seconds["wall"] = time.perf_counter() - began

@@ -14,7 +14,7 @@ import time
 from netadapt.algorithm.executors import InProcess
 from netadapt.algorithm.estimates import CandidateEstimates
 from netadapt.algorithm.search import largest_counts_meeting
-from netadapt.algorithm.selection import select_candidate
+from netadapt.algorithm.selection import select_candidate, slower_than_cut
 from netadapt.algorithm.timer import Timer
 from netadapt.errors import first_line
 from netadapt.pruning import analyze, keep_channels
@@ -139,7 +139,6 @@ def iterate(run, i: int, state: dict, model, start_ms: float, budget_ms: float, 
     partial = rf.partial_dir(run.out, i + 1)
     partial.mkdir(exist_ok=True)
     found = search(run, i, state, model, graph, start_ms, original, timer)
-    target = found["target_ms"]
     rewinder = task.hooks.rewinder(cfg.rewinder, run.out)
     feasible_groups = [g for g, r in sorted(found["groups"].items()) if r and "channels" in r]
     candidates = [{"group": g, "feasible": False, **(r or {})} for g, r in sorted(found["groups"].items())
@@ -177,22 +176,38 @@ def iterate(run, i: int, state: dict, model, start_ms: float, budget_ms: float, 
     if not feasible:
         reasons = [f"{c['group']}: {c['dropped']}" for c in candidates if c.get("dropped")]
         raise AllDropped(reasons[0] if reasons else "no candidate")
-    best = select_candidate(feasible, state, cfg.selection, task.value, stop_ms=run.stop_line())
-    best_model = task.checkpoints.load(partial / f"{best['group']}.pt")
+    while True:
+        best = select_candidate(feasible, state, cfg.selection, task.value, stop_ms=run.stop_line())
+        best_model = task.checkpoints.load(partial / f"{best['group']}.pt")
+        info = run.write_iteration(i + 1, best_model, iteration_record(i, run, state, best, found, candidates, timer),
+                                   began=timer.began, refuse=lambda m: slower_than_cut(m, state["measured_ms"]))
+        if "refused" not in info:
+            break
+        # measured slower than the network it cut: dropped, and the next best is measured instead
+        best.update(feasible=False, dropped=info["refused"], refused_measured_ms=info["measured_ms"])
+        rf.write_json(partial / f"{best['group']}.json", best)
+        run.log(f"iteration {i + 1}: {best['group']} at {best['channels']} channels refused: {info['refused']}")
+        feasible = [c for c in feasible if c is not best]
+        if not feasible:
+            raise AllDropped(f"{best['group']}: {info['refused']}")
+    run.log(f"iteration {i + 1}: pruned {best['group']} to {best['channels']} channels; "
+            f"predicted {best['predicted_ms']:.3f} ms, measured {info['measured_ms']:.3f} ms, "
+            f"{task.describe(best)}")
+    return info, best_model
+
+
+def iteration_record(i: int, run, state: dict, best: dict, found: dict, candidates: list, timer: Timer) -> dict:
+    """Iteration ``i + 1``'s record before its network is measured: what was kept, its scores, the search and
+    every candidate."""
     scores = {k: best[k] for k in run.score_keys if k in best}
-    info = {"iteration": i + 1, "pruned_group": best["group"],
+    return {"iteration": i + 1, "pruned_group": best["group"],
             "channels": {**state["channels"], best["group"]: best["channels"]},
             "origin": {**state["origin"], best["group"]: best["origin"]},
             **scores, "predicted_ms": best["predicted_ms"],
-            "target_ms": target, "reduction_ms": found["reduction_ms"],
+            "target_ms": found["target_ms"], "reduction_ms": found["reduction_ms"],
             "scheduled_reduction_ms": found["scheduled_reduction_ms"],
             "candidates": [{k: v for k, v in c.items() if k != "origin"} for c in sorted(
                 candidates, key=lambda c: c["group"])],
             "nodes_measured_on_the_spot": run.estimator.measured_on_the_spot,
             "search_probes": found["probes"],
             "seconds": timer.seconds}
-    info = run.write_iteration(i + 1, best_model, info, began=timer.began)
-    run.log(f"iteration {i + 1}: pruned {best['group']} to {best['channels']} channels; "
-            f"predicted {best['predicted_ms']:.3f} ms, measured {info['measured_ms']:.3f} ms, "
-            f"{task.describe(best)}")
-    return info, best_model

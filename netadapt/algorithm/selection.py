@@ -12,7 +12,7 @@ from typing import Callable, Sequence
 
 from netadapt.config.run import SELECTIONS
 
-__all__ = ["SELECTIONS", "select_candidate"]
+__all__ = ["SELECTIONS", "select_candidate", "slower_than_cut"]
 
 
 def select_candidate(feasible: Sequence[dict], current: dict, selection: str,
@@ -37,3 +37,15 @@ def select_candidate(feasible: Sequence[dict], current: dict, selection: str,
             return (value(c) - before) / saved
         return max(feasible, key=lambda c: (per_ms(c), value(c)))
     raise ValueError(f"unknown selection {selection!r}; valid: {', '.join(SELECTIONS)}")
+
+
+def slower_than_cut(measurement: dict, current_ms: float) -> str | None:
+    """Why the kept candidate is refused once measured: its whole 95% interval lies above the latency of the
+    network it was cut from (the table promised a saving, the device ran it slower: at batch 1 some channel
+    counts fall off the fast kernels); None when it is not clearly slower. A measurement without an interval
+    (one timed run) is judged by its value."""
+    low = measurement.get("measured_low_ms", measurement["measured_ms"])
+    if low <= current_ms:
+        return None
+    return (f"measured {measurement['measured_ms']:.3f} ms (95% CI from {low:.3f}), slower than the "
+            f"{current_ms:.3f} ms network it was cut from")
