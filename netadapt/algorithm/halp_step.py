@@ -8,6 +8,7 @@ from __future__ import annotations
 import copy
 
 from netadapt.algorithm.netadapt_step import SMALLEST_STEP, AllDropped, estimates
+from netadapt.algorithm.state import Current
 from netadapt.algorithm.timer import Timer
 from netadapt.pruning import analyze, keep_channels
 from netadapt.runs import folder as rf
@@ -15,7 +16,7 @@ from netadapt.seeding import derive_seed
 from netadapt.task.adapter import CandidateJob
 
 
-def iterate(run, i: int, state: dict, model, start_ms: float, budget_ms: float, original: dict):
+def iterate(run, i: int, state: Current, model, start_ms: float, budget_ms: float, original: dict):
     """Iteration ``i + 1`` (see the module): (its record, its network), or (None, ``model``) when nothing fits."""
     from netadapt.algorithm.halp import halp_counts, keep_most_important
 
@@ -34,7 +35,7 @@ def iterate(run, i: int, state: dict, model, start_ms: float, budget_ms: float, 
             floor = run.floor(state)
             scheduled = reduction = cfg.schedule.reduction_ms(i, start_ms)
             while True:
-                target = max(state["measured_ms"] - reduction, floor)
+                target = max(state.measured_ms - reduction, floor)
                 found = halp_counts(found_estimates, importance, original, cfg.channel_step, target)
                 if found is not None or reduction / 2 < SMALLEST_STEP * start_ms:
                     break
@@ -53,10 +54,10 @@ def iterate(run, i: int, state: dict, model, start_ms: float, budget_ms: float, 
         with timer.phase("prune"):
             pruned = copy.deepcopy(model)
             keep_channels(pruned, graph, search["keep"])
-            origin = {**state["origin"], **{g: [state["origin"][g][k] for k in keep]
+            origin = {**state.origin, **{g: [state.origin[g][k] for k in keep]
                                             for g, keep in search["keep"].items()}}
             overrides = task.hooks.rewinder(cfg.rewinder, run.out).apply(pruned, origin)
-        network = {**state["channels"], **found["channels"]}
+        network = {**state.channels, **found["channels"]}
         # one fine-tune as long as a NetAdapt iteration's candidates (one per group) take together
         steps = cfg.finetune.short_steps * len(graph.groups)
         job = CandidateJob(group="halp", channels=sum(network.values()), predicted_ms=found["predicted_ms"],
@@ -74,7 +75,7 @@ def iterate(run, i: int, state: dict, model, start_ms: float, budget_ms: float, 
     groups = f"{len(changed)} group{'s' if len(changed) > 1 else ''}"
     scores = {k: cand[k] for k in run.score_keys if k in cand}
     info = {"iteration": i + 1, "pruned_group": f"{groups} (halp)", "pruned_groups": changed,
-            "channels": {**state["channels"], **found["channels"]}, "origin": cand["origin"],
+            "channels": {**state.channels, **found["channels"]}, "origin": cand["origin"],
             **scores, "predicted_ms": found["predicted_ms"],
             "target_ms": search["target_ms"], "reduction_ms": search["reduction_ms"],
             "scheduled_reduction_ms": search["scheduled_reduction_ms"],

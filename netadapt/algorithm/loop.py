@@ -15,6 +15,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from torch import nn
+
 from netadapt.algorithm import halp_step, netadapt_step, stopping
 from netadapt.config.budget import parse_budget
 from netadapt.config.run import RESUMABLE_KEYS, SCORES, ExecutionConfig, RunConfig
@@ -23,6 +25,7 @@ from netadapt.algorithm.executors import create_executor
 from netadapt.algorithm.measure import Measurer
 from netadapt.algorithm.search import smallest_network_ms
 from netadapt.algorithm.selection import SELECTIONS
+from netadapt.algorithm.state import Current
 from netadapt.algorithm.timer import Timer
 from netadapt.algorithm.timer import split as timer_split
 from netadapt.criteria import create_criterion
@@ -138,8 +141,8 @@ class NetAdaptRun:
     def stop_line(self) -> float:
         return stopping.stop_line(self.budget_ms, self.exact)
 
-    def floor(self, state: dict) -> float:
-        return stopping.floor(state, self.stop_line(), self.exact)
+    def floor(self, state: Current) -> float:
+        return stopping.floor(state.record, self.stop_line(), self.exact)
 
     # ---- the loop -------------------------------------------------------------------------------------------
     def run(self) -> RunResult:
@@ -150,56 +153,14 @@ class NetAdaptRun:
             self.executor.close()
 
     def _run(self) -> RunResult:
-        from tqdm.auto import tqdm
-
-        cfg = self.config
-        last = rf.last_iteration(self.out)
-        if last is None:
-            self._start()
-            last = 0
-        first = rf.read_json(rf.iteration_dir(self.out, 0) / "info.json")
-        self.frozen = first.get("frozen_groups", {})
-        start_ms = first["measured_ms"]
-        budget_ms = self.budget_ms = self.budget.resolve(start_ms)
-        original = first["original_channels"]
-        history = [rf.read_json(rf.iteration_dir(self.out, k) / "info.json") for k in range(last + 1)]
-        state = history[-1]
-        model = self.task.checkpoints.load(rf.iteration_dir(self.out, last) / "model.pt")
-        if self.task.needs_start:
-            start = model if last == 0 else self.task.checkpoints.load(rf.iteration_dir(self.out, 0) / "model.pt")
-            self.task.start(start, first["channels"])
-        if last == 0:
-            self._check_floor(state, model, original, start_ms)
-        self.log(f"Start: {start_ms:.3f} ms measured; budget {self.budget} = {budget_ms:.3f} ms.")
-        stopped = "budget met" if stopping.stops(state, budget_ms, self.exact) else ""
-        step = STEPS[cfg.search]
-        bar = tqdm(total=None, desc="NetAdapt iterations", disable=not self.progress, initial=last, unit="it")
-        while not stopped:
-            i = state["iteration"]
-            if i >= cfg.max_iterations:
-                stopped = f"reached --max-iterations {cfg.max_iterations}"
-                break
-            try:
-                state, model = step(self, i, state, model, start_ms, budget_ms, original)
-            except netadapt_step.AllDropped as exc:
-                state, stopped = history[-1], f"every candidate of iteration {i + 1} was dropped ({exc})"
-                break
-            if state is None:
-                state = history[-1]
-                # met, though not by the drift margin: nothing smaller to try, so the final measurement decides
-                stopped = "budget met" if stopping.met(state, budget_ms) else \
-                    "no layer can shrink further to meet the next target"
-                break
-            history.append(state)
-            bar.update(1)
-            bar.set_postfix_str(f"{state['measured_ms']:.3f} ms, score {self.task.value(state):.3f}")
-            if stopping.stops(state, budget_ms, self.exact):
-                stopped = "budget met"
-        bar.close()
-        self.log(f"Stopped after iteration {state['iteration']}: {stopped}.")
+        history, model, start_ms, original = self._resume()
+        budget_ms = self.budget_ms
+        stopped, model = self._iterate(history, model, start_ms, budget_ms, original)
+        state = Current.of(history[-1])
+        self.log(f"Stopped after iteration {state.iteration}: {stopped}.")
         final = self._final(state, model, budget_ms)
         if stopped == "budget met" and not final["budget_met"]:
-            stopped = (f"budget met at iteration {state['iteration']}, but the final model's measurement "
+            stopped = (f"budget met at iteration {state.iteration}, but the final model's measurement "
                        f"({final.get('measurement', '')}) does not confirm it")
         self._write_summary(history, final, budget_ms, stopped)
         refitted = calibration.refit(self.table, self.device.fingerprint()) if self.measurer.record_models else None
@@ -207,6 +168,63 @@ class NetAdaptRun:
             self.log(f"Calibration of {self.device.name} refitted on the {refitted.models} whole models it has "
                      f"measured (stored in the lookup table; see `netadapt lut check`).")
         return RunResult(self.out, history, final, budget_ms, stopped)
+
+    def _resume(self) -> tuple[list[dict], nn.Module, float, dict]:
+        """The run folder's iterations so far (the start model measured first if there is none), the last
+        one's network, the start's latency and its channel counts; the budget resolved, the task started and,
+        before the first iteration, the budget checked against the smallest network on the grid."""
+        last = rf.last_iteration(self.out)
+        if last is None:
+            self._start()
+            last = 0
+        first = rf.read_json(rf.iteration_dir(self.out, 0) / "info.json")
+        self.frozen = first.get("frozen_groups", {})
+        start_ms = first["measured_ms"]
+        self.budget_ms = self.budget.resolve(start_ms)
+        original = first["original_channels"]
+        history = [rf.read_json(rf.iteration_dir(self.out, k) / "info.json") for k in range(last + 1)]
+        model = self.task.checkpoints.load(rf.iteration_dir(self.out, last) / "model.pt")
+        if self.task.needs_start:
+            start = model if last == 0 else self.task.checkpoints.load(rf.iteration_dir(self.out, 0) / "model.pt")
+            self.task.start(start, first["channels"])
+        if last == 0:
+            self._check_floor(Current.of(history[-1]), model, original, start_ms)
+        self.log(f"Start: {start_ms:.3f} ms measured; budget {self.budget} = {self.budget_ms:.3f} ms.")
+        return history, model, start_ms, original
+
+    def _iterate(self, history: list[dict], model, start_ms: float, budget_ms: float, original: dict):
+        """Iterations until a stop rule says stop, each record appended to ``history``: (why it stopped, the
+        last network)."""
+        from tqdm.auto import tqdm
+
+        cfg, state = self.config, Current.of(history[-1])
+        stopped = "budget met" if stopping.stops(state.record, budget_ms, self.exact) else ""
+        step = STEPS[cfg.search]
+        bar = tqdm(total=None, desc="NetAdapt iterations", disable=not self.progress, initial=state.iteration,
+                   unit="it")
+        while not stopped:
+            i = state.iteration
+            if i >= cfg.max_iterations:
+                stopped = f"reached --max-iterations {cfg.max_iterations}"
+                break
+            try:
+                record, model = step(self, i, state, model, start_ms, budget_ms, original)
+            except netadapt_step.AllDropped as exc:
+                stopped = f"every candidate of iteration {i + 1} was dropped ({exc})"
+                break
+            if record is None:
+                # met, though not by the drift margin: nothing smaller to try, so the final measurement decides
+                stopped = "budget met" if stopping.met(state.record, budget_ms) else \
+                    "no layer can shrink further to meet the next target"
+                break
+            history.append(record)
+            state = Current.of(record)
+            bar.update(1)
+            bar.set_postfix_str(f"{state.measured_ms:.3f} ms, score {self.task.value(state.record):.3f}")
+            if stopping.stops(state.record, budget_ms, self.exact):
+                stopped = "budget met"
+        bar.close()
+        return stopped, model
 
     def _start(self) -> None:
         """Iteration 0: the starting model, scored and measured alone."""
@@ -221,7 +239,7 @@ class NetAdaptRun:
         self.log(f"Measuring the starting model on {self.config.device} ...")
         self.write_iteration(0, model, info)
 
-    def _check_floor(self, state: dict, model, original: dict, start_ms: float) -> None:
+    def _check_floor(self, state: Current, model, original: dict, start_ms: float) -> None:
         """Refuse a budget that the smallest network on the channel grid cannot meet: when the table's estimate
         of that network is over the budget, it is built and measured against the start, and the budget is
         refused only when the measurement says it misses (one line, with both figures)."""
@@ -278,12 +296,12 @@ class NetAdaptRun:
         shutil.rmtree(rf.partial_dir(self.out, i), ignore_errors=True)
         return info
 
-    def _final(self, state: dict, model, budget_ms: float) -> dict:
+    def _final(self, state: Current, model, budget_ms: float) -> dict:
         """The chosen network after the task's long-term fine-tune, measured against the budget."""
         done = rf.final_dir(self.out) / "info.json"
         if done.exists():
             stored = rf.read_json(done)
-            if stored["from_iteration"] == state["iteration"]:
+            if stored["from_iteration"] == state.iteration:
                 return stored
             # the run went on past an earlier stop (e.g. a raised --max-iterations): redo the final
             # step; publishing replaces the old folder safely
@@ -296,24 +314,24 @@ class NetAdaptRun:
         with timer.phase("export_measure"):
             onnx_path = self.measurer.export(final_model, tmp)
             measurement = self.measurer.against_start(onnx_path, start, budget_ms)
-            if measurement.get("verdict") not in (None, "met") and stopping.met(state, budget_ms):
+            if measurement.get("verdict") not in (None, "met") and stopping.met(state.record, budget_ms):
                 from netadapt.latency.paired import MAX_PAIRS_NEAR_LINE
 
                 # the same architecture was decided within the budget: time it longer before saying otherwise
                 measurement.update(self.measurer.compare(onnx_path, start / "model.onnx", rf.read_json(
                     start / "info.json")["measured_ms"], budget_ms, max_pairs=MAX_PAIRS_NEAR_LINE))
                 measurement["remeasured"] = True
-            if state["iteration"] > 0:  # the same architecture as its iteration: a ratio near 1
-                same = self.measurer.compare(onnx_path, rf.iteration_dir(self.out, state["iteration"]) /
+            if state.iteration > 0:  # the same architecture as its iteration: a ratio near 1
+                same = self.measurer.compare(onnx_path, rf.iteration_dir(self.out, state.iteration) /
                                              "model.onnx", 1.0, None)
                 measurement.update({"ratio_to_iteration": same["ratio"],
                                     "ratio_to_iteration_low": same["measured_low_ms"],
                                     "ratio_to_iteration_high": same["measured_high_ms"]})
         self.measurer.note_table_estimates(onnx_path, measurement)
-        info = {**measurement, "from_iteration": state["iteration"], "channels": state["channels"],
+        info = {**measurement, "from_iteration": state.iteration, "channels": state.channels,
                 "budget_ms": budget_ms, "budget_met": stopping.met(measurement, budget_ms), **fields,
                 "device": self.device.fingerprint(), "seconds": timer.seconds}
-        self.task.checkpoints.save(tmp / "model.pt", final_model.state_dict(), state["channels"], extra={"final": True})
+        self.task.checkpoints.save(tmp / "model.pt", final_model.state_dict(), state.channels, extra={"final": True})
         rf.write_json(tmp / "info.json", info)
         rf.publish(tmp, rf.final_dir(self.out))
         shutil.rmtree(self.out / "final_train", ignore_errors=True)

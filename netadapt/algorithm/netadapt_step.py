@@ -15,6 +15,7 @@ from netadapt.algorithm.executors import InProcess
 from netadapt.algorithm.estimates import CandidateEstimates
 from netadapt.algorithm.search import largest_counts_meeting
 from netadapt.algorithm.selection import select_candidate, slower_than_cut
+from netadapt.algorithm.state import Current
 from netadapt.algorithm.timer import Timer
 from netadapt.errors import first_line
 from netadapt.pruning import analyze, keep_channels
@@ -32,7 +33,7 @@ class AllDropped(Exception):
     """Every candidate of an iteration was dropped (none could be built or scored); the message says why."""
 
 
-def estimates(run, i: int, state: dict, model, graph, original: dict) -> CandidateEstimates:
+def estimates(run, i: int, state: Current, model, graph, original: dict) -> CandidateEstimates:
     """Anchored estimates of the networks cut from iteration ``i``'s, on the export the loop made of it to
     measure it (exported again only where that file is missing). What the estimates of the iteration before
     learnt is taken over (``CandidateEstimates``'s ``previous``)."""
@@ -40,7 +41,7 @@ def estimates(run, i: int, state: dict, model, graph, original: dict) -> Candida
 
     onnx_path = rf.iteration_dir(run.out, i) / "model.onnx"
     before = run.last_estimates
-    found = CandidateEstimates(run.estimator, model, graph, state["measured_ms"],
+    found = CandidateEstimates(run.estimator, model, graph, state.measured_ms,
                                exported=onnx_path.read_bytes() if onnx_path.exists() else None,
                                grids=probe_grids(graph, original, run.config.channel_step),
                                previous=before[1] if before is not None and before[0] in (i - 1, i) else None)
@@ -48,7 +49,7 @@ def estimates(run, i: int, state: dict, model, graph, original: dict) -> Candida
     return found
 
 
-def search(run, i: int, state: dict, model, graph, start_ms: float, original: dict, timer: Timer) -> dict:
+def search(run, i: int, state: Current, model, graph, start_ms: float, original: dict, timer: Timer) -> dict:
     """Every group's candidate count for iteration ``i + 1``: the largest count on its grid whose anchored
     estimate meets the iteration's target.
 
@@ -67,11 +68,11 @@ def search(run, i: int, state: dict, model, graph, start_ms: float, original: di
     reduction = scheduled
     smallest = SMALLEST_STEP * start_ms
     found_estimates = estimates(run, i, state, model, graph, original)
-    hints = {c["group"]: c["channels"] for c in state.get("candidates", []) if c.get("feasible")}
+    hints = {c["group"]: c["channels"] for c in state.candidates if c.get("feasible")}
     with timer.phase("search"):
         floor = run.floor(state)
         while True:
-            target = max(state["measured_ms"] - reduction, floor)
+            target = max(state.measured_ms - reduction, floor)
             results = {}
             groups = sorted(graph.groups)
             bar = tqdm(total=len(groups), desc=f"iteration {i + 1} estimates", leave=False,
@@ -95,7 +96,7 @@ def search(run, i: int, state: dict, model, graph, start_ms: float, original: di
     return found
 
 
-def prune_candidates(run, i: int, groups: list[str], found: dict, state: dict, model, graph, rewinder,
+def prune_candidates(run, i: int, groups: list[str], found: dict, state: Current, model, graph, rewinder,
                      timer: Timer, dropped: list):
     """Prune a copy of ``model`` for each group, one at a time as the executor asks for them: criteria and
     rewinders run here, in order, so a candidate is the same whichever worker fine-tunes it. A candidate that
@@ -111,8 +112,8 @@ def prune_candidates(run, i: int, groups: list[str], found: dict, state: dict, m
                 if cfg.finetune.reconstruct:
                     reconstruct(model, cand_model, refit_layers(graph, {g: keep}), run.samples(),
                                 seed=derive_seed(cfg.seed, i, g))
-                origin = [state["origin"][g][k] for k in keep]
-                overrides = rewinder.apply(cand_model, {**state["origin"], g: origin})
+                origin = [state.origin[g][k] for k in keep]
+                overrides = rewinder.apply(cand_model, {**state.origin, g: origin})
             except Exception as exc:  # noqa: BLE001 - this candidate only; the others go on
                 why = f"cannot be built: {first_line(exc, 300)}"
                 run.log(f"iteration {i + 1}: the candidate of group {g} at {count} channels {why}")
@@ -120,11 +121,11 @@ def prune_candidates(run, i: int, groups: list[str], found: dict, state: dict, m
                                 "dropped": why})
                 continue
         yield CandidateJob(group=g, channels=count, predicted_ms=predicted, origin=origin,
-                           network={**state["channels"], g: count}, overrides=overrides,
+                           network={**state.channels, g: count}, overrides=overrides,
                            seed=derive_seed(cfg.seed, i, g), bn_seed=derive_seed(cfg.seed, i, "batchnorm")), cand_model
 
 
-def iterate(run, i: int, state: dict, model, start_ms: float, budget_ms: float, original: dict):
+def iterate(run, i: int, state: Current, model, start_ms: float, budget_ms: float, original: dict):
     """Iteration ``i + 1``: (its record, its network) once written, or (None, ``model``) when no group can
     shrink.
 
@@ -177,10 +178,10 @@ def iterate(run, i: int, state: dict, model, start_ms: float, budget_ms: float, 
         reasons = [f"{c['group']}: {c['dropped']}" for c in candidates if c.get("dropped")]
         raise AllDropped(reasons[0] if reasons else "no candidate")
     while True:
-        best = select_candidate(feasible, state, cfg.selection, task.value, stop_ms=run.stop_line())
+        best = select_candidate(feasible, state.record, cfg.selection, task.value, stop_ms=run.stop_line())
         best_model = task.checkpoints.load(partial / f"{best['group']}.pt")
         info = run.write_iteration(i + 1, best_model, iteration_record(i, run, state, best, found, candidates, timer),
-                                   began=timer.began, refuse=lambda m: slower_than_cut(m, state["measured_ms"]))
+                                   began=timer.began, refuse=lambda m: slower_than_cut(m, state.measured_ms))
         if "refused" not in info:
             break
         # measured slower than the network it cut: dropped, and the next best is measured instead
@@ -196,13 +197,13 @@ def iterate(run, i: int, state: dict, model, start_ms: float, budget_ms: float, 
     return info, best_model
 
 
-def iteration_record(i: int, run, state: dict, best: dict, found: dict, candidates: list, timer: Timer) -> dict:
+def iteration_record(i: int, run, state: Current, best: dict, found: dict, candidates: list, timer: Timer) -> dict:
     """Iteration ``i + 1``'s record before its network is measured: what was kept, its scores, the search and
     every candidate."""
     scores = {k: best[k] for k in run.score_keys if k in best}
     return {"iteration": i + 1, "pruned_group": best["group"],
-            "channels": {**state["channels"], best["group"]: best["channels"]},
-            "origin": {**state["origin"], best["group"]: best["origin"]},
+            "channels": {**state.channels, best["group"]: best["channels"]},
+            "origin": {**state.origin, best["group"]: best["origin"]},
             **scores, "predicted_ms": best["predicted_ms"],
             "target_ms": found["target_ms"], "reduction_ms": found["reduction_ms"],
             "scheduled_reduction_ms": found["scheduled_reduction_ms"],

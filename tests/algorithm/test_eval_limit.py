@@ -4,7 +4,6 @@ folder is read in class order, so the first images would all be one class."""
 import numpy as np
 from PIL import Image
 
-from netadapt.algorithm.loop import NetAdaptRun
 from netadapt.config.run import RunConfig
 
 
