@@ -43,7 +43,7 @@ def run(lut_url, **settings):
     config = RunConfig.from_options({**settings, "model_args": settings["model_args"] or {}})
     out = command.out
     if out is None:
-        tag = budget.strip().replace("%", "pct").replace(" ", "")
+        tag = budget_tag(budget)
         out = default_folder(Path("runs"), f"{config.model.replace(':', '_').replace('.', '_')}-{tag}", config)
 
     def log(message):
@@ -97,7 +97,7 @@ def _run_task(ctx, command: RunCommand):
     p = ctx.params
     out = command.out
     if out is None:
-        tag = p["budget"].strip().replace("%", "pct").replace(" ", "")
+        tag = budget_tag(p["budget"])
         name = target.replace(":", "_").replace(".", "_")
         out = Path("runs") / f"{name}-{tag}-{config_hash({'task': target, 'args': kwargs, **options})}"
 
@@ -116,6 +116,11 @@ def _run_task(ctx, command: RunCommand):
 
         click.echo(format_table(RunResult(result.run_dir, [_info(r) for r in result.iterations], result.final,
                                           result.budget_ms, result.stopped), score="score"))
+
+
+def budget_tag(budget: str) -> str:
+    """The budget as it appears in a default run folder's name (``70%`` -> ``70pct``)."""
+    return budget.strip().replace("%", "pct").replace(" ", "")
 
 
 def _info(record) -> dict:
