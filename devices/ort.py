@@ -174,6 +174,8 @@ def optimize_with(model: bytes, options, providers, weights: bool = True):
 
     scratch = _scratch()
     options.optimized_model_filepath = scratch.graph
+    # kernels' weight layouts are made after the graph is written and never reach it: skip them
+    options.add_session_config_entry("session.disable_prepacking", "1")
     options.log_severity_level = 3  # the NCHWc "hardware specific" warning is expected here
     if not weights:
         scratch.prepare()

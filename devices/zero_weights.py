@@ -59,6 +59,17 @@ def lighten(model: onnx.ModelProto) -> None:
             zero_tensor(tensor, tuple(tensor.dims))
 
 
+def lightened(data: bytes) -> bytes:
+    """A serialized model with its large float initializers made zero references (``lighten``): what an
+    export is read for (its nodes and their shapes) needs no weights, and a network with hundreds of
+    megabytes of them is otherwise copied by every reader. ``data`` itself when nothing is large."""
+    model = onnx.load_model_from_string(bytes(data))
+    if not any(referable(t) and not is_zero_reference(t) for t in model.graph.initializer):
+        return data
+    lighten(model)
+    return model.SerializeToString()
+
+
 def is_zero_reference(tensor: onnx.TensorProto) -> bool:
     return (tensor.data_location == onnx.TensorProto.EXTERNAL
             and any(e.key == "location" and e.value == LOCATION for e in tensor.external_data))

@@ -43,9 +43,9 @@ def tensor_slots(tensor: onnx.TensorProto, slots: list) -> None:
     elif tensor.data_type not in FLOAT_TYPES:
         return
     del tensor.dims[:]
-    for name in ("float_data", "int32_data", "int64_data", "double_data", "uint64_data", "string_data"):
+    for name in ("float_data", "int32_data", "int64_data", "double_data", "uint64_data", "string_data",
+                 "raw_data", "data_location", "external_data"):  # a zero reference reads as the same tensor
         tensor.ClearField(name)
-    tensor.ClearField("raw_data")
 
 
 def normalised(model: onnx.ModelProto) -> onnx.ModelProto:

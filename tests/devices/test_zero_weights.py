@@ -84,3 +84,20 @@ def test_the_optimiser_leaves_large_weights_where_nothing_keeps_them_and_its_fol
     assert kept < len(data) / 4  # the weights went to the null device, not into a file
     with_weights = device.optimize(data)
     assert not any(t.data_location == onnx.TensorProto.EXTERNAL for t in with_weights.graph.initializer)
+
+
+def test_lightened_bytes_keep_every_tensor_dimension_and_read_as_the_same_integers():
+    from netadapt.latency.graph_fields import fields, normalised
+
+    full = _mobilenet()
+    data = full.SerializeToString()
+    light = onnx.load_model_from_string(zero_weights.lightened(data))
+    assert len(zero_weights.references(light)) >= 5
+    assert [list(t.dims) for t in light.graph.initializer] == [list(t.dims) for t in full.graph.initializer]
+    assert fields(normalised(light)) == fields(normalised(full))  # a rule learnt from either writes the other
+    small = onnx.helper.make_model(onnx.helper.make_graph(
+        [onnx.helper.make_node("Relu", ["x"], ["y"])], "g",
+        [onnx.helper.make_tensor_value_info("x", onnx.TensorProto.FLOAT, [1])],
+        [onnx.helper.make_tensor_value_info("y", onnx.TensorProto.FLOAT, [1])]))
+    tiny = small.SerializeToString()
+    assert zero_weights.lightened(tiny) is tiny  # nothing large: the same bytes, not a copy
