@@ -113,7 +113,8 @@ def row(name: str, args, out: Path) -> dict:
         estimates, results, seconds = search(est, nxt, nxt_graph, args.step,
                                              previous=first if arm == "carried" else None)
         arms[arm] = {"seconds": seconds, "exports": est.exports, "written": estimates.synthesised,
-                     "carried": estimates.carried,
+                     "carried": estimates.carried, "nodes_timed": est.measured_on_the_spot,
+                     "phases": {k: round(v, 2) for k, v in est.seconds.items()},
                      "results": {g: (list(r) if isinstance(r, tuple) else repr(r)) for g, r in results.items()}}
     # the same networks? The carried search again, on the table the scratch search left: every node it looks
     # up is then already there (none timed on the spot), and it finds the same counts and estimates
@@ -128,8 +129,11 @@ def row(name: str, args, out: Path) -> dict:
         diff = {g: (arms["scratch"]["results"][g], again[g]) for g in again if arms["scratch"]["results"][g] != again[g]}
         print(f"  {name}: the carried search differs ({est.measured_on_the_spot} nodes new): {diff}")
     return {"model": name, "groups": len(graph.groups), "first_s": first_s, "first_exports": first_est.exports,
+            "first_nodes_timed": first_est.measured_on_the_spot,
+            "first_phases": {k: round(v, 2) for k, v in first_est.seconds.items()},
             "cut": cut, "same_results": same,
-            **{f"{arm}_{k}": v[k] for arm, v in arms.items() for k in ("seconds", "exports", "written", "carried")}}
+            **{f"{arm}_{k}": v[k] for arm, v in arms.items()
+               for k in ("seconds", "exports", "written", "carried", "nodes_timed", "phases")}}
 
 
 def main(argv=None):
@@ -162,6 +166,11 @@ def main(argv=None):
               f"{r['scratch_seconds']:>14.1f} {r['scratch_exports']:>7} | {r['carried_seconds']:>14.1f} "
               f"{r['carried_exports']:>7} {r['carried_carried']:>7} | "
               f"{r['carried_seconds'] / r['scratch_seconds']:>5.2f} {r['same_results']}")
+    for r in rows:  # where each search's seconds went (rows of older runs lack them)
+        for arm in ("first", "scratch", "carried"):
+            if f"{arm}_phases" in r:
+                phases = ", ".join(f"{k} {v:.1f} s" for k, v in sorted(r[f"{arm}_phases"].items()))
+                print(f"  {r['model']} {arm}: {r[f'{arm}_nodes_timed']} nodes timed; {phases}")
 
 
 if __name__ == "__main__":

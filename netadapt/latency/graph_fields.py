@@ -93,6 +93,7 @@ def fields(model: onnx.ModelProto) -> Fields:
     for init in m.graph.initializer:
         tensor_slots(init, slots)
     for node in m.graph.node:
+        node.name = ""  # the exporter's running count, which a cut can shift (VGG: "Constant_268" or "_267")
         for attr in node.attribute:
             if attr.type == onnx.AttributeProto.INT:
                 slots.append((attr.i,))

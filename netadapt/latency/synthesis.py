@@ -151,11 +151,11 @@ class CandidateGraphs:
 
     def slots(self, rule: GroupRule, count: int) -> list | None:
         """The integers of the current network with ``rule``'s group cut to ``count``; None where one is a
-        fraction or negative."""
+        fraction or one the cut moves is negative (a -1 it leaves alone, a reshape's "the rest", stays)."""
         out = []
         for v0, v1 in zip(self.base_fields.slots, rule.slots):
             v = affine(v0, v1, rule.size, rule.count, count)
-            if v is None or any(x < 0 for x in v):
+            if v is None or any(x < 0 and x != x0 for x, x0 in zip(v, v0)):
                 return None
             out.append(v)
         return out

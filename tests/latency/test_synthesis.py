@@ -22,13 +22,15 @@ from profilers import ProfileConfig, get_profiler
 from profilers.units import model_units
 
 
-def _toy(c: int, hidden=lambda c: c, shared: bool = False, extra: bool = False) -> onnx.ModelProto:
-    """x (1,3,8,8) -> Conv(c) -> depthwise Conv(c, group c) -> Reshape(1, hidden(c) * 64) -> output."""
+def _toy(c: int, hidden=lambda c: c, shared: bool = False, extra: bool = False,
+         rest: bool = False) -> onnx.ModelProto:
+    """x (1,3,8,8) -> Conv(c) -> depthwise Conv(c, group c) -> Reshape(1, hidden(c) * 64) -> output (with
+    ``rest``, Reshape(-1, hidden(c) * 64): the first dimension "the rest")."""
     w1 = numpy_helper.from_array(np.ones((c, 3, 3, 3), np.float32), "w1")
     b1 = numpy_helper.from_array(np.zeros(c, np.float32), "b1")
     w2 = numpy_helper.from_array(np.ones((c, 1, 3, 3), np.float32), "w2")
     b2 = numpy_helper.from_array(np.zeros(c, np.float32), "b2")
-    target = numpy_helper.from_array(np.array([1, hidden(c) * 64], np.int64), "target")
+    target = numpy_helper.from_array(np.array([-1 if rest else 1, hidden(c) * 64], np.int64), "target")
     nodes = [helper.make_node("Conv", ["x", "w1", "b1"], ["h1"], pads=[1, 1, 1, 1]),
              helper.make_node("Conv", ["h1", "w2", "b2"], ["h2"], group=c,
                               pads=[1, 1, 1, 1])]
@@ -59,6 +61,22 @@ def test_two_cuts_that_agree_let_every_other_count_be_written_exactly():
             == [1, count * 64]
         onnx.checker.check_model(written, full_check=True)
     assert graphs.synthesised == 4
+
+
+def test_a_minus_one_that_no_cut_moves_is_written_as_it_was():
+    graphs = CandidateGraphs(_toy(32, rest=True), {"g": 32})
+    graphs.observe("g", 28, _toy(28, rest=True))
+    assert graphs.observe("g", 24, _toy(24, rest=True)) is not None
+    graphs.confirm("g", True)
+    written = graphs.synthesise("g", 8)
+    assert fields(written) == fields(normalised(_toy(8, rest=True)))
+    assert numpy_helper.to_array(next(i for i in written.graph.initializer if i.name == "target")).tolist() \
+        == [-1, 8 * 64]
+    shrinking = CandidateGraphs(_toy(32, lambda c: c - 24), {"g": 32})  # 8 at 32, 4 at 28: -8 at 16
+    shrinking.observe("g", 28, _toy(28, lambda c: c - 24))
+    assert shrinking.observe("g", 24, _toy(24, lambda c: c - 24)) is not None
+    shrinking.confirm("g", True)
+    assert shrinking.synthesise("g", 16) is None  # a negative the cut makes is never written
 
 
 def test_initializers_shared_through_identity_nodes_are_compared_as_copies():
@@ -384,3 +402,26 @@ def test_the_same_nodes_in_another_order_are_the_same_network():
     assert same_nodes([a, b, c], [c, a, b])
     assert not same_nodes([a, b, c], [a, b])
     assert not same_nodes([a, a, b], [a, b, b])
+
+
+def test_a_cut_that_shifts_the_exporters_node_numbering_keeps_the_network_one_structure():
+    """The exporter names nodes by a running count ("Constant_268"), which a cut can shift by one without
+    changing a node (VGG-11 with all five pools at 64x64: cuts of its first two groups); node names are no
+    part of what the device runs, so such a cut still teaches and confirms its group's rule. (Its adaptive
+    pooling, exported as products with reshapes to -1, is also where a -1 no cut moves appears.)"""
+    from families.vgg import vgg11_bn
+
+    torch.manual_seed(0)
+    net, shape = vgg11_bn(num_classes=4, cfg="A").eval(), (1, 3, 64, 64)
+    graph = analyze(net, shape)
+    sizes = graph.sizes()
+    graphs = CandidateGraphs(onnx.load_model_from_string(export_bytes(net, shape)), sizes)
+    group = "features.0"
+    cuts = [normalised(onnx.load_model_from_string(export_bytes(shrunk_copy(net, graph, {group: c}), shape)))
+            for c in (sizes[group] // 2, sizes[group] // 4)]
+    assert [n.name for n in cuts[0].graph.node] != [n.name for n in graphs.base.graph.node]  # the shift
+    assert graphs.observe(group, sizes[group] // 2, cuts[0]) is None
+    check = graphs.observe(group, sizes[group] // 4, cuts[1])
+    assert check is not None and fields(check) == fields(cuts[1])
+    graphs.confirm(group, True)
+    assert graphs.can(group)
