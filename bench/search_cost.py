@@ -89,6 +89,11 @@ def search(estimator, model, graph, step: int, previous=None):
     return est, found, time.perf_counter() - t0
 
 
+def phases(estimator) -> dict[str, float]:
+    """The estimator's seconds per phase (export, units, synthesis, measure), rounded for the results file."""
+    return {k: round(v, 2) for k, v in estimator.seconds.items()}
+
+
 def row(name: str, args, out: Path) -> dict:
     from devices import usable_device
     from netadapt.pruning import analyze, keep_channels
@@ -114,7 +119,7 @@ def row(name: str, args, out: Path) -> dict:
                                              previous=first if arm == "carried" else None)
         arms[arm] = {"seconds": seconds, "exports": est.exports, "written": estimates.synthesised,
                      "carried": estimates.carried, "nodes_timed": est.measured_on_the_spot,
-                     "phases": {k: round(v, 2) for k, v in est.seconds.items()},
+                     "phases": phases(est),
                      "results": {g: (list(r) if isinstance(r, tuple) else repr(r)) for g, r in results.items()}}
     # the same networks? The carried search again, on the table the scratch search left: every node it looks
     # up is then already there (none timed on the spot), and it finds the same counts and estimates
@@ -130,7 +135,7 @@ def row(name: str, args, out: Path) -> dict:
         print(f"  {name}: the carried search differs ({est.measured_on_the_spot} nodes new): {diff}")
     return {"model": name, "groups": len(graph.groups), "first_s": first_s, "first_exports": first_est.exports,
             "first_nodes_timed": first_est.measured_on_the_spot,
-            "first_phases": {k: round(v, 2) for k, v in first_est.seconds.items()},
+            "first_phases": phases(first_est),
             "cut": cut, "same_results": same,
             **{f"{arm}_{k}": v[k] for arm, v in arms.items()
                for k in ("seconds", "exports", "written", "carried", "nodes_timed", "phases")}}
@@ -169,8 +174,8 @@ def main(argv=None):
     for r in rows:  # where each search's seconds went (rows of older runs lack them)
         for arm in ("first", "scratch", "carried"):
             if f"{arm}_phases" in r:
-                phases = ", ".join(f"{k} {v:.1f} s" for k, v in sorted(r[f"{arm}_phases"].items()))
-                print(f"  {r['model']} {arm}: {r[f'{arm}_nodes_timed']} nodes timed; {phases}")
+                spent = ", ".join(f"{k} {v:.1f} s" for k, v in sorted(r[f"{arm}_phases"].items()))
+                print(f"  {r['model']} {arm}: {r[f'{arm}_nodes_timed']} nodes timed; {spent}")
 
 
 if __name__ == "__main__":

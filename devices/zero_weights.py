@@ -52,11 +52,14 @@ def referable(tensor: onnx.TensorProto, dims=None) -> bool:
     return _nbytes(tensor.dims if dims is None else dims, tensor.data_type) >= MIN_BYTES
 
 
-def lighten(model: onnx.ModelProto) -> None:
-    """Turn every large float initializer of ``model`` into a zero reference (in place)."""
+def lighten(model: onnx.ModelProto) -> int:
+    """Turn every large float initializer of ``model`` into a zero reference (in place); how many were."""
+    turned = 0
     for tensor in model.graph.initializer:
         if referable(tensor) and not is_zero_reference(tensor):
             zero_tensor(tensor, tuple(tensor.dims))
+            turned += 1
+    return turned
 
 
 def lightened(data: bytes) -> bytes:
@@ -64,10 +67,7 @@ def lightened(data: bytes) -> bytes:
     export is read for (its nodes and their shapes) needs no weights, and a network with hundreds of
     megabytes of them is otherwise copied by every reader. ``data`` itself when nothing is large."""
     model = onnx.load_model_from_string(bytes(data))
-    if not any(referable(t) and not is_zero_reference(t) for t in model.graph.initializer):
-        return data
-    lighten(model)
-    return model.SerializeToString()
+    return model.SerializeToString() if lighten(model) else data
 
 
 def is_zero_reference(tensor: onnx.TensorProto) -> bool:
