@@ -48,12 +48,21 @@ def save_checkpoint(path, model: nn.Module, spec: ModelSpec, input_shape: tuple[
     return save_state(path, model.state_dict(), spec, input_shape, channels, extra)
 
 
+def _compact(tensor: torch.Tensor) -> torch.Tensor:
+    """``tensor`` on the CPU, copied only where it is a view of a larger storage (``torch.save`` writes a
+    view's whole storage): a 400 MB layer that owns its storage is written as it is."""
+    tensor = tensor.detach().cpu()
+    owns = (tensor.is_contiguous() and tensor.storage_offset() == 0
+            and tensor.untyped_storage().nbytes() == tensor.numel() * tensor.element_size())
+    return tensor if owns else tensor.clone()
+
+
 def save_state(path, state: dict, spec: ModelSpec, input_shape: tuple[int, ...],
                channels: dict[str, int] | None = None, extra: dict | None = None) -> Path:
     """``save_checkpoint`` from a model's state dict (e.g. one sent back by a worker process)."""
     from netadapt.inputs import ExampleInputs
 
-    state = {k: v.detach().cpu().clone() for k, v in state.items()}
+    state = {k: _compact(v) for k, v in state.items()}
     shapes = {}
     if isinstance(input_shape, ExampleInputs):  # several inputs or integer ones: each one's shape and type
         shapes["inputs"] = input_shape.to_dict()
