@@ -72,11 +72,11 @@ class OrtProfiler(Profiler):
         return self._overhead[key]
 
     def measure_node(self, key: NodeKey) -> Stats:
-        from profilers.node_graphs import build_node_model
+        from profilers.node_graphs import node_model_bytes
 
         start = time.perf_counter()
-        model, feeds = build_node_model(key)
-        session = self.device.create_session(model.SerializeToString(), optimization="disable")
+        model, feeds = node_model_bytes(key)
+        session = self.device.create_session(model, optimization="disable")
         samples = self.time_runs(session, feeds)
         best, takes = Stats.from_samples(samples), 1
         while takes <= self.config.retakes and self.config.unsteady(best):

@@ -56,11 +56,10 @@ class RemoteProfiler(Profiler):
         return self._overhead[key]
 
     def measure_node(self, key: NodeKey) -> Stats:
-        from profilers.node_graphs import build_node_model
+        from profilers.node_graphs import node_model_bytes
 
         start = time.perf_counter()
-        model, _ = build_node_model(key)
-        samples = self._samples("node", model.SerializeToString())
+        samples = self._samples("node", node_model_bytes(key)[0])
         self.wall_seconds += time.perf_counter() - start
         return self.node_stats(key, samples)
 
