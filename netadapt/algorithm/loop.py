@@ -78,6 +78,7 @@ class NetAdaptRun:
         self.log = log
         self.verbose = verbose
         self.last_estimates = None  # (iteration, CandidateEstimates): what the next search takes over
+        self.analysed = None  # (network, its analysis): the kept network's, checked when it was chosen
         self.task = task if task is not None else ClassificationTask(config, self.execution.train_device)
         self.score_keys = self.task.score_keys
 

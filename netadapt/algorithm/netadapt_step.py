@@ -20,6 +20,7 @@ from netadapt.algorithm.timer import Timer
 from netadapt.errors import first_line
 from netadapt.pruning import analyze, keep_channels
 from netadapt.pruning.reconstruct import reconstruct, refit_layers
+from netadapt.pruning.remove import checked_analysis
 from netadapt.runs import folder as rf
 from netadapt.seeding import derive_seed
 from netadapt.task.adapter import CandidateJob
@@ -100,7 +101,8 @@ def prune_candidates(run, i: int, groups: list[str], found: dict, state: Current
                      timer: Timer, dropped: list):
     """Prune a copy of ``model`` for each group, one at a time as the executor asks for them: criteria and
     rewinders run here, in order, so a candidate is the same whichever worker fine-tunes it. A candidate that
-    cannot be built is left out, its record (with why) appended to ``dropped``."""
+    cannot be built (its network does not run) is left out, its record (with why) appended to ``dropped``;
+    whether its counts are those asked for is checked only if it is chosen (``checked_candidate``)."""
     cfg = run.config
     for g in groups:
         count, predicted = found["groups"][g]["channels"], found["groups"][g]["predicted_ms"]
@@ -108,7 +110,7 @@ def prune_candidates(run, i: int, groups: list[str], found: dict, state: Current
             try:
                 cand_model = copy.deepcopy(model)
                 keep = run.criterion.select(cand_model, graph.groups[g], count)
-                keep_channels(cand_model, graph, {g: keep})
+                keep_channels(cand_model, graph, {g: keep}, check=False)  # the kept one is checked
                 if cfg.finetune.reconstruct:
                     reconstruct(model, cand_model, refit_layers(graph, {g: keep}), run.samples(),
                                 seed=derive_seed(cfg.seed, i, g))
@@ -136,7 +138,10 @@ def iterate(run, i: int, state: Current, model, start_ms: float, budget_ms: floa
 
     cfg, task = run.config, run.task
     timer = Timer()
-    graph = analyze(model, run.input_shape, validate=False, frozen=run.frozen)
+    if run.analysed is not None and run.analysed[0] is model:
+        graph = run.analysed[1]
+    else:
+        graph = analyze(model, run.input_shape, validate=False, frozen=run.frozen)
     partial = rf.partial_dir(run.out, i + 1)
     partial.mkdir(exist_ok=True)
     found = search(run, i, state, model, graph, start_ms, original, timer)
@@ -179,22 +184,41 @@ def iterate(run, i: int, state: Current, model, start_ms: float, budget_ms: floa
         raise AllDropped(reasons[0] if reasons else "no candidate")
     while True:
         best = select_candidate(feasible, state.record, cfg.selection, task.value, stop_ms=run.stop_line())
-        best_model = task.checkpoints.load(partial / f"{best['group']}.pt")
-        info = run.write_iteration(i + 1, best_model, iteration_record(i, run, state, best, found, candidates, timer),
-                                   began=timer.began, refuse=lambda m: slower_than_cut(m, state.measured_ms))
-        if "refused" not in info:
-            break
-        # measured slower than the network it cut: dropped, and the next best is measured instead
-        best.update(feasible=False, dropped=info["refused"], refused_measured_ms=info["measured_ms"])
+        best_model, analysed, why = checked_candidate(run, partial / f"{best['group']}.pt", graph, best, timer)
+        if why is None:
+            info = run.write_iteration(i + 1, best_model, iteration_record(i, run, state, best, found, candidates,
+                                                                           timer),
+                                       began=timer.began, refuse=lambda m: slower_than_cut(m, state.measured_ms))
+            if "refused" not in info:
+                run.analysed = best_model, analysed  # what the next iteration starts from
+                break
+            # measured slower than the network it cut: dropped, and the next best is measured instead
+            why = info["refused"]
+            best.update(refused_measured_ms=info["measured_ms"])
+        best.update(feasible=False, dropped=why)
         rf.write_json(partial / f"{best['group']}.json", best)
-        run.log(f"iteration {i + 1}: {best['group']} at {best['channels']} channels refused: {info['refused']}")
+        run.log(f"iteration {i + 1}: {best['group']} at {best['channels']} channels refused: {why}")
         feasible = [c for c in feasible if c is not best]
         if not feasible:
-            raise AllDropped(f"{best['group']}: {info['refused']}")
+            raise AllDropped(f"{best['group']}: {why}")
     run.log(f"iteration {i + 1}: pruned {best['group']} to {best['channels']} channels; "
             f"predicted {best['predicted_ms']:.3f} ms, measured {info['measured_ms']:.3f} ms, "
             f"{task.describe(best)}")
     return info, best_model
+
+
+def checked_candidate(run, path, graph, best: dict, timer: Timer):
+    """The chosen candidate's network loaded from ``path`` and checked to hold every group at the counts its
+    cut asked for (the check ``keep_channels`` left out while the candidates were pruned): (the network, its
+    analysis, None), or (None, None, why it cannot be built)."""
+    with timer.phase("prune"):
+        try:
+            model = run.task.checkpoints.load(path)
+            analysed = checked_analysis(model, graph.input_shape,
+                                        {**graph.sizes(), best["group"]: best["channels"]}, graph.frozen)
+        except Exception as exc:  # noqa: BLE001 - this candidate only; the next best is taken
+            return None, None, f"cannot be built: {first_line(exc, 300)}"
+    return model, analysed, None
 
 
 def iteration_record(i: int, run, state: Current, best: dict, found: dict, candidates: list, timer: Timer) -> dict:

@@ -10,10 +10,12 @@ from __future__ import annotations
 
 from typing import Sequence
 
+import torch
 import torch.nn as nn
 
 from netadapt.errors import UserError
-from netadapt.pruning.dependency import build_graph
+from netadapt.inputs import trace_args
+from netadapt.pruning.dependency import buffers_kept, build_graph
 from netadapt.pruning.graph import ChannelGroup, NetworkGraph, analyze
 from netadapt.pruning.heads import update_heads, whole_heads
 
@@ -112,33 +114,67 @@ def remove_channels(model: nn.Module, graph: NetworkGraph, keep: dict[str, Seque
             update_heads(model, group.attention, group.size, len(kept), group.head_size)
 
 
-def keep_channels(model: nn.Module, graph: NetworkGraph, keep: dict[str, Sequence[int]]) -> NetworkGraph:
+def keep_channels(model: nn.Module, graph: NetworkGraph, keep: dict[str, Sequence[int]],
+                  check: bool = True) -> NetworkGraph | None:
     """Keep only the given channel indices of each named group, in place.
 
     Args:
         model: the network (modified in place).
         graph: its analysis at the current channel counts (from ``analyze``).
         keep: group name -> indices to keep (any order; stored sorted).
+        check: analyse the pruned network and check its counts (``checked_analysis``). Without the check
+            the network is only run forward once (a layer left at the wrong width fails there): an
+            analysis costs a traced forward pass and an index walk per group, seconds for a network with
+            channel shuffles, while the loop needs it only for the candidate it keeps.
 
     Returns:
-        The analysis of the pruned network (frozen groups carried over), checked against the
-        requested counts.
+        With ``check``, the analysis of the pruned network (frozen groups carried over); else None.
+
+    Raises:
+        RuntimeError: the pruned network does not run, or (with ``check``) its counts are not those asked for.
     """
-    expected = graph.sizes()
-    for name, idxs in keep.items():
-        expected[name] = len(set(int(i) for i in idxs))
+    expected = expected_counts(graph, keep)
     was_training = model.training
     try:
         remove_channels(model, graph, keep)
     finally:
         model.train(was_training)
-    result = analyze(model, graph.input_shape, validate=False, frozen=graph.frozen)
+    if check:
+        return checked_analysis(model, graph.input_shape, expected, graph.frozen)
+    runs_forward(model, graph.input_shape)
+    return None
+
+
+def expected_counts(graph: NetworkGraph, keep: dict[str, Sequence[int]]) -> dict[str, int]:
+    """Every group's channel count once ``keep`` is applied to the network ``graph`` analysed."""
+    expected = graph.sizes()
+    for name, idxs in keep.items():
+        expected[name] = len({int(i) for i in idxs})
+    return expected
+
+
+def checked_analysis(model: nn.Module, input_shape, expected: dict[str, int],
+                     frozen: dict[str, str] | None = None) -> NetworkGraph:
+    """``model``'s analysis, checked to hold every group of ``expected`` at its count.
+
+    Raises:
+        RuntimeError: a group is missing, new, or of another count.
+    """
+    result = analyze(model, input_shape, validate=False, frozen=frozen)
     got = result.sizes()
     if got != expected:
         diff = {k: (expected.get(k), got.get(k)) for k in set(expected) | set(got)
                 if expected.get(k) != got.get(k)}
         raise RuntimeError(f"channel removal gave unexpected counts (expected, got): {diff}")
     return result
+
+
+def runs_forward(model: nn.Module, input_shape) -> None:
+    """Run ``model`` once on the inputs it is analysed at, in training mode (so branches that only run while
+    training are run too), leaving its weights, buffers, mode and the random state as they were."""
+    with torch.no_grad(), buffers_kept(model):
+        model.train()
+        model(*trace_args(input_shape))
 
 
 def first_channels(group: ChannelGroup, count: int) -> list[int]:
