@@ -101,7 +101,9 @@ def node_model_bytes(key: NodeKey, seed: int = 0) -> tuple[bytes, dict[str, np.n
     for name, value in drawn:
         head = onnx.TensorProto(name=name, dims=value.shape,
                                 data_type=helper.np_dtype_to_tensor_dtype(value.dtype)).SerializeToString()
-        data = memoryview(np.ascontiguousarray(value)).cast("B")
+        # little-endian, as ONNX stores raw data (a view where the machine is, as x86 and ARM are)
+        value = np.ascontiguousarray(value, dtype=value.dtype.newbyteorder("<"))
+        data = memoryview(value).cast("B") if value.size else b""  # an empty one (a Resize's roi) has no view
         head += _field(_TENSOR_RAW_DATA, len(data))
         parts += [_field(_GRAPH_INITIALIZER, len(head) + len(data)), head, data]
     size = sum(len(p) for p in parts)

@@ -22,9 +22,24 @@ def _half_gemm_key() -> NodeKey:
                         [TensorSpec((1, 40), "float16")])
 
 
+def _resize_key() -> NodeKey:
+    """A node with an empty float tensor stored beside its data (an upsampling's roi)."""
+    return NodeKey.make("", "Resize", 17, {"mode": "nearest"},
+                        [TensorSpec((1, 8, 4, 4), "float32"), TensorSpec((0,), "float32", "weight"),
+                         TensorSpec((4,), "float32", "value", (1.0, 1.0, 2.0, 2.0))],
+                        [TensorSpec((1, 8, 8, 8), "float32")])
+
+
+def _empty_add_key() -> NodeKey:
+    """A stored float tensor with no elements in two dimensions (NumPy gives it no byte view)."""
+    return NodeKey.make("", "Add", 17, {}, [TensorSpec((0, 4), "float32"), TensorSpec((0, 4), "float32", "weight")],
+                        [TensorSpec((0, 4), "float32")])
+
+
 KEYS = {"conv": conv_key(3, 8, hw=16), "fused conv": conv_key(16, 32, activation="Relu", domain="com.microsoft"),
         "gemm": gemm_key(512, 300), "relu": relu_key((1, 4, 4, 4)), "reshape": _reshape_key(),
-        "float16 gemm": _half_gemm_key()}
+        "float16 gemm": _half_gemm_key(), "resize": _resize_key(),
+        "empty add": _empty_add_key()}
 
 
 @pytest.mark.parametrize("name", sorted(KEYS))
@@ -35,6 +50,13 @@ def test_encoded_node_model_is_the_helper_built_one(name):
     assert sorted(encoded_feeds) == sorted(feeds)
     for k in feeds:
         np.testing.assert_array_equal(encoded_feeds[k], feeds[k])
+
+
+def test_an_empty_stored_tensor_is_encoded_and_runs():
+    data, feeds = node_model_bytes(_resize_key())
+    (out,) = ort.InferenceSession(data, providers=["CPUExecutionProvider"]).run(None, feeds)
+    assert out.shape == (1, 8, 8, 8)
+    np.testing.assert_array_equal(out[:, :, ::2, ::2], feeds["in0"])
 
 
 def test_encoded_node_model_runs_with_its_stored_values():
