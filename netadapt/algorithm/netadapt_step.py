@@ -20,7 +20,7 @@ from netadapt.algorithm.timer import Timer
 from netadapt.errors import first_line
 from netadapt.pruning import analyze, keep_channels
 from netadapt.pruning.reconstruct import reconstruct, refit_layers
-from netadapt.pruning.remove import checked_analysis
+from netadapt.pruning.remove import check_counts, checked_analysis
 from netadapt.runs import folder as rf
 from netadapt.seeding import derive_seed
 from netadapt.task.adapter import CandidateJob
@@ -213,9 +213,12 @@ def checked_candidate(run, path, graph, best: dict, timer: Timer):
     analysis, None), or (None, None, why it cannot be built)."""
     with timer.phase("prune"):
         try:
-            model = run.task.checkpoints.load(path)
-            analysed = checked_analysis(model, graph.input_shape,
-                                        {**graph.sizes(), best["group"]: best["channels"]}, graph.frozen)
+            model, analysed = run.task.checkpoints.load_analysed(path, graph.frozen)
+            expected = {**graph.sizes(), best["group"]: best["channels"]}
+            if analysed is None:
+                analysed = checked_analysis(model, graph.input_shape, expected, graph.frozen)
+            else:
+                check_counts(analysed, expected)
         except Exception as exc:  # noqa: BLE001 - this candidate only; the next best is taken
             return None, None, f"cannot be built: {first_line(exc, 300)}"
     return model, analysed, None

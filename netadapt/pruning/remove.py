@@ -133,7 +133,7 @@ def keep_channels(model: nn.Module, graph: NetworkGraph, keep: dict[str, Sequenc
     Raises:
         RuntimeError: the pruned network does not run, or (with ``check``) its counts are not those asked for.
     """
-    expected = expected_counts(graph, keep)
+    expected = expected_counts(graph, keep) if check else None
     was_training = model.training
     try:
         remove_channels(model, graph, keep)
@@ -161,12 +161,21 @@ def checked_analysis(model: nn.Module, input_shape, expected: dict[str, int],
         RuntimeError: a group is missing, new, or of another count.
     """
     result = analyze(model, input_shape, validate=False, frozen=frozen)
-    got = result.sizes()
+    check_counts(result, expected)
+    return result
+
+
+def check_counts(graph: NetworkGraph, expected: dict[str, int]) -> None:
+    """Check that the network ``graph`` analysed holds every group of ``expected`` at its count.
+
+    Raises:
+        RuntimeError: a group is missing, new, or of another count.
+    """
+    got = graph.sizes()
     if got != expected:
         diff = {k: (expected.get(k), got.get(k)) for k in set(expected) | set(got)
                 if expected.get(k) != got.get(k)}
         raise RuntimeError(f"channel removal gave unexpected counts (expected, got): {diff}")
-    return result
 
 
 def runs_forward(model: nn.Module, input_shape) -> None:

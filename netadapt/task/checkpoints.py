@@ -16,6 +16,7 @@ from pathlib import Path
 from torch import nn
 
 from netadapt.models.spec import ModelSpec
+from netadapt.pruning.graph import NetworkGraph
 from netadapt.task.calls import qualified_name
 
 #: The spec of checkpoints of a user's model: they rebuild only with the model given again (``netadapt.load``).
@@ -37,6 +38,11 @@ class CheckpointFormat(ABC):
     def build(self, channels: dict[str, int], state: dict) -> nn.Module:
         """The network of these channel counts with ``state`` loaded (eval mode): how a worker rebuilds a
         candidate."""
+
+    def load_analysed(self, path: Path, frozen: dict[str, str]) -> tuple[nn.Module, NetworkGraph | None]:
+        """``load``'s network and, where rebuilding it analyses it anyway, that analysis (groups in ``frozen``
+        frozen; else None): how the loop loads the candidate it keeps without analysing it twice."""
+        return self.load(path), None
 
 
 class ZooCheckpoints(CheckpointFormat):
@@ -67,6 +73,14 @@ class ZooCheckpoints(CheckpointFormat):
         from netadapt.checkpoint import build_model
 
         return build_model(self.spec, self.input_shape, channels, state)
+
+    def load_analysed(self, path, frozen):
+        from netadapt.checkpoint import build_analysed, read_checkpoint, stored_inputs
+
+        data = read_checkpoint(path)
+        self.spec = ModelSpec.from_dict(data["spec"])
+        return build_analysed(self.spec, stored_inputs(data), dict(data.get("channels") or {}), data["state_dict"],
+                              frozen)
 
 
 class TaskCheckpoints(CheckpointFormat):
@@ -103,3 +117,13 @@ class TaskCheckpoints(CheckpointFormat):
             apply_channels(model, self.input_shape, channels)
         load_weights(model, state)
         return model.eval()
+
+    def load_analysed(self, path, frozen):
+        from netadapt.checkpoint import load_weights, read_checkpoint
+        from netadapt.pruning import apply_channels
+
+        data = read_checkpoint(path)
+        model = copy.deepcopy(self.model)
+        graph = apply_channels(model, self.input_shape, dict(data.get("channels") or {}), frozen=frozen)
+        load_weights(model, data["state_dict"])
+        return model.eval(), graph

@@ -22,11 +22,16 @@ def regnet():
     return model, analyze(model, SHAPE)
 
 
-def _run_loading(model):
-    return SimpleNamespace(task=SimpleNamespace(checkpoints=SimpleNamespace(load=lambda path: model)))
+def _run_loading(model, analysed=False):
+    """A run whose checkpoint format loads ``model``: with ``analysed``, together with its analysis (as the
+    project's formats do); else alone (a format that must be analysed after loading)."""
+    graph = analyze(model, SHAPE, validate=False) if analysed else None
+    return SimpleNamespace(task=SimpleNamespace(checkpoints=SimpleNamespace(
+        load_analysed=lambda path, frozen: (model, graph))))
 
 
-def test_a_cut_whose_counts_come_out_wrong_is_found_when_it_is_chosen(regnet):
+@pytest.mark.parametrize("analysed", [False, True])
+def test_a_cut_whose_counts_come_out_wrong_is_found_when_it_is_chosen(regnet, analysed):
     model, graph = regnet
     broken = copy.deepcopy(model)
     with pytest.raises(RuntimeError, match="unexpected counts"):
@@ -35,21 +40,22 @@ def test_a_cut_whose_counts_come_out_wrong_is_found_when_it_is_chosen(regnet):
     assert keep_channels(broken, graph, {B: first_channels(graph.groups[B], 8)}, check=False) is None
     assert broken(torch.randn(*SHAPE)).shape == (1, 10)
     timer = Timer()
-    got, analysed, why = checked_candidate(_run_loading(broken), "unused.pt", graph, {"group": B, "channels": 8},
-                                           timer)
-    assert got is None and analysed is None
+    got, graph_back, why = checked_candidate(_run_loading(broken, analysed), "unused.pt", graph,
+                                             {"group": B, "channels": 8}, timer)
+    assert got is None and graph_back is None
     assert why.startswith("cannot be built: channel removal gave unexpected counts") and A in why
     assert timer.seconds["prune"] > 0
 
 
-def test_a_sound_cut_comes_back_with_the_analysis_the_next_iteration_starts_from(regnet):
+@pytest.mark.parametrize("analysed", [False, True])
+def test_a_sound_cut_comes_back_with_the_analysis_the_next_iteration_starts_from(regnet, analysed):
     model, graph = regnet
     cut = copy.deepcopy(model)
     keep_channels(cut, graph, {B: first_channels(graph.groups[B], 16)}, check=False)
-    got, analysed, why = checked_candidate(_run_loading(cut), "unused.pt", graph, {"group": B, "channels": 16},
-                                           Timer())
+    got, graph_back, why = checked_candidate(_run_loading(cut, analysed), "unused.pt", graph,
+                                             {"group": B, "channels": 16}, Timer())
     assert why is None and got is cut
-    assert analysed.sizes() == {**graph.sizes(), B: 16}
+    assert graph_back.sizes() == {**graph.sizes(), B: 16}
 
 
 def test_the_forward_check_leaves_the_network_as_it_was_and_fails_on_a_mismatch(regnet):
