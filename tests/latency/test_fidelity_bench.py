@@ -55,3 +55,17 @@ def test_merge_refuses_other_settings_or_a_model_twice(fidelity, tmp_path):
         fidelity.merge([_write(tmp_path / "a.json", a), _write(tmp_path / "b.json", a, repeats=20)])
     with pytest.raises(SystemExit, match="twice"):
         fidelity.merge([_write(tmp_path / "a.json", a), _write(tmp_path / "b.json", a)])
+
+
+def test_the_loops_estimate_drops_the_per_call_share_the_table_overstates(fidelity):
+    keys = [("a", 1.0, 32, 0), ("a", 1.0, 32, 1), ("b", 1.0, 32, 0), ("b", 1.0, 32, 1)]
+    feats = [{"table_ms": 10.0, "calls_ms": 4.0}, {"table_ms": 6.0, "calls_ms": 3.0},
+             {"table_ms": 8.0, "calls_ms": 1.0}, {"table_ms": 4.0, "calls_ms": 0.5}]
+    out = fidelity.score_models(keys, feats, [[8.0, 8.0], [5.2, 5.2], [6.0, 6.0], [3.0, 3.0]])["scores"]
+    # a: the table exceeds the 8 ms measured by 2, half its calls: 8 * (6 - 1.5) / (10 - 2) = 4.5 against 5.2
+    #    (by plain ratio 8 * 6 / 10 = 4.8); b: the excess is twice its calls, the share capped at all of them:
+    #    6 * (4 - 0.5) / (8 - 1) = 3.0, exact (by plain ratio 6 * 4 / 8 = 3.0 too)
+    assert out["anchored_call_share"]["n"] == 2
+    assert out["anchored_call_share"]["median"] == pytest.approx(abs(4.5 / 5.2 - 1) / 2)
+    assert out["anchored_ratio"]["median"] == pytest.approx(abs(4.8 / 5.2 - 1) / 2)
+    assert out["anchored_ratio"]["within3"] == pytest.approx(0.5)
