@@ -135,18 +135,6 @@ def build_model(spec: ModelSpec, input_shape: tuple[int, ...], channels: dict[st
     return model.eval()
 
 
-def build_analysed(spec: ModelSpec, input_shape, channels: dict[str, int], state: dict,
-                   frozen: dict[str, str] | None = None):
-    """``build_model``'s network with its analysis after the cut (``NetworkGraph``; counts checked, the groups
-    in ``frozen`` frozen): the analysis the cut makes anyway, so the caller needs none of its own."""
-    from netadapt.pruning import apply_channels
-
-    model = spec.build()
-    graph = apply_channels(model, input_shape, channels, frozen=frozen)
-    load_weights(model, state)
-    return model.eval(), graph
-
-
 def stored_inputs(data: dict):
     """The inputs a checkpoint's network was analysed at: its shape, or ``ExampleInputs`` of zeros."""
     if data.get("inputs"):

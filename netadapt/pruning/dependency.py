@@ -189,23 +189,36 @@ def chunk_producers(dg: tp.DependencyGraph) -> list:
     return list(dict.fromkeys(found))
 
 
-def all_groups(dg: tp.DependencyGraph):
+def all_groups(dg: tp.DependencyGraph, unmapped: dict[str, str] | None = None):
     """Every coupled group, rooted at the outputs of a convolution or linear layer, as torch-pruning's
     ``get_all_groups`` finds them, except that a root whose indices the graph cannot map (through a
     channel shuffle, say) is reported instead of ending the analysis. Layers whose outputs a ``chunk`` cuts
     root their groups first: the parts must lose the same channels, so their group starts where the whole is
     made (otherwise a layer added to one part, a residual on one half, would start a group holding only it).
 
+    Args:
+        dg: the network's dependency graph.
+        unmapped: roots already known not to map, by name, with the error: reported with it and not followed
+            again (such a root only fails after its group has grown to the bound: seconds on a network with
+            channel shuffles). Cutting other groups leaves a root that did not map unmappable or, at most,
+            keeps it frozen for the rest of a run.
+
     Yields:
         (root module, group or None, the error's first line or None).
     """
     visited = set()
     first = set(chunk_producers(dg))
+    unmapped = unmapped or {}
     for module in sorted(dg.module2node, key=lambda m: m not in first):
         if not isinstance(module, (nn.modules.conv._ConvNd, nn.Linear)) or module in visited:
             continue
         pruner = dg.get_pruner_of_module(module)
         if pruner is None or pruner.get_out_channels(module) is None:
+            continue
+        known = unmapped.get(item_name(dg, module)) if unmapped else None
+        if known is not None:
+            visited.add(module)
+            yield module, None, known
             continue
         try:
             group = dg.get_pruning_group(module, pruner.prune_out_channels,

@@ -137,18 +137,27 @@ def _out_count(m) -> int:
     return m.out_features if isinstance(m, nn.Linear) else m.out_channels
 
 
-def dependency_groups(model: nn.Module, input_shape):
+#: How a group whose channels torch-pruning cannot follow is frozen: this, then the error in brackets.
+UNMAPPED = "the dependency graph cannot follow its channels through the operations after it"
+
+
+def unmapped_of(frozen: dict[str, str] | None) -> dict[str, str]:
+    """The groups of ``frozen`` frozen because their channels could not be followed, with the error."""
+    return {name: why[len(UNMAPPED) + 2:-1] for name, why in (frozen or {}).items()
+            if why.startswith(f"{UNMAPPED} (") and why.endswith(")")}
+
+
+def dependency_groups(model: nn.Module, input_shape, unmapped: dict[str, str] | None = None):
     """(dependency graph, [(ChannelGroup, its torch-pruning group)] for every group not feeding the
     network's output, in execution order of their names, {root name: why its channels cannot be
-    followed})."""
+    followed}). ``unmapped``: roots known not to map, by name, with the error (not followed again)."""
     order_by_module, output_modules = execution_order(model, input_shape)
     dg = build_graph(model, input_shape)
     order = {item_name(dg, m): i for m, i in order_by_module.items()}
-    found, unmapped = [], {}
-    for root, group, error in all_groups(dg):
+    found, not_followed = [], {}
+    for root, group, error in all_groups(dg, unmapped):
         if group is None:
-            unmapped[item_name(dg, root)] = ("the dependency graph cannot follow its channels through the "
-                                             f"operations after it ({error})")
+            not_followed[item_name(dg, root)] = f"{UNMAPPED} ({error})"
             continue
         if touches_output(dg, group, output_modules):
             continue
@@ -158,7 +167,7 @@ def dependency_groups(model: nn.Module, input_shape):
         if described is not None:
             found.append((described, group))
     found.sort(key=lambda pair: order.get(pair[0].name, 1 << 30))
-    return dg, found, unmapped
+    return dg, found, not_followed
 
 
 def ignored_groups(groups, ignore: Sequence[str]) -> dict[str, str]:
@@ -184,7 +193,8 @@ def analyze(model: nn.Module, input_shape, validate: bool = True,
         input_shape: the input it is analysed at.
         validate: check every group on a copy of the network and freeze the ones that fail; without it,
             the groups named in ``frozen`` are frozen (e.g. as found when a run started).
-        frozen: groups already known to be unsafe, with their reasons.
+        frozen: groups already known to be unsafe, with their reasons (a root frozen because its channels
+            could not be followed is not followed again).
         ignore: modules whose output channels carry meaning (a detector's last head convolutions): every
             group that changes their outputs is frozen.
 
@@ -192,7 +202,7 @@ def analyze(model: nn.Module, input_shape, validate: bool = True,
         UserError: the model does not run on the shape, or has no group that can be pruned safely.
     """
     input_shape = normalized(input_shape)
-    _, found, unmapped = dependency_groups(model, input_shape)
+    _, found, unmapped = dependency_groups(model, input_shape, unmapped_of(frozen))
     groups = {g.name: g for g, _ in found}
     frozen = {**unmapped, **dict(frozen or {}), **ignored_groups(groups.values(), ignore)}
     if validate:

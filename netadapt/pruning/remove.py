@@ -194,13 +194,16 @@ def first_channels(group: ChannelGroup, count: int) -> list[int]:
 
 
 def apply_channels(model: nn.Module, input_shape, channels: dict[str, int],
-                   frozen: dict[str, str] | None = None) -> NetworkGraph:
+                   frozen: dict[str, str] | None = None, graph: NetworkGraph | None = None) -> NetworkGraph:
     """Shrink ``model`` to a stored channel configuration by keeping each group's first channels.
 
     Used to rebuild a pruned architecture before loading its saved weights, so which channels are
-    kept does not matter here.
+    kept does not matter here. ``graph``: the analysis of ``model`` as it is given (with ``frozen``), where
+    the caller has it (a checkpoint format rebuilding many networks from one architecture); else it is made.
+    Returns the analysis of the shrunk network, its counts checked.
     """
-    graph = analyze(model, input_shape, validate=False, frozen=frozen)
+    if graph is None:
+        graph = analyze(model, input_shape, validate=False, frozen=frozen)
     keep = {}
     for name, n in channels.items():
         if name not in graph.groups:

@@ -10,17 +10,32 @@ files rebuild only from the user's model (``netadapt.load(run_dir, MyModel())``)
 from __future__ import annotations
 
 import copy
+import json
 from abc import ABC, abstractmethod
 from pathlib import Path
 
 from torch import nn
 
 from netadapt.models.spec import ModelSpec
+from netadapt.pruning import analyze, apply_channels
 from netadapt.pruning.graph import NetworkGraph
 from netadapt.task.calls import qualified_name
 
 #: The spec of checkpoints of a user's model: they rebuild only with the model given again (``netadapt.load``).
 TASK_SPEC = "task"
+
+
+class BaseAnalysis:
+    """The analysis of a format's unpruned network, kept for the last key asked (the architecture, inputs and
+    frozen groups): every network a run loads is that one shrunk, so it is analysed once, not per load."""
+
+    def __init__(self):
+        self._key, self._graph = None, None
+
+    def base(self, key, analyse) -> NetworkGraph:
+        if self._graph is None or self._key != key:
+            self._key, self._graph = key, analyse()
+        return self._graph
 
 
 class CheckpointFormat(ABC):
@@ -56,6 +71,7 @@ class ZooCheckpoints(CheckpointFormat):
     def __init__(self, spec: ModelSpec | None = None, input_shape: tuple | None = None):
         self.spec = spec
         self.input_shape = input_shape
+        self._bases = BaseAnalysis()
 
     def save(self, path, state, channels, extra=None) -> None:
         from netadapt.checkpoint import save_state
@@ -75,12 +91,17 @@ class ZooCheckpoints(CheckpointFormat):
         return build_model(self.spec, self.input_shape, channels, state)
 
     def load_analysed(self, path, frozen):
-        from netadapt.checkpoint import build_analysed, read_checkpoint, stored_inputs
+        from netadapt.checkpoint import load_weights, read_checkpoint, stored_inputs
 
         data = read_checkpoint(path)
         self.spec = ModelSpec.from_dict(data["spec"])
-        return build_analysed(self.spec, stored_inputs(data), dict(data.get("channels") or {}), data["state_dict"],
-                              frozen)
+        inputs = stored_inputs(data)
+        model = self.spec.build()
+        key = (json.dumps(data["spec"], sort_keys=True, default=str), repr(inputs), sorted(frozen.items()))
+        graph = apply_channels(model, inputs, dict(data.get("channels") or {}), frozen,
+                               self._bases.base(key, lambda: analyze(model, inputs, validate=False, frozen=frozen)))
+        load_weights(model, data["state_dict"])
+        return model.eval(), graph
 
 
 class TaskCheckpoints(CheckpointFormat):
@@ -94,6 +115,7 @@ class TaskCheckpoints(CheckpointFormat):
     def __init__(self, model: nn.Module, input_shape):
         self.model = model
         self.input_shape = input_shape
+        self._bases = BaseAnalysis()
 
     def save(self, path, state, channels, extra=None) -> None:
         from netadapt.checkpoint import save_state
@@ -110,7 +132,6 @@ class TaskCheckpoints(CheckpointFormat):
     def build(self, channels, state) -> nn.Module:
         """A copy of the model shrunk to ``channels`` with ``state`` loaded, in eval mode."""
         from netadapt.checkpoint import load_weights
-        from netadapt.pruning import apply_channels
 
         model = copy.deepcopy(self.model)
         if channels:
@@ -120,10 +141,11 @@ class TaskCheckpoints(CheckpointFormat):
 
     def load_analysed(self, path, frozen):
         from netadapt.checkpoint import load_weights, read_checkpoint
-        from netadapt.pruning import apply_channels
 
         data = read_checkpoint(path)
         model = copy.deepcopy(self.model)
-        graph = apply_channels(model, self.input_shape, dict(data.get("channels") or {}), frozen=frozen)
+        base = self._bases.base(sorted(frozen.items()),
+                                lambda: analyze(model, self.input_shape, validate=False, frozen=frozen))
+        graph = apply_channels(model, self.input_shape, dict(data.get("channels") or {}), frozen, base)
         load_weights(model, data["state_dict"])
         return model.eval(), graph

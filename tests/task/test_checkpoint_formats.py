@@ -6,6 +6,7 @@ from torch import nn
 
 from netadapt.models.spec import ModelSpec
 from netadapt.pruning import analyze, first_channels, keep_channels
+from netadapt.task import checkpoints as checkpoints_module
 from netadapt.task.checkpoints import TaskCheckpoints, ZooCheckpoints
 
 SHAPE = (1, 1, 8, 8)
@@ -26,7 +27,7 @@ def _cut_and_save(fmt, model, tmp_path):
 
 
 @pytest.mark.parametrize("kind", ["zoo", "task"])
-def test_a_loaded_checkpoint_comes_with_the_analysis_of_its_cut(kind, tmp_path):
+def test_a_loaded_checkpoint_comes_with_the_analysis_of_its_cut(kind, tmp_path, monkeypatch):
     torch.manual_seed(0)
     if kind == "zoo":
         spec = ModelSpec("digits_cnn")
@@ -36,10 +37,17 @@ def test_a_loaded_checkpoint_comes_with_the_analysis_of_its_cut(kind, tmp_path):
                               nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(12, 10)).eval()
         fmt = TaskCheckpoints(copy.deepcopy(model), SHAPE)
     path, frozen, channels = _cut_and_save(fmt, model, tmp_path)
-    loaded, graph = fmt.load_analysed(path, frozen)
-    fresh = analyze(loaded, SHAPE, validate=False, frozen=frozen)
-    assert graph.sizes() == fresh.sizes() == channels
-    assert set(graph.frozen) == set(fresh.frozen) >= set(frozen)
-    assert not loaded.training
-    x = torch.randn(*SHAPE)
-    assert torch.equal(loaded(x), model(x))  # the weights are the saved ones
+    calls = []
+    real = checkpoints_module.analyze
+    monkeypatch.setattr(checkpoints_module, "analyze", lambda *a, **k: calls.append(1) or real(*a, **k))
+    for _ in range(2):  # the unpruned network is analysed for the first load only
+        loaded, graph = fmt.load_analysed(path, frozen)
+        fresh = analyze(loaded, SHAPE, validate=False, frozen=frozen)
+        assert graph.sizes() == fresh.sizes() == channels
+        assert set(graph.frozen) == set(fresh.frozen) >= set(frozen)
+        assert not loaded.training
+        x = torch.randn(*SHAPE)
+        assert torch.equal(loaded(x), model(x))  # the weights are the saved ones
+    assert len(calls) == 1
+    fmt.load_analysed(path, {})  # other frozen groups: analysed anew
+    assert len(calls) == 2
