@@ -7,9 +7,10 @@ estimate against a measurement of the whole model at full width on --device (ms,
 every group cut to about half still runs and exports to an ONNX model that ONNX Runtime agrees with,
 and whether a short `netadapt run --budget 80%` (through the real CLI, on small synthetic data, on
 --run-device) met its budget, with the run's measured final and start latency, its iterations, how many of
-them the loop's estimate predicted within 3% of their measurement (and the worst miss), and its wall time.
-On the fake device the run takes one timed run of everything and 10% steps; on a real device
-(``--run-device cpu``) the defaults of `netadapt run` with two short-term steps. A stage that fails shows as ``FAIL`` (the run as ``error``); the exception's last line is
+them the loop's estimate predicted within 3% of their measurement (and the worst miss), its wall time, and the
+share of its iterations spent in the search (median/largest: an iteration less its fine-tuning, scoring and
+measuring). On the fake device the run takes one timed run of everything and 10% steps; on a real device
+(``--run-device cpu``) the defaults of `netadapt run` with ``--short-term-steps`` (2). A stage that fails shows as ``FAIL`` (the run as ``error``); the exception's last line is
 listed under the table, and the whole traceback is printed to stderr when it happens.
 
 Two sources of models:
@@ -31,6 +32,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import statistics
 import sys
 import tempfile
 import time
@@ -63,6 +65,9 @@ def parse_args(argv=None):
     p.add_argument("--run-batch", type=int, default=None,
                    help=f"batch the short run measures at (default: --batch; retried at {_RETRY_BATCH} when "
                         "the budget is refused as below the smallest network)")
+    p.add_argument("--short-term-steps", type=int, default=2,
+                   help="short-term fine-tuning steps of the short run on a real device (default 2, as the "
+                        "issue's command; the search's share of an iteration is read at 20)")
     p.add_argument("--skip-run", action="store_true", help="leave out the short run")
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--warmup", type=int, default=3)
@@ -137,7 +142,7 @@ def short_run(args, name, target, kwargs, chw, out_root: Path, lut: str, batch: 
         cli_args += ["--short-term-steps", "1", "--initial-reduction", "0.1", "--reduction-floor", "0.1",
                      "--warmup", "0", "--repeats", "1", "--model-repeats", "1"]
     else:  # a real device: the schedule and timing of `netadapt run` (the issue's command)
-        cli_args += ["--short-term-steps", "2"]
+        cli_args += ["--short-term-steps", str(args.short_term_steps)]
     if kwargs:
         cli_args[5:5] = ["--model-args", json.dumps(kwargs)]
     started = time.perf_counter()
@@ -153,9 +158,12 @@ def short_run(args, name, target, kwargs, chw, out_root: Path, lut: str, batch: 
     final, start = summary["final"], summary["iterations"][0]
     errors = [it["predicted_ms"] / it["measured_ms"] - 1 for it in summary["iterations"][1:]
               if it.get("predicted_ms") and it.get("measured_ms")]
+    # the search: an iteration's wall time less its fine-tuning, scoring and measuring (summary.json's columns)
+    shares = [it["search"] / it["wall"] for it in summary.get("seconds", []) if it.get("wall")]
     return {"met": bool(final["budget_met"]), "final_ms": final["measured_ms"], "start_ms": start["measured_ms"],
             "iterations": len(summary["iterations"]) - 1, "run_s": seconds, "run_batch": batch,
-            "errors": errors}
+            "errors": errors, "search_share": statistics.median(shares) if shares else None,
+            "search_share_max": max(shares) if shares else None}
 
 
 def check_one(args, name, target, kwargs, chw, estimator, model_profiler, out_root, lut) -> Row:
@@ -227,14 +235,14 @@ def print_table(args, rows, device_label):
           + ("no short run" if args.skip_run else f"short run `netadapt run --budget 80%` on {args.run_device}"))
     head = (f"{'family':<20}{'input':>15}{'params':>12}{'groups':>7}{'frozen':>7}{'keys':>6}{'analyse s':>10}"
             f"{'table ms':>10}{'meas. ms':>10}{'err %':>7}{'half':>6}  {'run':<8}{'final/start ms':>17}"
-            f"{'iters':>6}{'<=3%':>6}{'worst':>7}{'run s':>7}")
+            f"{'iters':>6}{'<=3%':>6}{'worst':>7}{'run s':>7}{'search %':>10}")
     print(head)
     print("-" * len(head))
     for row in rows:
         v = row.values
         failed = {stage for stage, _ in row.failures}
         run = v.get("run")
-        within, worst = "-", "-"
+        within, worst, share = "-", "-", "-"
         if args.skip_run:
             verdict, ms, iters, secs = "skipped", "-", "-", "-"
         elif run is None:
@@ -247,6 +255,8 @@ def print_table(args, rows, device_label):
             if run.get("errors"):  # the in-loop estimate of each iteration against its measurement
                 within = f"{sum(abs(e) <= 0.03 for e in run['errors'])}/{len(run['errors'])}"
                 worst = f"{100 * max(run['errors'], key=abs):+.1f}"
+            if run.get("search_share") is not None:  # median and largest share of an iteration
+                share = f"{100 * run['search_share']:.0f}/{100 * run['search_share_max']:.0f}"
         frozen = str(len(row.frozen)) if "groups" in v else "FAIL"
         print(f"{row.name:<20}{'x'.join(map(str, row.shape)):>15}{_fmt(v.get('params'), ',', 'FAIL'):>12}"
               f"{_fmt(v.get('groups'), 'd', 'FAIL'):>7}{frozen:>7}"
@@ -256,7 +266,7 @@ def print_table(args, rows, device_label):
               f"{_fmt(v.get('measured_ms'), '.2f'):>10}"
               f"{_fmt(None if v.get('error') is None else 100 * v['error'], '+.1f'):>7}"
               f"{v.get('half') or ('FAIL' if 'half-width prune+export' in failed else '-'):>6}  "
-              f"{verdict:<8}{ms:>17}{iters:>6}{within:>6}{worst:>7}{secs:>7}")
+              f"{verdict:<8}{ms:>17}{iters:>6}{within:>6}{worst:>7}{secs:>7}{share:>10}")
     frozen = [(row.name, g, why) for row in rows for g, why in row.frozen.items()]
     if frozen:
         print("\nfrozen groups:")
