@@ -37,6 +37,11 @@ class BaseAnalysis:
             self._key, self._graph = key, analyse()
         return self._graph
 
+    @staticmethod
+    def of(owner) -> BaseAnalysis:
+        """``owner``'s, made on first use (a subclass whose ``__init__`` does not call its parent's has none)."""
+        return owner.__dict__.setdefault("_bases", BaseAnalysis())
+
 
 class CheckpointFormat(ABC):
     """Writes a task's networks and builds them again."""
@@ -71,7 +76,6 @@ class ZooCheckpoints(CheckpointFormat):
     def __init__(self, spec: ModelSpec | None = None, input_shape: tuple | None = None):
         self.spec = spec
         self.input_shape = input_shape
-        self._bases = BaseAnalysis()
 
     def save(self, path, state, channels, extra=None) -> None:
         from netadapt.checkpoint import save_state
@@ -98,8 +102,8 @@ class ZooCheckpoints(CheckpointFormat):
         inputs = stored_inputs(data)
         model = self.spec.build()
         key = (json.dumps(data["spec"], sort_keys=True, default=str), repr(inputs), sorted(frozen.items()))
-        graph = apply_channels(model, inputs, dict(data.get("channels") or {}), frozen,
-                               self._bases.base(key, lambda: analyze(model, inputs, validate=False, frozen=frozen)))
+        base = BaseAnalysis.of(self).base(key, lambda: analyze(model, inputs, validate=False, frozen=frozen))
+        graph = apply_channels(model, inputs, dict(data.get("channels") or {}), frozen, base)
         load_weights(model, data["state_dict"])
         return model.eval(), graph
 
@@ -115,7 +119,6 @@ class TaskCheckpoints(CheckpointFormat):
     def __init__(self, model: nn.Module, input_shape):
         self.model = model
         self.input_shape = input_shape
-        self._bases = BaseAnalysis()
 
     def save(self, path, state, channels, extra=None) -> None:
         from netadapt.checkpoint import save_state
@@ -144,7 +147,7 @@ class TaskCheckpoints(CheckpointFormat):
 
         data = read_checkpoint(path)
         model = copy.deepcopy(self.model)
-        base = self._bases.base(sorted(frozen.items()),
+        base = BaseAnalysis.of(self).base(sorted(frozen.items()),
                                 lambda: analyze(model, self.input_shape, validate=False, frozen=frozen))
         graph = apply_channels(model, self.input_shape, dict(data.get("channels") or {}), frozen, base)
         load_weights(model, data["state_dict"])

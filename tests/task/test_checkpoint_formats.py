@@ -51,3 +51,17 @@ def test_a_loaded_checkpoint_comes_with_the_analysis_of_its_cut(kind, tmp_path, 
     assert len(calls) == 1
     fmt.load_analysed(path, {})  # other frozen groups: analysed anew
     assert len(calls) == 2
+
+
+def test_a_subclass_that_skips_the_parents_init_still_loads(tmp_path):
+    class Mine(TaskCheckpoints):
+        def __init__(self, model, input_shape):  # no super().__init__
+            self.model, self.input_shape = model, input_shape
+
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Conv2d(1, 8, 3, padding=1), nn.ReLU(), nn.Conv2d(8, 12, 3, padding=1), nn.ReLU(),
+                          nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(12, 10)).eval()
+    fmt = Mine(copy.deepcopy(model), SHAPE)
+    path, frozen, channels = _cut_and_save(fmt, model, tmp_path)
+    loaded, graph = fmt.load_analysed(path, frozen)
+    assert graph.sizes() == channels
