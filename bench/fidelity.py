@@ -357,7 +357,7 @@ def main(argv=None):
     from netadapt.latency.calibration import record
     from netadapt.latency.estimator import STATISTICS
     from netadapt.latency.check import check_model
-    from netadapt.pruning import analyze, apply_channels
+    from netadapt.pruning import analyze
     from profilers import ProfileConfig, get_profiler
 
     if args.passes < 2 or args.passes % 2:

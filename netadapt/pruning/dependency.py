@@ -208,7 +208,6 @@ def all_groups(dg: tp.DependencyGraph, unmapped: dict[str, str] | None = None):
     """
     visited = set()
     first = set(chunk_producers(dg))
-    unmapped = unmapped or {}
     for module in sorted(dg.module2node, key=lambda m: m not in first):
         if not isinstance(module, (nn.modules.conv._ConvNd, nn.Linear)) or module in visited:
             continue
