@@ -128,6 +128,29 @@ def test_a_close_threshold_takes_more_pairs_than_a_far_one():
     assert min(close) >= 120 and np.mean(close) > 5 * np.mean(far)
 
 
+def test_precise_goes_on_past_a_decided_verdict_until_the_interval_is_narrow():
+    plain, precise = [], []
+    for seed in range(10):
+        machine = SyntheticMachine(noise=0.04, seed=seed)
+        plain.append(compare_timers(machine.timer(9.0), machine.timer(10.0), threshold=0.5,
+                                    config=PairedConfig(warmup=0)))
+        machine = SyntheticMachine(noise=0.04, seed=seed)
+        precise.append(compare_timers(machine.timer(9.0), machine.timer(10.0), threshold=0.5,
+                                      config=PairedConfig(warmup=0, precise=True, precision=0.02)))
+    assert {r.pairs for r in plain} == {30} and {r.verdict for r in plain} == {"not met"}
+    assert min(r.relative_half_width for r in plain) > 0.02  # decided far from the line on a wide interval
+    assert all(r.verdict == "not met" and r.stopped == "decided" for r in precise)
+    assert all(r.relative_half_width <= 0.02 and r.pairs >= 60 for r in precise)
+    assert abs(np.median([r.ratio for r in precise]) - 0.9) < 0.005
+
+
+def test_precise_keeps_the_limits():
+    machine = SyntheticMachine(noise=0.3, seed=0)
+    r = compare_timers(machine.timer(9.0), machine.timer(10.0), threshold=0.5,
+                       config=PairedConfig(warmup=0, precise=True, precision=0.001, max_pairs=60))
+    assert r.pairs == 60 and r.stopped == "max_pairs" and r.verdict == "not met"
+
+
 def test_time_limit_stops_after_the_minimum():
     machine = SyntheticMachine(noise=0.05, seed=0)
     config = PairedConfig(warmup=0, min_pairs=10, max_seconds=5.0)
