@@ -221,6 +221,11 @@ class LatencyEstimator:
         """Table-only latency (ms) of a unit list."""
         return sum(ms for *_, ms in self.breakdown_of(units))
 
+    def weight_bytes(self, units) -> int:
+        """The stored float tensors (weights) of a unit list, in bytes: what a whole model reads from memory on
+        each inference once they no longer stay in the device's cache from one to the next."""
+        return sum(t.nbytes for u in units for t in u.key.inputs if t is not None and t.role == "weight")
+
     def call_ms(self, units) -> float:
         """The part of a unit list's table latency that is each node's per-call cost: the time of an identity
         graph on the node's input in a session of its own (``overhead_ms`` of the profiler), at most the

@@ -41,15 +41,38 @@ def test_a_measurement_below_the_table_takes_that_share_of_the_call_costs_off_bo
     assert estimates.call_share() == 1.0
 
 
-def test_a_measurement_at_or_above_the_table_keeps_the_plain_ratio(estimates):
+def test_a_measurement_at_the_table_keeps_the_plain_ratio(estimates):
     group = next(iter(estimates.graph.groups))
     count = estimates.graph.groups[group].size // 2
-    for anchor in (estimates.current_ms, 1.3 * estimates.current_ms):
-        estimates.anchor_ms = anchor
-        assert estimates.call_share() == 0.0
-        assert estimates.predicted(group, count) == anchor * estimates.table_ms({group: count}) / estimates.current_ms
+    estimates.anchor_ms = estimates.current_ms
+    assert estimates.call_share() == 0.0 and estimates.weights_ms() == 0.0
+    assert estimates.predicted(group, count) == pytest.approx(estimates.table_ms({group: count}))
     estimates.anchor_ms = float("nan")  # no measurement yet
-    assert estimates.call_share() == 0.0
+    assert estimates.call_share() == 0.0 and estimates.weights_ms() == 0.0
+
+
+def test_a_measurement_above_the_table_charges_the_excess_to_the_weights(estimates):
+    t0 = estimates.current_ms
+    w0 = estimates.estimator.weight_bytes(estimates.units({}))
+    estimates.anchor_ms = 1.6 * t0  # a whole model past the cache: its weights read on every inference
+    assert estimates.call_share() == 0.0 and estimates.weights_ms() == pytest.approx(0.6 * t0)
+    sizes = {}
+    for group, grp in estimates.graph.groups.items():
+        count = grp.size // 2
+        t1 = estimates.table_ms({group: count})
+        w1 = estimates.estimator.weight_bytes(estimates.units({group: count}))
+        assert 0 < w1 < w0
+        expected = 1.6 * t0 - (t0 - t1) - 0.6 * t0 * (w0 - w1) / w0
+        assert estimates.predicted(group, count) == pytest.approx(expected)
+        sizes[group] = (w0 - w1) / w0 - (t0 - t1) / t0
+    # a cut that removes a larger share of the weights than of the table saves more than its table share
+    # (the plain ratio), one that removes a smaller share less
+    by_share = sorted(sizes, key=sizes.get)
+    low, high = by_share[0], by_share[-1]
+    assert sizes[low] < 0 < sizes[high]
+    ratio = {g: 1.6 * estimates.table_ms({g: estimates.graph.groups[g].size // 2}) for g in (low, high)}
+    assert estimates.predicted(low, estimates.graph.groups[low].size // 2) > ratio[low]
+    assert estimates.predicted(high, estimates.graph.groups[high].size // 2) < ratio[high]
 
 
 def test_the_fake_device_has_no_call_cost(tmp_path):
