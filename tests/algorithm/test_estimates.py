@@ -6,6 +6,7 @@ import torch
 
 from devices import get_device
 from lut.table import LatencyTable
+from netadapt.algorithm import estimates as estimates_module
 from netadapt.algorithm.estimates import CandidateEstimates
 from netadapt.latency import LatencyEstimator
 from netadapt.models import create_model
@@ -51,9 +52,10 @@ def test_a_measurement_at_the_table_keeps_the_plain_ratio(estimates):
     assert estimates.call_share() == 0.0 and estimates.weights_ms() == 0.0
 
 
-def test_a_measurement_above_the_table_charges_the_excess_to_the_weights(estimates):
+def test_a_measurement_above_the_table_charges_the_excess_to_the_weights(estimates, monkeypatch):
     t0 = estimates.current_ms
     w0 = estimates.estimator.weight_bytes(estimates.units({}))
+    monkeypatch.setattr(estimates_module, "MAX_READ_MS_PER_BYTE", 1.0)  # the fake device's tiny table
     estimates.anchor_ms = 1.6 * t0  # a whole model past the cache: its weights read on every inference
     assert estimates.call_share() == 0.0 and estimates.weights_ms() == pytest.approx(0.6 * t0)
     sizes = {}
@@ -92,3 +94,20 @@ def test_on_the_cpu_the_call_costs_are_a_part_of_the_table_sum(tmp_path):
     net = create_model("digits_cnn", num_classes=10, width_mult=0.25).eval()
     units = estimator.units(net, (1, 1, 8, 8))
     assert 0.0 < estimator.call_ms(units) <= estimator.total_of(units)
+
+
+def test_an_excess_past_what_reading_the_weights_can_cost_scales_with_the_table(estimates, monkeypatch):
+    t0 = estimates.current_ms
+    w0 = estimates.estimator.weight_bytes(estimates.units({}))
+    cap = 0.1 * t0 / w0  # reading every weight costs at most a tenth of the table
+    monkeypatch.setattr(estimates_module, "MAX_READ_MS_PER_BYTE", cap)
+    estimates.anchor_ms = 3.0 * t0  # a machine loaded three times over (or a table made elsewhere)
+    assert estimates.weights_ms() == pytest.approx(0.1 * t0)
+    group = next(iter(estimates.graph.groups))
+    count = estimates.graph.groups[group].size // 2
+    t1 = estimates.table_ms({group: count})
+    w1 = estimates.estimator.weight_bytes(estimates.units({group: count}))
+    expected = 2.9 * t1 + 0.1 * t0 * w1 / w0
+    assert estimates.predicted(group, count) == pytest.approx(expected)
+    monkeypatch.setattr(estimates_module, "MAX_READ_MS_PER_BYTE", 0.0)  # nothing charged to weights: the ratio
+    assert estimates.predicted(group, count) == pytest.approx(3.0 * t1)
