@@ -12,7 +12,8 @@ predicted and the measured ratio to the start and the error of several predictor
   timed in its own session) off every node;
 - ``call-share``: the table's ratio after taking the share of every node's per-call cost off it that makes
   the table's start equal the start's measurement (none when the table is below it): what the loop predicts
-  with (``CandidateEstimates.predicted``), and so what picks each cut's count here.
+  with (``CandidateEstimates.predicted``, which where the measurement exceeds the table charges the excess to
+  the weights instead), and so what picks each cut's count here.
 
 Then, per architecture and over all, the share of cuts each predictor gets within 3% and 5% of the
 measurement and the median absolute error, beside the noise floor: the start measured against a second

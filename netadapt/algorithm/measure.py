@@ -22,10 +22,13 @@ ROUNDS = 3
 # budget.
 MAX_PAIRS = 480
 MAX_PAIR_SECONDS = 60.0
-# ... and goes on past a decided verdict until its interval's half-width is within this fraction of the ratio
-# (within those limits): the next iteration's estimates are anchored on it, so a verdict decided on a wide
-# interval (40 pairs of a 0.15 ms network at batch 1: +-6%) would move every estimate by as much.
+# ... and goes on past a decided verdict until its interval's half-width is within this fraction of the ratio,
+# for at most PRECISE_PAIRS pairs and PRECISE_SECONDS: the next iteration's estimates are anchored on it, so a
+# verdict decided on a wide interval (40 pairs of a 0.15 ms network at batch 1: +-6%) would move every estimate
+# by as much. (A sub-millisecond network at batch 1 beside other work was still +-2-5% at 480 pairs.)
 PRECISION = 0.01
+PRECISE_PAIRS = 1920
+PRECISE_SECONDS = 5.0
 
 
 @dataclass
@@ -79,8 +82,9 @@ class Measurer:
         interval and, given a budget, the verdict (timing goes on near the line until it can decide)."""
         from netadapt.latency.paired import PairedConfig, compare_models, report_latency
 
-        config = PairedConfig(warmup=self.warmup, min_pairs=self.repeats, max_pairs=max(self.repeats, MAX_PAIRS),
-                              max_seconds=MAX_PAIR_SECONDS, precision=PRECISION, precise=True)
+        config = PairedConfig(warmup=self.warmup, min_pairs=self.repeats,
+                              max_pairs=max(self.repeats, MAX_PAIRS, PRECISE_PAIRS), max_seconds=MAX_PAIR_SECONDS,
+                              precision=PRECISION, precise=True, precise_seconds=PRECISE_SECONDS)
         if max_pairs:
             config = dataclasses.replace(config, max_pairs=max_pairs, max_seconds=2 * MAX_PAIR_SECONDS)
         threshold = None if budget_ms is None else budget_ms / reference_ms

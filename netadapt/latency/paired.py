@@ -82,6 +82,8 @@ class PairedConfig:
         precise: with a threshold, keep timing past a decided verdict until the interval's half-width is
             within ``precision`` (or a limit is reached): a verdict can be decided on an interval too wide
             for the ratio to serve as a measurement (40 pairs of a 0.15 ms network at batch 1: +-6%).
+        precise_seconds: with ``precise``, timing past a decided verdict stops at the first pair past this many
+            seconds (None: only the other limits): precision is worth a few seconds, a decision more.
         max_seconds: stop at the first pair past this many seconds (after ``min_pairs``); None: no
             limit.
         confidence: the interval's confidence level (over all looks, with a threshold).
@@ -95,6 +97,7 @@ class PairedConfig:
     max_seconds: float | None = 60.0
     confidence: float = 0.95
     precise: bool = False
+    precise_seconds: float | None = None
 
     def __post_init__(self):
         if self.warmup < 0:
@@ -266,6 +269,7 @@ def compare_timers(timer_a: Timer, timer_b: Timer, *, threshold: float | None = 
         for _ in range(cfg.warmup):
             timer_a()
             timer_b()
+        decided = False
         for target in looks:
             while len(ratios) < target:
                 if len(ratios) % 2 == 0:
@@ -281,12 +285,17 @@ def compare_timers(timer_a: Timer, timer_b: Timer, *, threshold: float | None = 
                         and clock() - start >= cfg.max_seconds):
                     stopped = "max_seconds"
                     break
+                if decided and cfg.precise_seconds is not None and clock() - start >= cfg.precise_seconds:
+                    stopped = "decided"  # only the precision was still sought
+                    break
             ratio, low, high = median_interval(ratios, look_confidence)
             narrow = (high - low) / 2 <= cfg.precision * ratio
-            if (threshold is not None and _verdict(low, high, threshold) != UNCERTAIN
-                    and (narrow or not cfg.precise)):
+            decided = threshold is not None and _verdict(low, high, threshold) != UNCERTAIN
+            if decided and (narrow or not cfg.precise or stopped == "decided"):
                 stopped = "decided"
                 break
+            if stopped == "decided":  # undecided again on the pairs since: timing goes on to decide
+                stopped = "max_pairs"
             if threshold is None and narrow:
                 stopped = "precision"
                 break

@@ -151,6 +151,16 @@ def test_precise_keeps_the_limits():
     assert r.pairs == 60 and r.stopped == "max_pairs" and r.verdict == "not met"
 
 
+def test_precise_seconds_bound_the_timing_past_a_decided_verdict():
+    machine = SyntheticMachine(noise=0.05, seed=0)
+    config = PairedConfig(warmup=0, max_pairs=1920, max_seconds=60.0, precise=True, precision=0.001,
+                          precise_seconds=5.0)
+    r = compare_timers(machine.timer(9.0), machine.timer(10.0), threshold=0.5, config=config, clock=machine.clock)
+    assert r.verdict == "not met" and r.stopped == "decided"  # decided at 30 pairs, then timed for precision
+    assert 5.0 <= r.seconds < 5.05 and 250 <= r.pairs <= 280  # 19 ms of runs a pair: the first pair past 5 s
+    assert r.relative_half_width > 0.001
+
+
 def test_time_limit_stops_after_the_minimum():
     machine = SyntheticMachine(noise=0.05, seed=0)
     config = PairedConfig(warmup=0, min_pairs=10, max_seconds=5.0)
