@@ -123,12 +123,12 @@ class CandidateEstimates:
         network's table latency exceeds its measurement by (``call_share``); where the measurement exceeds
         the table, the measurement less the table's difference and the excess's share of the weights cut
         (``weights_ms``)."""
-        share = self.call_share()
         weights_ms = self.weights_ms()
         if weights_ms > 0:  # the rest of the excess, if any, scales with the table (a loaded machine)
             weights = self.estimator.weight_bytes(self.units(sizes))
             return ((self.anchor_ms - weights_ms) * self.table_ms(sizes) / self.current_ms
                     + weights_ms * weights / self._current_weights())
+        share = self.call_share()
         if share == 0.0:
             return self.anchor_ms * self.table_ms(sizes) / self.current_ms
         calls = self.estimator.call_ms(self.units(sizes))

@@ -3,8 +3,8 @@
 The starting model is measured in ``ROUNDS`` rounds and its least disturbed round (lowest median) is kept.
 Every later model is timed run by run alternately with the starting model (``netadapt.latency.paired``): the
 median of the per-pair ratios times the start's latency, with its 95% interval, and the verdict against the
-budget, timed until the verdict is decided and the interval is within ``PRECISION``. Each pair's two runs see the same load, so a machine that gets busier does not move the ratio the way
-it moves blocks of runs.
+budget, timed until the verdict is decided and the interval is within ``PRECISION``. Each pair's two runs see
+the same load, so a machine that gets busier does not move the ratio the way it moves blocks of runs.
 """
 
 from __future__ import annotations
@@ -19,15 +19,14 @@ from netadapt.latency import calibration
 # Whole-model measurements of the start are taken in this many rounds.
 ROUNDS = 3
 # A paired measurement times at most this many pairs, for at most this long, to decide a model against the
-# budget.
-MAX_PAIRS = 480
+# budget ...
+MAX_PAIRS = 1920
 MAX_PAIR_SECONDS = 60.0
 # ... and goes on past a decided verdict until its interval's half-width is within this fraction of the ratio,
-# for at most PRECISE_PAIRS pairs and PRECISE_SECONDS: the next iteration's estimates are anchored on it, so a
-# verdict decided on a wide interval (40 pairs of a 0.15 ms network at batch 1: +-6%) would move every estimate
-# by as much. (A sub-millisecond network at batch 1 beside other work was still +-2-5% at 480 pairs.)
+# for at most PRECISE_SECONDS: the next iteration's estimates are anchored on it, so a verdict decided on a wide
+# interval (40 pairs of a 0.15 ms network at batch 1: +-6%) would move every estimate by as much. (A
+# sub-millisecond network at batch 1 beside other work was still +-2-5% at 480 pairs.)
 PRECISION = 0.01
-PRECISE_PAIRS = 1920
 PRECISE_SECONDS = 5.0
 
 
@@ -83,7 +82,7 @@ class Measurer:
         from netadapt.latency.paired import PairedConfig, compare_models, report_latency
 
         config = PairedConfig(warmup=self.warmup, min_pairs=self.repeats,
-                              max_pairs=max(self.repeats, MAX_PAIRS, PRECISE_PAIRS), max_seconds=MAX_PAIR_SECONDS,
+                              max_pairs=max(self.repeats, MAX_PAIRS), max_seconds=MAX_PAIR_SECONDS,
                               precision=PRECISION, precise=True, precise_seconds=PRECISE_SECONDS)
         if max_pairs:
             config = dataclasses.replace(config, max_pairs=max_pairs, max_seconds=2 * MAX_PAIR_SECONDS)

@@ -269,7 +269,7 @@ def compare_timers(timer_a: Timer, timer_b: Timer, *, threshold: float | None = 
         for _ in range(cfg.warmup):
             timer_a()
             timer_b()
-        decided = False
+        decided = precision_spent = False
         for target in looks:
             while len(ratios) < target:
                 if len(ratios) % 2 == 0:
@@ -286,16 +286,15 @@ def compare_timers(timer_a: Timer, timer_b: Timer, *, threshold: float | None = 
                     stopped = "max_seconds"
                     break
                 if decided and cfg.precise_seconds is not None and clock() - start >= cfg.precise_seconds:
-                    stopped = "decided"  # only the precision was still sought
+                    precision_spent = True  # only the precision was still sought
                     break
             ratio, low, high = median_interval(ratios, look_confidence)
             narrow = (high - low) / 2 <= cfg.precision * ratio
             decided = threshold is not None and _verdict(low, high, threshold) != UNCERTAIN
-            if decided and (narrow or not cfg.precise or stopped == "decided"):
+            if decided and (narrow or not cfg.precise or precision_spent):
                 stopped = "decided"
                 break
-            if stopped == "decided":  # undecided again on the pairs since: timing goes on to decide
-                stopped = "max_pairs"
+            precision_spent = False  # undecided again on the pairs since: timing goes on to decide
             if threshold is None and narrow:
                 stopped = "precision"
                 break
